@@ -1,0 +1,154 @@
+#pragma once
+
+/// Every message the runtime's actors accept, in one place. Each section lists
+/// one actor's inbox as `(atom, arguments...) -> reply`.
+///
+/// Replies to the facade travel as `reply<T>`, a promise the actor fulfils: the
+/// facade's thread waits on its future, so no scoped_actor is needed per call.
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caf/all.hpp"
+
+#include "jobrt/error.hpp"
+#include "jobrt/record.hpp"
+#include "jobrt/runtime.hpp"
+#include "storage/job_store.hpp"
+
+namespace jobrt::proto {
+
+/// The facade waits on the future of this promise.
+template <class T>
+using reply = std::shared_ptr<std::promise<result<T>>>;
+
+template <class T>
+reply<T> make_reply() {
+  return std::make_shared<std::promise<result<T>>>();
+}
+
+// -- atoms (at most 10 characters) -------------------------------------------------
+
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using overlay_atom = caf::atom_constant<caf::atom("overlay")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using step_atom = caf::atom_constant<caf::atom("step")>;
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+using paused_atom = caf::atom_constant<caf::atom("paused")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using write_bg_atom = caf::atom_constant<caf::atom("write_bg")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+// -- payloads -------------------------------------------------------------------------
+
+/// A submit, already validated by the facade on the caller's thread.
+struct submit_request {
+  std::string type;
+  boost::json::value params;
+  submit_options options;
+};
+
+/// How a job actor's run ended.
+struct job_outcome {
+  enum class kind : std::uint8_t {
+    completed,    ///< `output` is the job's output
+    failed,       ///< `error` says why
+    cancelled,    ///< a cancel took effect at a step boundary
+    rate_limited, ///< wait `retry_after_ms`, then queue again
+  };
+  kind what = kind::completed;
+  boost::json::value output;
+  std::string error;
+  millis retry_after_ms = 0;
+  progress last_progress;
+};
+
+/// The persistence actor's answer to a write: empty on success.
+struct write_ack {
+  std::optional<error> failure;
+};
+
+/// Everything a job actor needs to run one job.
+struct job_start {
+  job_id id = 0;
+  std::string type;
+  boost::json::value params;
+  std::optional<checkpoint> restored; ///< the last checkpoint, if any
+  std::uint32_t attempt = 1;
+};
+
+/// A batch of events for one subscriber's delivery actor.
+using event_batch = std::vector<job_event>;
+
+// -- scheduler ---------------------------------------------------------------------------
+//
+// from the facade:
+//   (submit_atom, submit_request, reply<job_id>)        acknowledged once durable
+//   (pause_atom | resume_atom | cancel_atom | retry_atom, job_id, reply<void>)
+//   (get_atom, job_id, reply<job_record>)               store record + live overlay
+//   (overlay_atom, list_page, reply<list_page>)         live status/progress on a page
+//   (stats_atom, reply<runtime_stats>)
+//   (stop_atom, reply<void>)                            shutdown: stop jobs, flush
+// from job actors:
+//   (progress_atom, job_id, progress, millis checkpoint_at) throttled; checkpoint_at
+//                                                       is set after a checkpoint, else 0
+//   (paused_atom, job_id)                               the actor took a pause
+//   (done_atom, job_id, job_outcome)                    the actor is about to quit
+//   down_msg                                            supervision
+// from the clock:
+//   (wake_atom, job_id, uint64_t generation)            stale generations are ignored
+//
+// -- job actor (one per running job) -----------------------------------------------
+//   (step_atom)                 one unit of work; skipped (left in the mailbox) while paused
+//   (pause_atom)                high priority; answers the scheduler with paused_atom
+//   (resume_atom)               back to running
+//   (cancel_atom)               high priority; reports done(cancelled) and quits
+//   (stop_atom)                 shutdown: quits, leaving the job recoverable
+//
+// -- persistence (the only LMDB writer) ------------------------------------------------
+//   (write_atom, write_batch) -> write_ack              answered after its commit
+//   (write_bg_atom, write_batch)                        no answer; errors are logged
+//   (flush_atom)                                        internal: commit what is pending
+//
+// -- event fan-out --------------------------------------------------------------------------
+//   (publish_atom, job_event)
+//   (subscribe_atom, uint64_t id, event_filter, actor delivery)
+//   (unsub_atom, uint64_t id)
+//   (ready_atom, uint64_t id)                           the delivery actor wants more
+//   (stop_atom)                                         shutdown: ends every delivery actor
+// -- delivery actor (one per subscriber) ------------------------------------------------
+//   (deliver_atom, event_batch)                         answers with ready_atom
+
+} // namespace jobrt::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_id>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<void>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::list_page>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::runtime_stats>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::submit_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_start)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::event_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::storage::write_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::progress)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::list_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::event_filter)

@@ -1,0 +1,834 @@
+#include "actors/scheduler.hpp"
+
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/serialize.hpp>
+
+#include "actors/job_actor.hpp"
+#include "actors/protocol.hpp"
+
+namespace jobrt {
+
+namespace {
+
+/// What the scheduler keeps per unfinished job. Small on purpose: a million
+/// queued jobs are a million of these, not a million actors.
+struct entry {
+  job_id id = 0;
+  std::uint16_t type = 0; ///< index into scheduler_state::types
+  std::int32_t priority = 0;
+  job_status status = job_status::queued;
+  std::uint64_t timer_generation = 0; ///< a wake with another generation is stale
+  std::string owner;
+  caf::actor actor;                   ///< while running, or paused with its actor kept
+  std::unique_ptr<job_record> record; ///< loaded while the job has an actor
+  bool holds_slot = false;
+  std::vector<proto::reply<void>> pause_waiters;
+  std::vector<proto::reply<void>> cancel_waiters;
+};
+
+struct type_slot {
+  std::string name;
+  std::size_t cap = 0; ///< 0: only the global cap applies
+  std::size_t running = 0;
+  bool blocking = false;
+};
+
+using queue_key = std::pair<std::int64_t, job_id>; // (-priority, id)
+
+struct scheduler_state {
+  env_ptr env;
+  std::unordered_map<job_id, entry> jobs;
+  std::set<queue_key> queue;
+  std::vector<type_slot> types;
+  std::unordered_map<std::string, std::uint16_t> type_index;
+  std::unordered_map<caf::actor_addr, job_id> by_actor;
+  std::size_t running = 0;
+  job_id last_id = 0;
+  runtime_stats counters;
+
+  bool stopping = false;
+  std::size_t actors_to_stop = 0;
+  proto::reply<void> stop_reply;
+
+  static inline const char* name = "jobrt.scheduler";
+};
+
+using scheduler_actor = caf::stateful_actor<scheduler_state>;
+
+// -- small helpers ------------------------------------------------------------------
+
+millis now(scheduler_actor* self) {
+  return self->state.env->clock->now();
+}
+
+queue_key key_of(const entry& e) {
+  return {-static_cast<std::int64_t>(e.priority), e.id};
+}
+
+std::uint16_t intern_type(scheduler_actor* self, const std::string& name) {
+  auto& st = self->state;
+  auto i = st.type_index.find(name);
+  if (i != st.type_index.end())
+    return i->second;
+  type_slot slot;
+  slot.name = name;
+  if (auto info = st.env->types->find(name)) {
+    slot.cap = info->options.max_running;
+    slot.blocking = info->options.blocking;
+  }
+  if (auto o = st.env->opts.max_running_per_type.find(name);
+      o != st.env->opts.max_running_per_type.end())
+    slot.cap = o->second;
+  auto idx = static_cast<std::uint16_t>(st.types.size());
+  st.types.push_back(std::move(slot));
+  st.type_index.emplace(name, idx);
+  return idx;
+}
+
+template <class T>
+void answer(const proto::reply<T>& rp, result<T> r) {
+  if (rp)
+    rp->set_value(std::move(r));
+}
+
+void answer_ok(const proto::reply<void>& rp) {
+  if (rp)
+    rp->set_value(result<void>{});
+}
+
+void answer_all(std::vector<proto::reply<void>>& waiters, const result<void>& r) {
+  for (auto& w : waiters)
+    if (w)
+      w->set_value(r);
+  waiters.clear();
+}
+
+void publish_status(scheduler_actor* self, const entry& e, const std::string& error = {}) {
+  job_event ev;
+  ev.what = job_event::kind::status;
+  ev.id = e.id;
+  ev.type = self->state.types[e.type].name;
+  ev.owner = e.owner;
+  ev.status = e.status;
+  if (e.record)
+    ev.progress = e.record->progress;
+  ev.error = error;
+  ev.at = now(self);
+  self->send(self->state.env->events, proto::publish_atom::value, std::move(ev));
+}
+
+void release_slot(scheduler_actor* self, entry& e) {
+  if (!e.holds_slot)
+    return;
+  e.holds_slot = false;
+  --self->state.running;
+  --self->state.types[e.type].running;
+}
+
+/// Drops the job's actor handle. During shutdown, the last actor gone lets the
+/// stop finish.
+void forget_actor(scheduler_actor* self, entry& e) {
+  if (!e.actor)
+    return;
+  auto& st = self->state;
+  st.by_actor.erase(e.actor.address());
+  self->demonitor(e.actor);
+  e.actor = nullptr;
+  if (st.stopping && st.actors_to_stop > 0 && --st.actors_to_stop == 0)
+    self->send(self, proto::stop_atom::value, proto::reply<void>{});
+}
+
+/// The job's full record: the loaded one, else from the store.
+result<job_record> load_record(scheduler_actor* self, const entry& e) {
+  if (e.record)
+    return *e.record;
+  auto r = self->state.env->store->get(e.id);
+  if (r)
+    r->status = e.status;
+  return r;
+}
+
+/// Writes `rec` and, once it is durable, runs `then` with the outcome.
+template <class Then>
+void persist(scheduler_actor* self, const job_record& rec, Then then) {
+  storage::write_batch batch;
+  batch.put_record(rec);
+  self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
+                std::move(batch))
+    .then(
+      [=](const proto::write_ack& ack) mutable {
+        then(ack.failure ? result<void>{*ack.failure} : result<void>{});
+      },
+      [=](caf::error& err) mutable {
+        then(result<void>{error{errc::storage_error, self->system().render(err)}});
+      });
+}
+
+void persist_in_background(scheduler_actor* self, const job_record& rec) {
+  storage::write_batch batch;
+  batch.put_record(rec);
+  self->send(self->state.env->persistence, proto::write_bg_atom::value, std::move(batch));
+}
+
+/// Drops a finished job from memory once its final record is durable.
+void forget_job(scheduler_actor* self, job_id id) {
+  self->state.jobs.erase(id);
+}
+
+void arm_timer(scheduler_actor* self, entry& e, millis at) {
+  auto generation = ++e.timer_generation;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  auto id = e.id;
+  self->state.env->clock->call_at(at, [me, id, generation] {
+    caf::anon_send(me, proto::wake_atom::value, id, generation);
+  });
+}
+
+void try_start(scheduler_actor* self);
+
+// -- status changes -------------------------------------------------------------------
+
+/// Moves a job without an actor (queued, waiting, paused) to `to`, applying
+/// `change` to its record; `done` runs once the change is durable.
+/// The entry's status and queue membership change at once; the record follows.
+template <class Change, class Done>
+void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change, Done done) {
+  auto rec = load_record(self, e);
+  if (!rec) {
+    done(result<void>{rec.error()});
+    return;
+  }
+  if (e.status == job_status::queued)
+    self->state.queue.erase(key_of(e));
+  ++e.timer_generation; // any pending timer is stale now
+  e.status = to;
+  if (to == job_status::queued)
+    self->state.queue.insert(key_of(e));
+  rec->status = to;
+  change(*rec);
+  if (e.record)
+    *e.record = *rec;
+  persist(self, *rec, std::move(done));
+}
+
+void finish_job(scheduler_actor* self, entry& e, job_status to, job_record rec,
+                const std::string& error_text) {
+  auto id = e.id;
+  e.status = to;
+  e.record = std::make_unique<job_record>(rec);
+  auto& counters = self->state.counters;
+  if (to == job_status::completed)
+    ++counters.completed;
+  else if (to == job_status::failed)
+    ++counters.failed;
+  persist(self, rec, [=](result<void> r) {
+    auto i = self->state.jobs.find(id);
+    if (i == self->state.jobs.end())
+      return;
+    auto& job = i->second;
+    if (!r)
+      log_line("job " + std::to_string(id) + ": final status could not be saved: "
+               + r.error().message);
+    publish_status(self, job, error_text);
+    auto pause_result = check_transition(to, job_status::paused);
+    answer_all(job.pause_waiters, pause_result);
+    auto cancel_result = to == job_status::cancelled ? result<void>{}
+                                                      : check_transition(to, job_status::cancelled);
+    answer_all(job.cancel_waiters, cancel_result);
+    forget_job(self, id);
+  });
+}
+
+/// Applies how a run ended. The job's actor is gone (or never started).
+void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
+  auto id = e.id;
+  release_slot(self, e);
+  job_record rec = e.record ? std::move(*e.record) : job_record{};
+  e.record.reset();
+  rec.progress = std::move(o.last_progress);
+  auto t = now(self);
+  using kind = proto::job_outcome::kind;
+  switch (o.what) {
+    case kind::completed: {
+      auto size = boost::json::serialize(o.output).size();
+      if (size > self->state.env->opts.max_payload_bytes) {
+        rec.error = "output is " + std::to_string(size) + " bytes, over the limit of "
+                    + std::to_string(self->state.env->opts.max_payload_bytes);
+        rec.status = job_status::failed;
+        rec.finished_at = t;
+        finish_job(self, e, job_status::failed, std::move(rec), rec.error);
+        break;
+      }
+      rec.status = job_status::completed;
+      rec.output = std::move(o.output);
+      rec.error.clear();
+      rec.finished_at = t;
+      if (!rec.progress.fraction || *rec.progress.fraction < 1.0)
+        rec.progress.fraction = 1.0;
+      finish_job(self, e, job_status::completed, std::move(rec), {});
+      break;
+    }
+    case kind::failed: {
+      rec.status = job_status::failed;
+      rec.error = o.error;
+      rec.finished_at = t;
+      finish_job(self, e, job_status::failed, std::move(rec), o.error);
+      break;
+    }
+    case kind::cancelled: {
+      rec.status = job_status::cancelled;
+      rec.finished_at = t;
+      finish_job(self, e, job_status::cancelled, std::move(rec), {});
+      break;
+    }
+    case kind::rate_limited: {
+      // A wait, not a failure: the attempt does not count.
+      if (rec.attempts > 0)
+        --rec.attempts;
+      rec.status = job_status::waiting;
+      rec.wake_at = t + o.retry_after_ms;
+      e.status = job_status::waiting;
+      arm_timer(self, e, rec.wake_at);
+      persist(self, rec, [=](result<void> r) {
+        auto j = self->state.jobs.find(id);
+        if (j == self->state.jobs.end())
+          return;
+        if (!r)
+          log_line("job " + std::to_string(id) + ": waiting status could not be saved: "
+                   + r.error().message);
+        publish_status(self, j->second);
+        // A pause or cancel asked for while it ran now applies to the waiting job.
+        answer_all(j->second.pause_waiters,
+                   error{errc::illegal_transition,
+                         "the job hit a rate limit and is waiting; pause it again"});
+        answer_all(j->second.cancel_waiters,
+                   error{errc::illegal_transition,
+                         "the job hit a rate limit and is waiting; cancel it again"});
+      });
+      break;
+    }
+  }
+  try_start(self);
+}
+
+void on_done(scheduler_actor* self, job_id id, proto::job_outcome& o) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end() || !i->second.actor)
+    return;
+  forget_actor(self, i->second);
+  apply_outcome(self, i->second, o);
+}
+
+/// Starts one queued job: a new actor from its checkpoint, or the actor it kept
+/// while paused.
+void start(scheduler_actor* self, entry& e) {
+  auto& st = self->state;
+  auto& slot = st.types[e.type];
+  if (e.actor) {
+    e.status = job_status::running;
+    e.holds_slot = true;
+    ++st.running;
+    ++slot.running;
+    if (e.record)
+      e.record->status = job_status::running;
+    // Normal priority on purpose: CAF re-examines skipped messages of a mailbox
+    // queue only when it consumes a message of that same queue, and the skipped
+    // steps sit in the normal queue.
+    self->send(e.actor, proto::resume_atom::value);
+    if (e.record)
+      persist_in_background(self, *e.record);
+    publish_status(self, e);
+    return;
+  }
+  auto rec = st.env->store->get(e.id);
+  if (!rec) {
+    log_line("job " + std::to_string(e.id) + " cannot start: " + rec.error().message);
+    if (rec.error().code == errc::corrupt_record) {
+      storage::write_batch batch;
+      batch.quarantine(e.id, rec.error().message);
+      self->send(st.env->persistence, proto::write_bg_atom::value, std::move(batch));
+      ++st.counters.quarantined;
+    }
+    forget_job(self, e.id);
+    return;
+  }
+  auto cp = st.env->store->get_checkpoint(e.id);
+  rec->status = job_status::running;
+  rec->started_at = now(self);
+  rec->wake_at = 0;
+  rec->attempts += 1;
+  persist_in_background(self, *rec);
+  proto::job_start js;
+  js.id = e.id;
+  js.type = rec->type;
+  js.params = rec->params;
+  js.attempt = rec->attempts;
+  if (cp && *cp)
+    js.restored = std::move(**cp);
+  e.record = std::make_unique<job_record>(std::move(*rec));
+  e.status = job_status::running;
+  e.holds_slot = true;
+  ++st.running;
+  ++slot.running;
+  if (!cp) {
+    // The checkpoint is unreadable: running from scratch could repeat side
+    // effects, so the job fails with the reason instead.
+    proto::job_outcome o;
+    o.what = proto::job_outcome::kind::failed;
+    o.error = cp.error().message;
+    apply_outcome(self, e, o);
+    return;
+  }
+  e.actor = spawn_job_actor(self, st.env, std::move(js), slot.blocking);
+  st.by_actor.emplace(e.actor.address(), e.id);
+  publish_status(self, e);
+}
+
+/// Starts queued jobs while slots are free. A job whose type is at its cap is
+/// skipped, so it does not hold back jobs of other types behind it.
+void try_start(scheduler_actor* self) {
+  auto& st = self->state;
+  while (!st.stopping && st.running < st.env->opts.max_running && !st.queue.empty()) {
+    auto next = st.queue.end();
+    for (auto q = st.queue.begin(); q != st.queue.end(); ++q) {
+      auto& e = st.jobs.at(q->second);
+      const auto& slot = st.types[e.type];
+      if (slot.cap == 0 || slot.running < slot.cap) {
+        next = q;
+        break;
+      }
+    }
+    if (next == st.queue.end())
+      return;
+    auto id = next->second;
+    st.queue.erase(next);
+    start(self, st.jobs.at(id));
+  }
+}
+
+// -- requests from the facade -----------------------------------------------------
+
+error no_such_job(job_id id) {
+  return error{errc::not_found, "no job with id " + std::to_string(id)};
+}
+
+/// For a job the scheduler no longer holds: the stored status, for the error.
+result<void> refuse_finished(scheduler_actor* self, job_id id, job_status to) {
+  auto rec = self->state.env->store->get(id);
+  if (!rec)
+    return rec.error().code == errc::not_found ? no_such_job(id) : rec.error();
+  return check_transition(rec->status, to);
+}
+
+void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<job_id> rp) {
+  auto& st = self->state;
+  if (st.stopping) {
+    answer<job_id>(rp, error{errc::shutting_down, "the runtime is shutting down"});
+    return;
+  }
+  job_record rec;
+  rec.id = ++st.last_id;
+  rec.type = std::move(req.type);
+  rec.params = std::move(req.params);
+  rec.owner = std::move(req.options.owner);
+  rec.priority = req.options.priority;
+  rec.status = job_status::queued;
+  rec.created_at = now(self);
+  auto id = rec.id;
+  auto type = rec.type;
+  auto owner = rec.owner;
+  auto priority = rec.priority;
+  persist(self, rec, [=](result<void> r) {
+    if (!r) {
+      answer<job_id>(rp, r.error());
+      return;
+    }
+    auto& st = self->state;
+    entry e;
+    e.id = id;
+    e.type = intern_type(self, type);
+    e.owner = owner;
+    e.priority = priority;
+    e.status = job_status::queued;
+    auto& stored = st.jobs.emplace(id, std::move(e)).first->second;
+    st.queue.insert(key_of(stored));
+    ++st.counters.submitted;
+    publish_status(self, stored);
+    answer<job_id>(rp, id);
+    try_start(self);
+  });
+}
+
+void on_pause(scheduler_actor* self, job_id id, proto::reply<void> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end()) {
+    answer<void>(rp, refuse_finished(self, id, job_status::paused));
+    return;
+  }
+  auto& e = i->second;
+  if (auto ok = check_transition(e.status, job_status::paused); !ok) {
+    answer<void>(rp, ok);
+    return;
+  }
+  if (e.status == job_status::running) {
+    // The actor pauses between two steps and answers with paused_atom.
+    e.pause_waiters.push_back(rp);
+    if (e.pause_waiters.size() == 1)
+      self->send<caf::message_priority::high>(e.actor, proto::pause_atom::value);
+    return;
+  }
+  move_idle_job(self, e, job_status::paused, [](job_record&) {},
+                [=](result<void> r) {
+                  auto j = self->state.jobs.find(id);
+                  if (r && j != self->state.jobs.end())
+                    publish_status(self, j->second);
+                  answer<void>(rp, r);
+                });
+}
+
+void on_paused(scheduler_actor* self, job_id id) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end() || i->second.status != job_status::running)
+    return;
+  auto& e = i->second;
+  e.status = job_status::paused;
+  release_slot(self, e);
+  if (e.record) {
+    e.record->status = job_status::paused;
+    persist(self, *e.record, [=](result<void> r) {
+      auto j = self->state.jobs.find(id);
+      if (j == self->state.jobs.end())
+        return;
+      if (r)
+        publish_status(self, j->second);
+      answer_all(j->second.pause_waiters, r);
+    });
+  }
+  try_start(self);
+}
+
+void on_resume(scheduler_actor* self, job_id id, proto::reply<void> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end()) {
+    answer<void>(rp, refuse_finished(self, id, job_status::queued));
+    return;
+  }
+  auto& e = i->second;
+  if (e.status != job_status::paused) {
+    answer<void>(rp, error{errc::illegal_transition, std::string{"cannot resume a "}
+                                                       + to_string(e.status)
+                                                       + " job (only paused jobs resume)"});
+    return;
+  }
+  auto done = [=](result<void> r) {
+    auto j = self->state.jobs.find(id);
+    if (r && j != self->state.jobs.end() && j->second.status == job_status::queued) {
+      publish_status(self, j->second);
+    }
+    answer<void>(rp, r);
+    try_start(self);
+  };
+  move_idle_job(self, e, job_status::queued, [](job_record&) {}, done);
+}
+
+void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end()) {
+    answer<void>(rp, refuse_finished(self, id, job_status::cancelled));
+    return;
+  }
+  auto& e = i->second;
+  if (auto ok = check_transition(e.status, job_status::cancelled); !ok) {
+    answer<void>(rp, ok);
+    return;
+  }
+  if (e.actor) {
+    // Running, or paused with its actor: it stops at its next step boundary.
+    if (e.status == job_status::queued) {
+      self->state.queue.erase(key_of(e)); // resumed but not started yet
+      e.status = job_status::paused;
+    }
+    e.cancel_waiters.push_back(rp);
+    if (e.cancel_waiters.size() == 1)
+      self->send<caf::message_priority::high>(e.actor, proto::cancel_atom::value);
+    return;
+  }
+  auto t = now(self);
+  move_idle_job(self, e, job_status::cancelled, [t](job_record& r) { r.finished_at = t; },
+                [=](result<void> r) {
+                  auto j = self->state.jobs.find(id);
+                  if (j != self->state.jobs.end()) {
+                    if (r)
+                      publish_status(self, j->second);
+                    forget_job(self, id);
+                  }
+                  answer<void>(rp, r);
+                });
+}
+
+void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
+  auto& st = self->state;
+  if (st.jobs.count(id) != 0) {
+    answer<void>(rp, check_transition(st.jobs.at(id).status, job_status::queued));
+    return;
+  }
+  auto rec = st.env->store->get(id);
+  if (!rec) {
+    answer<void>(rp, rec.error().code == errc::not_found ? no_such_job(id) : rec.error());
+    return;
+  }
+  if (rec->status != job_status::failed) {
+    answer<void>(rp, error{errc::illegal_transition, std::string{"cannot retry a "}
+                                                       + to_string(rec->status)
+                                                       + " job (only failed jobs retry)"});
+    return;
+  }
+  rec->status = job_status::queued;
+  rec->finished_at = 0;
+  entry e;
+  e.id = id;
+  e.type = intern_type(self, rec->type);
+  e.owner = rec->owner;
+  e.priority = rec->priority;
+  e.status = job_status::queued;
+  st.jobs.emplace(id, std::move(e));
+  persist(self, *rec, [=](result<void> r) {
+    auto j = self->state.jobs.find(id);
+    if (j == self->state.jobs.end()) {
+      answer<void>(rp, r);
+      return;
+    }
+    if (!r) {
+      forget_job(self, id);
+      answer<void>(rp, r);
+      return;
+    }
+    if (j->second.status == job_status::queued) {
+      self->state.queue.insert(key_of(j->second));
+      publish_status(self, j->second);
+    }
+    answer<void>(rp, r);
+    try_start(self);
+  });
+}
+
+/// Puts what only the scheduler knows (live status and progress) on a record.
+void overlay(scheduler_actor* self, job_record& rec) {
+  auto i = self->state.jobs.find(rec.id);
+  if (i == self->state.jobs.end())
+    return;
+  const auto& e = i->second;
+  rec.status = e.status;
+  if (e.record) {
+    rec.progress = e.record->progress;
+    rec.checkpoint_at = std::max(rec.checkpoint_at, e.record->checkpoint_at);
+    rec.started_at = e.record->started_at;
+    rec.attempts = e.record->attempts;
+  }
+}
+
+void on_get(scheduler_actor* self, job_id id, proto::reply<job_record> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i != self->state.jobs.end() && i->second.record
+      && is_finished(i->second.status)) {
+    answer<job_record>(rp, *i->second.record); // final record not yet durable
+    return;
+  }
+  auto rec = self->state.env->store->get(id);
+  if (!rec) {
+    answer<job_record>(rp, rec.error().code == errc::not_found ? no_such_job(id) : rec.error());
+    return;
+  }
+  overlay(self, *rec);
+  answer<job_record>(rp, std::move(*rec));
+}
+
+void on_progress(scheduler_actor* self, job_id id, progress& p, millis checkpoint_at) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end() || !i->second.record)
+    return;
+  auto& e = i->second;
+  e.record->progress = std::move(p);
+  if (checkpoint_at != 0)
+    e.record->checkpoint_at = checkpoint_at;
+  job_event ev;
+  ev.what = job_event::kind::progress;
+  ev.id = id;
+  ev.type = self->state.types[e.type].name;
+  ev.owner = e.owner;
+  ev.status = e.status;
+  ev.progress = e.record->progress;
+  ev.at = now(self);
+  self->send(self->state.env->events, proto::publish_atom::value, std::move(ev));
+}
+
+void on_wake(scheduler_actor* self, job_id id, std::uint64_t generation) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end())
+    return;
+  auto& e = i->second;
+  if (e.status != job_status::waiting || e.timer_generation != generation)
+    return; // stale: cancelled, paused or re-armed since
+  move_idle_job(self, e, job_status::queued, [](job_record& r) { r.wake_at = 0; },
+                [=](result<void> r) {
+                  auto j = self->state.jobs.find(id);
+                  if (r && j != self->state.jobs.end())
+                    publish_status(self, j->second);
+                  try_start(self);
+                });
+}
+
+void on_down(scheduler_actor* self, caf::down_msg& dm) {
+  auto& st = self->state;
+  auto i = st.by_actor.find(dm.source);
+  if (i == st.by_actor.end())
+    return;
+  auto j = st.jobs.find(i->second);
+  if (j == st.jobs.end()) {
+    st.by_actor.erase(i);
+    return;
+  }
+  auto& e = j->second;
+  forget_actor(self, e);
+  if (st.stopping) {
+    release_slot(self, e);
+    return; // stopped on purpose: the job stays recoverable
+  }
+  // The actor died without reporting an outcome: supervision marks it failed.
+  proto::job_outcome o;
+  o.what = proto::job_outcome::kind::failed;
+  o.error = "job actor died: " + self->system().render(dm.reason);
+  if (e.record)
+    o.last_progress = e.record->progress;
+  apply_outcome(self, e, o);
+}
+
+/// Shutdown: running jobs stop at their next step, stay `running` in the store
+/// and resume from their checkpoint on the next start. Answers once every job
+/// actor is gone and every write before this point is durable.
+void on_stop(scheduler_actor* self, proto::reply<void> rp) {
+  auto& st = self->state;
+  if (rp)
+    st.stop_reply = rp;
+  if (!st.stopping) {
+    st.stopping = true;
+    for (auto& kv : st.jobs) {
+      if (kv.second.actor) {
+        ++st.actors_to_stop;
+        self->send<caf::message_priority::high>(kv.second.actor, proto::stop_atom::value);
+      }
+    }
+  }
+  if (st.actors_to_stop > 0)
+    return; // on_down sends stop again when the last one is gone
+  auto reply = st.stop_reply;
+  st.stop_reply = nullptr;
+  if (!reply)
+    return;
+  self->request(st.env->persistence, caf::infinite, proto::write_atom::value,
+                storage::write_batch{})
+    .then([=](const proto::write_ack&) { answer_ok(reply); },
+          [=](caf::error&) { answer_ok(reply); });
+}
+
+// -- recovery -------------------------------------------------------------------------
+
+void recover(scheduler_actor* self) {
+  auto& st = self->state;
+  st.last_id = st.env->store->last_id();
+  storage::write_batch fixes;
+  std::vector<job_id> interrupted;
+  auto r = st.env->store->for_each_unfinished(
+    [&](const storage::job_summary& s) {
+      entry e;
+      e.id = s.id;
+      e.type = intern_type(self, s.type);
+      e.owner = s.owner;
+      e.priority = s.priority;
+      e.status = s.status == job_status::running ? job_status::queued : s.status;
+      auto& stored = st.jobs.emplace(s.id, std::move(e)).first->second;
+      ++st.counters.recovered;
+      switch (s.status) {
+        case job_status::running:
+          interrupted.push_back(s.id);
+          [[fallthrough]];
+        case job_status::queued:
+          st.queue.insert(key_of(stored));
+          break;
+        case job_status::waiting:
+          arm_timer(self, stored, s.wake_at); // fires at once if its time has passed
+          break;
+        default:
+          break; // paused stays paused
+      }
+    },
+    [&](job_id id, const std::string& reason) {
+      log_line("job " + std::to_string(id) + " quarantined: " + reason);
+      fixes.quarantine(id, reason);
+      ++st.counters.quarantined;
+    });
+  if (!r)
+    log_line("recovery could not read the store: " + r.error().message);
+  // Jobs that were running when the process stopped go back to the queue; they
+  // resume from their last checkpoint when they start again.
+  for (auto id : interrupted) {
+    auto rec = st.env->store->get(id);
+    if (!rec)
+      continue;
+    rec->status = job_status::queued;
+    fixes.put_record(*rec);
+  }
+  if (!fixes.empty())
+    self->send(st.env->persistence, proto::write_bg_atom::value, std::move(fixes));
+}
+
+caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
+  self->state.env = std::move(env);
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  recover(self);
+  try_start(self);
+  return {
+    [=](proto::submit_atom, proto::submit_request& req, proto::reply<job_id>& rp) {
+      on_submit(self, req, std::move(rp));
+    },
+    [=](proto::pause_atom, job_id id, proto::reply<void>& rp) { on_pause(self, id, rp); },
+    [=](proto::resume_atom, job_id id, proto::reply<void>& rp) { on_resume(self, id, rp); },
+    [=](proto::cancel_atom, job_id id, proto::reply<void>& rp) { on_cancel(self, id, rp); },
+    [=](proto::retry_atom, job_id id, proto::reply<void>& rp) { on_retry(self, id, rp); },
+    [=](proto::get_atom, job_id id, proto::reply<job_record>& rp) { on_get(self, id, rp); },
+    [=](proto::overlay_atom, list_page& page, proto::reply<list_page>& rp) {
+      for (auto& rec : page.jobs)
+        overlay(self, rec);
+      answer<list_page>(rp, std::move(page));
+    },
+    [=](proto::stats_atom, proto::reply<runtime_stats>& rp) {
+      auto s = self->state.counters;
+      s.jobs_by_status.clear();
+      for (const auto& kv : self->state.jobs)
+        ++s.jobs_by_status[kv.second.status];
+      s.running = self->state.running;
+      s.queued = self->state.queue.size();
+      answer<runtime_stats>(rp, std::move(s));
+    },
+    [=](proto::stop_atom, proto::reply<void>& rp) { on_stop(self, rp); },
+    [=](proto::progress_atom, job_id id, progress& p, millis checkpoint_at) {
+      on_progress(self, id, p, checkpoint_at);
+    },
+    [=](proto::paused_atom, job_id id) { on_paused(self, id); },
+    [=](proto::done_atom, job_id id, proto::job_outcome& o) { on_done(self, id, o); },
+    [=](proto::wake_atom, job_id id, std::uint64_t generation) {
+      on_wake(self, id, generation);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_scheduler(caf::actor_system& sys, env_ptr env) {
+  return sys.spawn(scheduler, std::move(env));
+}
+
+} // namespace jobrt

@@ -1,0 +1,286 @@
+#pragma once
+
+/// Typed job parameters and state from and to JSON, driven by Boost.Describe.
+///
+///   struct copy_params { std::string from; std::string to; std::optional<int> limit; };
+///   BOOST_DESCRIBE_STRUCT(copy_params, (), (from, to, limit))
+///
+/// `decode<copy_params>(json)` refuses a missing required field, a field of the
+/// wrong type and an unknown field, each with a message that names the field;
+/// `std::optional` members are optional. `describe_fields<copy_params>()` lists
+/// the fields for the registry, and `encode(x)` writes them back out.
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <boost/describe.hpp>
+#include <boost/json/value.hpp>
+#include <boost/mp11/algorithm.hpp>
+
+#include "jobrt/error.hpp"
+
+namespace jobrt {
+
+/// One field of a job type's parameters, as the registry lists it.
+struct field_info {
+  std::string name;
+  std::string type; ///< "string", "integer", "number", "boolean", "array of string", ...
+  bool required = true;
+};
+
+/// For jobs without state or parameters.
+struct no_fields {};
+BOOST_DESCRIBE_STRUCT(no_fields, (), ())
+
+namespace detail {
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T>
+struct is_string_map<std::map<std::string, T>> : std::true_type {};
+
+template <class T>
+constexpr bool is_described_v = boost::describe::has_describe_members<T>::value;
+
+template <class T>
+std::string type_name() {
+  if constexpr (std::is_same_v<T, bool>)
+    return "boolean";
+  else if constexpr (std::is_integral_v<T>)
+    return "integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "string";
+  else if constexpr (std::is_same_v<T, boost::json::value>)
+    return "any";
+  else if constexpr (is_optional<T>::value)
+    return type_name<typename T::value_type>();
+  else if constexpr (is_vector<T>::value)
+    return "array of " + type_name<typename T::value_type>();
+  else if constexpr (is_string_map<T>::value)
+    return "object of " + type_name<typename T::mapped_type>();
+  else
+    return "object";
+}
+
+/// Reads `v` into `out`; on failure fills `err` (naming `path`) and returns false.
+template <class T>
+bool read(const boost::json::value& v, T& out, const std::string& path, std::string& err);
+
+inline bool fail(std::string& err, const std::string& path, const std::string& expected) {
+  err = "field '" + path + "' must be " + expected;
+  return false;
+}
+
+template <class T>
+bool read_integer(const boost::json::value& v, T& out, const std::string& path,
+                  std::string& err) {
+  using lim = std::numeric_limits<T>;
+  if (v.is_int64()) {
+    auto x = v.get_int64();
+    if constexpr (std::is_signed_v<T>) {
+      if (x >= static_cast<std::int64_t>(lim::min()) && x <= static_cast<std::int64_t>(lim::max())) {
+        out = static_cast<T>(x);
+        return true;
+      }
+    } else if (x >= 0 && static_cast<std::uint64_t>(x) <= lim::max()) {
+      out = static_cast<T>(x);
+      return true;
+    }
+    return fail(err, path, "an integer in range");
+  }
+  if (v.is_uint64()) {
+    auto x = v.get_uint64();
+    if (x <= static_cast<std::uint64_t>(lim::max())) {
+      out = static_cast<T>(x);
+      return true;
+    }
+    return fail(err, path, "an integer in range");
+  }
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(lim::min())
+        && d <= static_cast<double>(lim::max())) {
+      out = static_cast<T>(d);
+      return true;
+    }
+  }
+  return fail(err, path, "an integer");
+}
+
+template <class T>
+bool read_struct(const boost::json::value& v, T& out, const std::string& path,
+                 std::string& err) {
+  if (!v.is_object())
+    return fail(err, path.empty() ? std::string{"parameters"} : path, "an object");
+  const auto& obj = v.get_object();
+  auto prefix = path.empty() ? std::string{} : path + ".";
+  using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+  bool ok = true;
+  boost::mp11::mp_for_each<members>([&](auto m) {
+    if (!ok)
+      return;
+    using member_t = std::remove_reference_t<decltype(out.*m.pointer)>;
+    auto name = prefix + m.name;
+    auto* field = obj.if_contains(m.name);
+    if (field == nullptr || field->is_null()) {
+      if constexpr (is_optional<member_t>::value) {
+        (out.*m.pointer).reset();
+      } else {
+        err = "missing required field '" + name + "' (" + type_name<member_t>() + ")";
+        ok = false;
+      }
+      return;
+    }
+    ok = read(*field, out.*m.pointer, name, err);
+  });
+  if (!ok)
+    return false;
+  for (const auto& kv : obj) {
+    bool known = false;
+    boost::mp11::mp_for_each<members>([&](auto m) { known = known || kv.key() == m.name; });
+    if (!known) {
+      err = "unknown field '" + prefix + std::string{kv.key()} + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
+template <class T>
+bool read(const boost::json::value& v, T& out, const std::string& path, std::string& err) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_bool())
+      return fail(err, path, "a boolean");
+    out = v.get_bool();
+    return true;
+  } else if constexpr (std::is_integral_v<T>) {
+    return read_integer(v, out, path, err);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number())
+      return fail(err, path, "a number");
+    out = v.to_number<T>();
+    if (!std::isfinite(out))
+      return fail(err, path, "a finite number");
+    return true;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string())
+      return fail(err, path, "a string");
+    out.assign(v.get_string().data(), v.get_string().size());
+    return true;
+  } else if constexpr (std::is_same_v<T, boost::json::value>) {
+    out = v;
+    return true;
+  } else if constexpr (is_optional<T>::value) {
+    typename T::value_type inner{};
+    if (!read(v, inner, path, err))
+      return false;
+    out = std::move(inner);
+    return true;
+  } else if constexpr (is_vector<T>::value) {
+    if (!v.is_array())
+      return fail(err, path, "an array");
+    out.clear();
+    std::size_t i = 0;
+    for (const auto& item : v.get_array()) {
+      typename T::value_type x{};
+      if (!read(item, x, path + "[" + std::to_string(i++) + "]", err))
+        return false;
+      out.push_back(std::move(x));
+    }
+    return true;
+  } else if constexpr (is_string_map<T>::value) {
+    if (!v.is_object())
+      return fail(err, path, "an object");
+    out.clear();
+    for (const auto& kv : v.get_object()) {
+      typename T::mapped_type x{};
+      std::string key{kv.key()};
+      if (!read(kv.value(), x, path + "." + key, err))
+        return false;
+      out.emplace(std::move(key), std::move(x));
+    }
+    return true;
+  } else {
+    static_assert(is_described_v<T>,
+                  "job parameters and state must be described with BOOST_DESCRIBE_STRUCT");
+    return read_struct(v, out, path, err);
+  }
+}
+
+template <class T>
+boost::json::value write(const T& x) {
+  if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T>
+                || std::is_same_v<T, std::string>) {
+    return boost::json::value(x);
+  } else if constexpr (std::is_same_v<T, boost::json::value>) {
+    return x;
+  } else if constexpr (is_optional<T>::value) {
+    return x ? write(*x) : boost::json::value{};
+  } else if constexpr (is_vector<T>::value) {
+    boost::json::array a;
+    a.reserve(x.size());
+    for (const auto& item : x)
+      a.push_back(write(item));
+    return a;
+  } else if constexpr (is_string_map<T>::value) {
+    boost::json::object o;
+    for (const auto& kv : x)
+      o[kv.first] = write(kv.second);
+    return o;
+  } else {
+    static_assert(is_described_v<T>,
+                  "job parameters and state must be described with BOOST_DESCRIBE_STRUCT");
+    boost::json::object o;
+    using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+    boost::mp11::mp_for_each<members>([&](auto m) { o[m.name] = write(x.*m.pointer); });
+    return o;
+  }
+}
+
+} // namespace detail
+
+/// Decodes a described struct from JSON; `invalid_params` names the first bad field.
+template <class T>
+result<T> decode(const boost::json::value& v) {
+  T out{};
+  std::string err;
+  if (!detail::read(v, out, std::string{}, err))
+    return error{errc::invalid_params, std::move(err)};
+  return out;
+}
+
+/// Encodes a described struct (or any supported field type) as JSON.
+template <class T>
+boost::json::value encode(const T& x) {
+  return detail::write(x);
+}
+
+/// The fields of a described struct, for listing a job type's parameters.
+template <class T>
+std::vector<field_info> describe_fields() {
+  std::vector<field_info> out;
+  using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+  boost::mp11::mp_for_each<members>([&](auto m) {
+    using member_t = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<T&>().*m.pointer)>>;
+    out.push_back({m.name, detail::type_name<member_t>(), !detail::is_optional<member_t>::value});
+  });
+  return out;
+}
+
+} // namespace jobrt

@@ -1,0 +1,160 @@
+#pragma once
+
+/// Writing a job. A job is a message-driven actor: the runtime sends it one work
+/// message at a time and calls `step` for each, so pause, resume and cancel are
+/// handled between steps, never in the middle of one. A job keeps its progress in
+/// `state()`, saves it with `ctx.checkpoint()`, and ends with `ctx.complete()` or
+/// `ctx.fail()`. After a crash, a new actor is built from the last checkpoint and
+/// the steps after it run again (at-least-once).
+///
+///   struct sum_params { std::int64_t n; };
+///   BOOST_DESCRIBE_STRUCT(sum_params, (), (n))
+///   struct sum_state { std::int64_t i = 0; std::int64_t total = 0; };
+///   BOOST_DESCRIBE_STRUCT(sum_state, (), (i, total))
+///
+///   struct sum_job : jobrt::job<sum_params, sum_state> {
+///     static constexpr const char* name = "sum";
+///     static constexpr const char* description = "Adds 1..n, one number per step";
+///     void step(jobrt::context& ctx) override {
+///       state().total += ++state().i;
+///       ctx.progress(double(state().i) / params().n, "adding");
+///       if (state().i % 100 == 0) ctx.checkpoint();
+///       if (state().i >= params().n) ctx.complete({{"total", state().total}});
+///     }
+///   };
+///   JOBRT_REGISTER_JOB(sum_job);
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+#include "jobrt/fields.hpp"
+#include "jobrt/record.hpp"
+
+namespace caf {
+class event_based_actor;
+} // namespace caf
+
+namespace jobrt {
+
+/// What a step can do. The runtime's job actor implements it; a job receives it
+/// in every call of `step` and must not keep it beyond the call.
+class context {
+public:
+  virtual ~context() = default;
+
+  virtual job_id id() const = 0;
+  /// 1 on the first run, 2 after one failed attempt, ...
+  virtual std::uint32_t attempt() const = 0;
+
+  // -- progress: coalesced before it reaches subscribers ------------------------
+
+  /// Reports a fraction in 0..1 (clamped), with an optional stage and message.
+  virtual void progress(double fraction, std::string_view stage = {},
+                        std::string_view message = {}) = 0;
+  /// Reports progress that cannot be measured as a fraction.
+  virtual void progress_indeterminate(std::string_view stage,
+                                      std::string_view message = {}) = 0;
+  /// Attaches structured detail (counts, current item, ...) to the progress.
+  virtual void progress_detail(boost::json::value detail) = 0;
+
+  // -- durability ---------------------------------------------------------------------
+
+  /// Saves `state()` and the current progress together, atomically, once this
+  /// step returns. The next step runs only after the checkpoint is durable.
+  virtual void checkpoint() = 0;
+
+  /// A line for the host's log (stderr by default).
+  virtual void log(std::string_view message) = 0;
+
+  // -- ending ---------------------------------------------------------------------------
+
+  /// Finishes the job with an output; the output is durable before anyone is
+  /// told the job completed.
+  virtual void complete(boost::json::value output = nullptr) = 0;
+  /// Finishes the job with an error.
+  virtual void fail(std::string message) = 0;
+  /// Gives the concurrency slot back and waits: the job becomes `waiting`, keeps
+  /// its checkpoint, and is queued again after `retry_after`. Not a failure: the
+  /// attempt count does not grow. Checkpoint first if the state moved on.
+  virtual void rate_limited(std::chrono::milliseconds retry_after) = 0;
+
+  // -- message-driven work ----------------------------------------------------------
+
+  /// Stops the automatic next step: use it when the step started asynchronous
+  /// work (a request to another actor, say) and call `next_step()` from its
+  /// reply. Pause and cancel still act between steps.
+  virtual void suspend() = 0;
+  /// Schedules the next step after a `suspend()`.
+  virtual void next_step() = 0;
+  /// Runs the next step only after `delay` (pacing, polling); the actor stays
+  /// responsive to pause and cancel meanwhile.
+  virtual void next_step_after(std::chrono::milliseconds delay) = 0;
+  /// The job's own actor, for requests to other actors.
+  virtual caf::event_based_actor* self() = 0;
+};
+
+/// The type-erased job the runtime drives. Derive from `job<Params, State>`.
+class job_base {
+public:
+  virtual ~job_base() = default;
+  /// Called once each time an actor starts this job (fresh or from a checkpoint),
+  /// before the first step.
+  virtual void on_start(context&) {
+    // nop
+  }
+  /// One unit of work. Keep it short: pause and cancel wait for it to return.
+  virtual void step(context& ctx) = 0;
+  /// The state to save in a checkpoint.
+  virtual boost::json::value save_state() const = 0;
+};
+
+/// Per-type settings a job type may declare as
+/// `static jobrt::job_type_options options() { ... }`.
+struct job_type_options {
+  /// How many jobs of this type may run at once; 0 = only the global cap.
+  std::size_t max_running = 0;
+  /// Run each job of this type on its own thread, for blocking I/O in `step`.
+  bool blocking = false;
+};
+
+/// The base of every job: typed parameters (decoded from JSON by the registry)
+/// and typed state (saved in checkpoints, restored on resume).
+template <class Params, class State = no_fields>
+class job : public job_base {
+public:
+  using params_type = Params;
+  using state_type = State;
+
+  const Params& params() const noexcept { return params_; }
+  State& state() noexcept { return state_; }
+  const State& state() const noexcept { return state_; }
+
+  boost::json::value save_state() const override { return encode(state_); }
+
+  /// Used by the registry: decodes parameters and, when resuming, the state.
+  result<void> load(const boost::json::value& params, const boost::json::value* state) {
+    auto p = decode<Params>(params);
+    if (!p)
+      return p.error();
+    params_ = std::move(*p);
+    if (state != nullptr && !state->is_null()) {
+      auto s = decode<State>(*state);
+      if (!s)
+        return error{errc::corrupt_record, "checkpoint state: " + s.error().message};
+      state_ = std::move(*s);
+    }
+    return {};
+  }
+
+private:
+  Params params_{};
+  State state_{};
+};
+
+} // namespace jobrt

@@ -1,0 +1,109 @@
+#pragma once
+
+/// The data a job is made of: its record, its progress, its checkpoint, and the
+/// events subscribers receive. Plain structs with JSON codecs; no behaviour.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "jobrt/error.hpp"
+#include "jobrt/status.hpp"
+
+namespace jobrt {
+
+/// Job ids grow with every submit, so id order is submission order.
+using job_id = std::uint64_t;
+
+/// Wall-clock milliseconds since the Unix epoch; 0 means "not yet".
+using millis = std::int64_t;
+
+/// What a job last said about how far it is.
+struct progress {
+  /// 0..1, or empty when the job cannot tell (indeterminate).
+  std::optional<double> fraction;
+  /// A short name for the current phase, e.g. "categorizing".
+  std::string stage;
+  /// A sentence for humans, e.g. "row 300 of 1200".
+  std::string message;
+  /// Structured detail of the job's choosing; null when none.
+  boost::json::value detail;
+};
+
+/// The whole stored record of one job, as `runtime::get` returns it.
+struct job_record {
+  job_id id = 0;
+  std::string type;
+  boost::json::value params;
+  std::string owner;
+  std::int32_t priority = 0;
+  job_status status = job_status::queued;
+  jobrt::progress progress;
+  millis created_at = 0;
+  millis started_at = 0;  ///< first start of the current attempt
+  millis finished_at = 0; ///< when it became completed, failed or cancelled
+  millis checkpoint_at = 0; ///< time of the last durable checkpoint
+  millis wake_at = 0;       ///< while waiting: when its timer re-queues it
+  std::uint32_t attempts = 0; ///< starts that ended in an error, plus the running one
+  std::string error;            ///< last error message, empty if none
+  boost::json::value output;    ///< the completed job's output, null otherwise
+};
+
+/// A checkpoint: the job's saved state and its progress, written together.
+struct checkpoint {
+  boost::json::value state;
+  jobrt::progress progress;
+  millis at = 0;
+};
+
+/// Options for `runtime::submit`.
+struct submit_options {
+  /// Higher runs first; equal priorities run in submission order.
+  std::int32_t priority = 0;
+  /// Who the job belongs to (a tenant, a company, a user); used to filter lists.
+  std::string owner;
+};
+
+/// A filter and page for `runtime::list`. Results are newest first.
+struct list_query {
+  std::vector<job_status> statuses; ///< empty: any status
+  std::string type;                 ///< empty: any type
+  std::string owner;                ///< empty: any owner
+  std::size_t limit = 50;           ///< at most this many records (capped at 1000)
+  job_id before = 0;                ///< the cursor: only ids below it; 0 = start
+};
+
+struct list_page {
+  std::vector<job_record> jobs;
+  job_id next_cursor = 0; ///< pass as `before` for the next page; 0 = no more
+};
+
+/// What subscribers receive: a status change or a progress update of one job.
+struct job_event {
+  enum class kind : std::uint8_t { status, progress };
+  kind what = kind::status;
+  job_id id = 0;
+  std::string type;
+  std::string owner;
+  job_status status = job_status::queued;
+  jobrt::progress progress;
+  std::string error; ///< set on a failure
+  millis at = 0;
+};
+
+// -- JSON codecs ----------------------------------------------------------------
+
+boost::json::value to_json(const progress& p);
+boost::json::value to_json(const job_record& r);
+boost::json::value to_json(const checkpoint& c);
+boost::json::value to_json(const job_event& e);
+
+/// Decoders never throw: a document of the wrong shape gives `corrupt_record`.
+result<progress> progress_from_json(const boost::json::value& v);
+result<job_record> record_from_json(const boost::json::value& v);
+result<checkpoint> checkpoint_from_json(const boost::json::value& v);
+
+} // namespace jobrt

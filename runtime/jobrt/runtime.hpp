@@ -1,0 +1,190 @@
+#pragma once
+
+/// The runtime facade: the one object a host service talks to. Every member
+/// function is thread-safe and may be called from any thread of the host; calls
+/// block only until the runtime's actors answer.
+///
+///   jobrt::runtime_options opts;
+///   opts.data_dir = "/var/lib/myservice/jobs";
+///   auto rt = jobrt::runtime::start(opts);            // recovers unfinished jobs
+///   if (!rt) { std::cerr << rt.error().message; return 1; }
+///   auto id = (*rt)->submit("sum", {{"n", 1000}});    // durable when it returns
+///   auto sub = (*rt)->subscribe([](const jobrt::job_event& e) { ... });
+///   (*rt)->pause(*id); (*rt)->resume(*id);
+///   auto rec = (*rt)->get(*id);                       // status, progress, output, ...
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "caf/allowed_unsafe_message_type.hpp"
+
+#include "jobrt/clock.hpp"
+#include "jobrt/error.hpp"
+#include "jobrt/record.hpp"
+#include "jobrt/registry.hpp"
+#include "jobrt/status.hpp"
+
+namespace caf {
+class actor_system;
+class actor;
+} // namespace caf
+
+namespace jobrt {
+
+struct runtime_options {
+  /// Directory of the job store; created if missing. Required.
+  std::string data_dir;
+  /// true: every acknowledged write is fsynced. false: writes survive a crash of
+  /// the process but not of the machine (much faster; for tests and benchmarks).
+  bool durable = true;
+  /// How many jobs may run at once, over all types.
+  std::size_t max_running = 8;
+  /// Per-type caps; they override a type's own `options().max_running`.
+  std::map<std::string, std::size_t> max_running_per_type;
+  /// Largest accepted parameters, checkpoint state or output, in bytes of JSON.
+  std::size_t max_payload_bytes = std::size_t{1} << 20;
+  /// Progress events of one job reach subscribers at most this often.
+  std::chrono::milliseconds progress_interval{100};
+  /// How long a facade call waits for the runtime's actors before `timeout`.
+  std::chrono::milliseconds call_timeout{30'000};
+  /// The job types; the global registry unless set.
+  const registry* types = nullptr;
+  /// Wall time and timers; the system clock unless set (tests inject a manual_clock).
+  std::shared_ptr<jobrt::clock> clock;
+  /// Initial LMDB map size; it grows on demand.
+  std::size_t initial_map_size = std::size_t{64} << 20;
+  /// The map never grows past this; beyond it submits fail with `storage_full`.
+  std::size_t max_map_size = std::size_t{64} << 30;
+  /// Settings for the actor system the runtime creates when the host gives none:
+  /// worker threads (0 = CAF's default) and scheduler policy ("stealing" or "sharing").
+  std::size_t worker_threads = 0;
+  std::string scheduler_policy = "stealing";
+};
+
+/// Which events a subscriber wants; empty fields match everything.
+struct event_filter {
+  job_id id = 0;
+  std::string owner;
+  bool progress = true; ///< false: status changes only
+};
+
+/// Keeps a subscription alive; destroying it (or `cancel()`) unsubscribes.
+class subscription {
+public:
+  subscription() = default;
+  explicit subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  subscription(subscription&& other) noexcept : cancel_(std::move(other.cancel_)) {
+    other.cancel_ = nullptr;
+  }
+  subscription& operator=(subscription&& other) noexcept {
+    if (this != &other) {
+      cancel();
+      cancel_ = std::move(other.cancel_);
+      other.cancel_ = nullptr;
+    }
+    return *this;
+  }
+  subscription(const subscription&) = delete;
+  subscription& operator=(const subscription&) = delete;
+  ~subscription() { cancel(); }
+
+  void cancel() {
+    if (cancel_) {
+      auto f = std::move(cancel_);
+      cancel_ = nullptr;
+      f();
+    }
+  }
+
+private:
+  std::function<void()> cancel_;
+};
+
+/// Counts the scheduler keeps, for dashboards and metrics.
+struct runtime_stats {
+  std::map<job_status, std::uint64_t> jobs_by_status; ///< unfinished jobs known to the scheduler
+  std::size_t running = 0;
+  std::size_t queued = 0;
+  std::uint64_t submitted = 0;  ///< since start
+  std::uint64_t completed = 0;  ///< since start
+  std::uint64_t failed = 0;     ///< since start
+  std::uint64_t recovered = 0;  ///< unfinished jobs found at start
+  std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
+};
+
+class runtime {
+public:
+  /// Starts a runtime with its own actor system, and recovers the store.
+  static result<std::unique_ptr<runtime>> start(runtime_options opts);
+  /// Starts a runtime inside the host's actor system, which must outlive it.
+  static result<std::unique_ptr<runtime>> start(caf::actor_system& sys, runtime_options opts);
+
+  /// Shuts down (see `shutdown`).
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // -- jobs ---------------------------------------------------------------------------
+
+  /// Creates a job; returns its id once its record is durable. Errors:
+  /// unknown_job_type, invalid_params, payload_too_large, storage_full, shutting_down.
+  result<job_id> submit(std::string_view type, const boost::json::value& params,
+                        const submit_options& opts = {});
+  /// As `submit`, with the parameters as JSON text (malformed_json if they do not parse).
+  result<job_id> submit_json(std::string_view type, std::string_view params_json,
+                             const submit_options& opts = {});
+
+  /// Pauses a queued, running or waiting job. A running job stops between two
+  /// steps and gives its slot back. Returns once `paused` is durable.
+  result<void> pause(job_id id);
+  /// Queues a paused job again; it continues from where it paused.
+  result<void> resume(job_id id);
+  /// Cancels a queued, running, waiting or paused job. A running job stops at
+  /// its next step; returns once `cancelled` is durable.
+  result<void> cancel(job_id id);
+  /// Queues a failed job again, with its attempt count kept.
+  result<void> retry(job_id id);
+
+  /// The whole record, with live progress for a running job.
+  result<job_record> get(job_id id);
+  /// Filtered, paged, newest first.
+  result<list_page> list(const list_query& q = {});
+
+  /// Status and progress events, delivered on a thread of the runtime's. A slow
+  /// callback never slows the jobs: progress is coalesced and buffers are bounded.
+  subscription subscribe(std::function<void(const job_event&)> callback,
+                         event_filter filter = {});
+  /// The same, delivered to an actor as `job_event` messages.
+  subscription subscribe(const caf::actor& subscriber, event_filter filter = {});
+
+  // -- the runtime --------------------------------------------------------------------
+
+  std::vector<job_type_info> job_types() const;
+  result<runtime_stats> stats();
+  /// Stops taking work, stops running jobs at their next step (they stay
+  /// `running` in the store and resume from their checkpoint on the next start),
+  /// and closes the store. Idempotent.
+  void shutdown();
+
+  caf::actor_system& system();
+  const runtime_options& options() const;
+
+  struct impl;
+
+private:
+  explicit runtime(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace jobrt
+
+/// Actors that subscribe receive `job_event` messages.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_event)

@@ -1,0 +1,190 @@
+#include "jobrt/record.hpp"
+
+#include <cmath>
+
+#include <boost/json.hpp>
+
+namespace json = boost::json;
+
+namespace jobrt {
+
+namespace {
+
+// -- reading fields without throwing ------------------------------------------
+
+/// Thrown only inside this file and caught by the decoders below.
+struct shape_error {
+  std::string what;
+};
+
+const json::object& as_object(const json::value& v, const char* what) {
+  if (!v.is_object())
+    throw shape_error{std::string{what} + " is not a JSON object"};
+  return v.get_object();
+}
+
+std::string get_string(const json::object& o, const char* key) {
+  auto* p = o.if_contains(key);
+  if (p == nullptr || p->is_null())
+    return {};
+  if (!p->is_string())
+    throw shape_error{std::string{"field '"} + key + "' is not a string"};
+  return std::string{p->get_string()};
+}
+
+std::int64_t get_int(const json::object& o, const char* key) {
+  auto* p = o.if_contains(key);
+  if (p == nullptr || p->is_null())
+    return 0;
+  if (p->is_int64())
+    return p->get_int64();
+  if (p->is_uint64() && p->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(p->get_uint64());
+  throw shape_error{std::string{"field '"} + key + "' is not an integer"};
+}
+
+std::uint64_t get_uint(const json::object& o, const char* key) {
+  auto* p = o.if_contains(key);
+  if (p == nullptr || p->is_null())
+    return 0;
+  if (p->is_uint64())
+    return p->get_uint64();
+  if (p->is_int64() && p->get_int64() >= 0)
+    return static_cast<std::uint64_t>(p->get_int64());
+  throw shape_error{std::string{"field '"} + key + "' is not a non-negative integer"};
+}
+
+json::value get_any(const json::object& o, const char* key) {
+  auto* p = o.if_contains(key);
+  return p ? *p : json::value{};
+}
+
+progress decode_progress(const json::value& v) {
+  progress p;
+  if (v.is_null())
+    return p;
+  const auto& o = as_object(v, "progress");
+  if (auto* f = o.if_contains("fraction"); f && !f->is_null()) {
+    if (!f->is_number())
+      throw shape_error{"field 'fraction' is not a number"};
+    p.fraction = f->to_number<double>();
+  }
+  p.stage = get_string(o, "stage");
+  p.message = get_string(o, "message");
+  p.detail = get_any(o, "detail");
+  return p;
+}
+
+template <class F>
+auto decode(F&& f) -> result<decltype(f())> {
+  try {
+    return f();
+  } catch (const shape_error& e) {
+    return error{errc::corrupt_record, e.what};
+  } catch (const std::exception& e) {
+    return error{errc::corrupt_record, e.what()};
+  }
+}
+
+} // namespace
+
+// -- encoders -----------------------------------------------------------------------
+
+json::value to_json(const progress& p) {
+  json::object o;
+  if (p.fraction && std::isfinite(*p.fraction))
+    o["fraction"] = *p.fraction;
+  else
+    o["fraction"] = nullptr;
+  o["stage"] = p.stage;
+  o["message"] = p.message;
+  o["detail"] = p.detail;
+  return o;
+}
+
+json::value to_json(const job_record& r) {
+  json::object o;
+  o["id"] = r.id;
+  o["type"] = r.type;
+  o["params"] = r.params;
+  o["owner"] = r.owner;
+  o["priority"] = r.priority;
+  o["status"] = to_string(r.status);
+  o["progress"] = to_json(r.progress);
+  o["created_at"] = r.created_at;
+  o["started_at"] = r.started_at;
+  o["finished_at"] = r.finished_at;
+  o["checkpoint_at"] = r.checkpoint_at;
+  o["wake_at"] = r.wake_at;
+  o["attempts"] = r.attempts;
+  o["error"] = r.error;
+  o["output"] = r.output;
+  return o;
+}
+
+json::value to_json(const checkpoint& c) {
+  json::object o;
+  o["state"] = c.state;
+  o["progress"] = to_json(c.progress);
+  o["at"] = c.at;
+  return o;
+}
+
+json::value to_json(const job_event& e) {
+  json::object o;
+  o["event"] = e.what == job_event::kind::status ? "status" : "progress";
+  o["id"] = e.id;
+  o["type"] = e.type;
+  o["owner"] = e.owner;
+  o["status"] = to_string(e.status);
+  o["progress"] = to_json(e.progress);
+  if (!e.error.empty())
+    o["error"] = e.error;
+  o["at"] = e.at;
+  return o;
+}
+
+// -- decoders -----------------------------------------------------------------------
+
+result<progress> progress_from_json(const json::value& v) {
+  return decode([&] { return decode_progress(v); });
+}
+
+result<job_record> record_from_json(const json::value& v) {
+  return decode([&] {
+    const auto& o = as_object(v, "job record");
+    job_record r;
+    r.id = get_uint(o, "id");
+    r.type = get_string(o, "type");
+    r.params = get_any(o, "params");
+    r.owner = get_string(o, "owner");
+    r.priority = static_cast<std::int32_t>(get_int(o, "priority"));
+    auto status = parse_status(get_string(o, "status"));
+    if (!status)
+      throw shape_error{"field 'status' is not a job status"};
+    r.status = *status;
+    r.progress = decode_progress(get_any(o, "progress"));
+    r.created_at = get_int(o, "created_at");
+    r.started_at = get_int(o, "started_at");
+    r.finished_at = get_int(o, "finished_at");
+    r.checkpoint_at = get_int(o, "checkpoint_at");
+    r.wake_at = get_int(o, "wake_at");
+    r.attempts = static_cast<std::uint32_t>(get_uint(o, "attempts"));
+    r.error = get_string(o, "error");
+    r.output = get_any(o, "output");
+    return r;
+  });
+}
+
+result<checkpoint> checkpoint_from_json(const json::value& v) {
+  return decode([&] {
+    const auto& o = as_object(v, "checkpoint");
+    checkpoint c;
+    c.state = get_any(o, "state");
+    c.progress = decode_progress(get_any(o, "progress"));
+    c.at = get_int(o, "at");
+    return c;
+  });
+}
+
+} // namespace jobrt

@@ -1,0 +1,267 @@
+#include "jobrt/runtime.hpp"
+
+#include <atomic>
+#include <mutex>
+
+#include <boost/json.hpp>
+
+#include "caf/all.hpp"
+
+#include "actors/env.hpp"
+#include "actors/events.hpp"
+#include "actors/persistence.hpp"
+#include "actors/protocol.hpp"
+#include "actors/scheduler.hpp"
+
+namespace json = boost::json;
+
+namespace jobrt {
+
+struct runtime::impl {
+  runtime_options opts;
+  // Declared first so that they are destroyed last: the host-less actor system.
+  std::unique_ptr<caf::actor_system_config> own_cfg;
+  std::unique_ptr<caf::actor_system> own_sys;
+  caf::actor_system* sys = nullptr;
+  std::unique_ptr<storage::job_store> store;
+  std::shared_ptr<jobrt::clock> clock;
+  caf::actor persistence;
+  caf::actor events;
+  caf::actor scheduler;
+  std::mutex stop_mtx;
+  std::atomic<bool> stopped{false};
+
+  /// Sends `(atom, args..., reply)` to the scheduler and waits for the answer.
+  template <class T, class Atom, class... Ts>
+  result<T> ask(Atom atom, Ts&&... xs) {
+    if (stopped.load())
+      return error{errc::shutting_down, "the runtime is shut down"};
+    auto rp = proto::make_reply<T>();
+    auto fut = rp->get_future();
+    caf::anon_send(scheduler, atom, std::forward<Ts>(xs)..., rp);
+    if (fut.wait_for(opts.call_timeout) != std::future_status::ready)
+      return error{errc::timeout, "the runtime did not answer within "
+                                    + std::to_string(opts.call_timeout.count()) + " ms"};
+    return fut.get();
+  }
+
+  void stop_actors();
+};
+
+namespace {
+
+/// Owners are index keys, and LMDB keys hold at most 511 bytes.
+constexpr std::size_t max_owner_bytes = 256;
+
+result<std::unique_ptr<runtime::impl>> make_impl(runtime_options opts) {
+  if (opts.data_dir.empty())
+    return error{errc::invalid_argument, "runtime_options.data_dir is required"};
+  if (opts.max_running == 0)
+    return error{errc::invalid_argument, "runtime_options.max_running must be at least 1"};
+  if (opts.types == nullptr)
+    opts.types = &registry::global();
+  if (!opts.clock)
+    opts.clock = make_system_clock();
+  auto p = std::make_unique<runtime::impl>();
+  p->opts = std::move(opts);
+  p->clock = p->opts.clock;
+  return p;
+}
+
+result<void> open_and_spawn(runtime::impl& rt) {
+  storage::store_config sc;
+  sc.path = rt.opts.data_dir;
+  sc.map_size = rt.opts.initial_map_size;
+  sc.max_map_size = rt.opts.max_map_size;
+  sc.sync = rt.opts.durable;
+  auto store = storage::job_store::open(sc);
+  if (!store)
+    return store.error();
+  rt.store = std::move(*store);
+  auto env = std::make_shared<actor_env>();
+  env->store = rt.store.get();
+  env->types = rt.opts.types;
+  env->clock = rt.clock;
+  env->opts = rt.opts;
+  rt.persistence = spawn_persistence(*rt.sys, *rt.store);
+  rt.events = spawn_event_fanout(*rt.sys);
+  env->persistence = rt.persistence;
+  env->events = rt.events;
+  rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
+  return {};
+}
+
+/// Parses JSON text from a caller; never throws. The error names the byte offset.
+result<json::value> parse_params(std::string_view text, std::size_t limit) {
+  if (text.size() > limit)
+    return error{errc::payload_too_large, "parameters are " + std::to_string(text.size())
+                                            + " bytes, over the limit of "
+                                            + std::to_string(limit)};
+  json::stream_parser p;
+  json::error_code ec;
+  auto used = p.write(text.data(), text.size(), ec);
+  if (!ec)
+    p.finish(ec);
+  if (ec)
+    return error{errc::malformed_json, "malformed JSON at byte " + std::to_string(used) + ": "
+                                         + ec.message()};
+  return p.release();
+}
+
+} // namespace
+
+void runtime::impl::stop_actors() {
+  std::lock_guard guard{stop_mtx};
+  if (stopped.exchange(true))
+    return;
+  // Jobs stop at their next step and every pending write is committed.
+  auto rp = proto::make_reply<void>();
+  auto fut = rp->get_future();
+  caf::anon_send(scheduler, proto::stop_atom::value, rp);
+  fut.wait();
+  clock->stop();
+  caf::anon_send(events, proto::stop_atom::value);
+  caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
+  {
+    caf::scoped_actor self{*sys};
+    self->wait_for(scheduler, persistence, events);
+  }
+  scheduler = nullptr;
+  persistence = nullptr;
+  events = nullptr;
+  store.reset(); // after the writer is gone
+}
+
+runtime::runtime(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+  // nop
+}
+
+runtime::~runtime() {
+  shutdown();
+}
+
+result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
+  if (opts.scheduler_policy != "stealing" && opts.scheduler_policy != "sharing")
+    return error{errc::invalid_argument, "scheduler_policy must be 'stealing' or 'sharing', not '"
+                                           + opts.scheduler_policy + "'"};
+  auto p = make_impl(std::move(opts));
+  if (!p)
+    return p.error();
+  auto& rt = **p;
+  rt.own_cfg = std::make_unique<caf::actor_system_config>();
+  if (rt.opts.worker_threads > 0)
+    rt.own_cfg->set("scheduler.max-threads", rt.opts.worker_threads);
+  rt.own_cfg->set("scheduler.policy", caf::atom_from_string(rt.opts.scheduler_policy));
+  rt.own_sys = std::make_unique<caf::actor_system>(*rt.own_cfg);
+  rt.sys = rt.own_sys.get();
+  if (auto r = open_and_spawn(rt); !r)
+    return r.error();
+  return std::unique_ptr<runtime>{new runtime(std::move(*p))};
+}
+
+result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_options opts) {
+  auto p = make_impl(std::move(opts));
+  if (!p)
+    return p.error();
+  (*p)->sys = &sys;
+  if (auto r = open_and_spawn(**p); !r)
+    return r.error();
+  return std::unique_ptr<runtime>{new runtime(std::move(*p))};
+}
+
+// -- jobs -----------------------------------------------------------------------------
+
+result<job_id> runtime::submit(std::string_view type, const json::value& params,
+                               const submit_options& opts) {
+  auto& rt = *impl_;
+  if (opts.owner.size() > max_owner_bytes)
+    return error{errc::invalid_argument, "owner is " + std::to_string(opts.owner.size())
+                                           + " bytes, over the limit of "
+                                           + std::to_string(max_owner_bytes)};
+  if (auto ok = rt.opts.types->validate(type, params); !ok)
+    return ok.error();
+  auto size = json::serialize(params).size();
+  if (size > rt.opts.max_payload_bytes)
+    return error{errc::payload_too_large, "parameters are " + std::to_string(size)
+                                            + " bytes, over the limit of "
+                                            + std::to_string(rt.opts.max_payload_bytes)};
+  proto::submit_request req{std::string{type}, params, opts};
+  return rt.ask<job_id>(proto::submit_atom::value, std::move(req));
+}
+
+result<job_id> runtime::submit_json(std::string_view type, std::string_view params_json,
+                                    const submit_options& opts) {
+  auto params = parse_params(params_json, impl_->opts.max_payload_bytes);
+  if (!params)
+    return params.error();
+  return submit(type, *params, opts);
+}
+
+result<void> runtime::pause(job_id id) {
+  return impl_->ask<void>(proto::pause_atom::value, id);
+}
+
+result<void> runtime::resume(job_id id) {
+  return impl_->ask<void>(proto::resume_atom::value, id);
+}
+
+result<void> runtime::cancel(job_id id) {
+  return impl_->ask<void>(proto::cancel_atom::value, id);
+}
+
+result<void> runtime::retry(job_id id) {
+  return impl_->ask<void>(proto::retry_atom::value, id);
+}
+
+result<job_record> runtime::get(job_id id) {
+  return impl_->ask<job_record>(proto::get_atom::value, id);
+}
+
+result<list_page> runtime::list(const list_query& q) {
+  auto& rt = *impl_;
+  if (rt.stopped.load())
+    return error{errc::shutting_down, "the runtime is shut down"};
+  auto page = rt.store->list(q);
+  if (!page)
+    return page.error();
+  return rt.ask<list_page>(proto::overlay_atom::value, std::move(*page));
+}
+
+subscription runtime::subscribe(std::function<void(const job_event&)> callback,
+                                event_filter filter) {
+  if (impl_->stopped.load())
+    return subscription{};
+  return subscribe_callback(*impl_->sys, impl_->events, std::move(callback), std::move(filter));
+}
+
+subscription runtime::subscribe(const caf::actor& subscriber, event_filter filter) {
+  if (impl_->stopped.load())
+    return subscription{};
+  return subscribe_actor(*impl_->sys, impl_->events, subscriber, std::move(filter));
+}
+
+// -- the runtime ----------------------------------------------------------------------
+
+std::vector<job_type_info> runtime::job_types() const {
+  return impl_->opts.types->list();
+}
+
+result<runtime_stats> runtime::stats() {
+  return impl_->ask<runtime_stats>(proto::stats_atom::value);
+}
+
+void runtime::shutdown() {
+  if (impl_)
+    impl_->stop_actors();
+}
+
+caf::actor_system& runtime::system() {
+  return *impl_->sys;
+}
+
+const runtime_options& runtime::options() const {
+  return impl_->opts;
+}
+
+} // namespace jobrt

@@ -1,0 +1,80 @@
+#pragma once
+
+/// The binary formats of the job store: keys and values, private to storage/.
+///
+/// Record value (`jobs`), integers little-endian:
+///   [u32 crc32 of everything after it][u8 format=1][u8 status][i32 priority]
+///   [i64 wake_at][i64 finished_at][u8 type_len][type][u16 owner_len][owner]
+///   [JSON text of to_json(record)]
+/// Checkpoint value (`checkpoints`): [u32 crc32 of the JSON][JSON of to_json(checkpoint)]
+/// Keys: ids are 8-byte big-endian so that LMDB's bytewise order is id order.
+///
+/// Decoders never throw and never read out of bounds: any garbage gives a
+/// `corrupt_record` error whose message is the reason, for the caller to wrap.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jobrt/error.hpp"
+#include "jobrt/record.hpp"
+#include "storage/job_store.hpp"
+
+namespace jobrt::storage::codec {
+
+inline constexpr std::uint8_t record_format = 1;
+/// Longest type name the header can hold (u8 length).
+inline constexpr std::size_t max_type_size = 255;
+/// Longest key LMDB accepts with its default build.
+inline constexpr std::size_t max_key_size = 511;
+/// Longest owner whose `by_owner` key (owner, 0x00, u64 id) still fits in a key.
+inline constexpr std::size_t max_owner_size = max_key_size - 9;
+
+// -- integers -------------------------------------------------------------------
+
+void put_u32_le(std::string& out, std::uint32_t x);
+void put_u64_le(std::string& out, std::uint64_t x);
+std::optional<std::uint32_t> read_u32_le(std::string_view bytes);
+std::optional<std::uint64_t> read_u64_le(std::string_view bytes);
+
+// -- keys -------------------------------------------------------------------------
+
+/// The 8-byte big-endian key of a job id.
+std::string id_key(job_id id);
+/// The id of an 8-byte big-endian key, or of the last 8 bytes of a longer index key.
+std::optional<job_id> id_from_key_suffix(std::string_view key);
+/// `by_status` key: status byte, then the id.
+std::string status_key(job_status s, job_id id);
+/// `by_owner` key: owner, 0x00, then the id.
+std::string owner_key(std::string_view owner, job_id id);
+
+// -- values -----------------------------------------------------------------------
+
+/// A record's header, read without decoding its JSON; `json` views into the bytes.
+struct record_header {
+  job_summary summary;
+  std::string_view json;
+};
+
+/// Encodes a record value. Fails (invalid_argument) if the type or owner is too
+/// long for the header or the owner index.
+result<std::string> encode_record(const job_record& r);
+/// Checks the crc and reads the header of a record value stored under `id`.
+result<record_header> decode_header(job_id id, std::string_view bytes);
+/// Reads the header without checking the crc: only to find index entries of
+/// a record that is being quarantined. Still bounds-checked.
+result<record_header> decode_header_unverified(job_id id, std::string_view bytes);
+/// Decodes a whole record value; also checks that the JSON id matches `id`.
+result<job_record> decode_record(job_id id, std::string_view bytes);
+
+std::string encode_checkpoint(const checkpoint& c);
+result<checkpoint> decode_checkpoint(std::string_view bytes);
+
+/// crc32 (the zlib polynomial) of `bytes`.
+std::uint32_t crc32(std::string_view bytes);
+
+/// The status byte as a status, if it is one.
+std::optional<job_status> status_from_byte(std::uint8_t b);
+
+} // namespace jobrt::storage::codec
