@@ -1,5 +1,6 @@
 #include "jobrt/status.hpp"
 
+#include <ostream>
 #include <string>
 
 namespace jobrt {
@@ -56,6 +57,14 @@ std::optional<job_status> parse_status(std::string_view name) noexcept {
     if (name == to_string(s))
       return s;
   return std::nullopt;
+}
+
+std::ostream& operator<<(std::ostream& out, job_status s) {
+  return out << to_string(s);
+}
+
+std::ostream& operator<<(std::ostream& out, errc code) {
+  return out << to_string(code);
 }
 
 namespace {

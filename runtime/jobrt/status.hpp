@@ -12,6 +12,7 @@
 ///   paused ◄──────┘  (pause from queued, running or waiting; resume goes back to queued)
 
 #include <array>
+#include <iosfwd>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -109,5 +110,8 @@ constexpr bool is_finished(job_status s) noexcept {
 const char* to_string(job_status s) noexcept;
 const char* to_string(job_event_kind e) noexcept;
 std::optional<job_status> parse_status(std::string_view name) noexcept;
+
+std::ostream& operator<<(std::ostream& out, job_status s);
+std::ostream& operator<<(std::ostream& out, errc code);
 
 } // namespace jobrt

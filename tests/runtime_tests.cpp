@@ -1,0 +1,423 @@
+#define BOOST_TEST_MODULE runtime_tests
+#include <boost/test/unit_test.hpp>
+
+#include "caf/all.hpp"
+
+#include "test_jobs.hpp"
+
+using namespace std::chrono_literals;
+using jobrt::errc;
+using jobrt::job_status;
+namespace json = boost::json;
+
+void test_jobs::quitter_job::step(jobrt::context& ctx) {
+  ctx.self()->quit(caf::make_error(caf::sec::runtime_error, "pulled the plug"));
+}
+
+JOBRT_REGISTER_JOB(test_jobs::sum_job);
+JOBRT_REGISTER_JOB(test_jobs::gated_job);
+JOBRT_REGISTER_JOB(test_jobs::busy_job);
+JOBRT_REGISTER_JOB(test_jobs::thrower_job);
+JOBRT_REGISTER_JOB(test_jobs::quitter_job);
+JOBRT_REGISTER_JOB(test_jobs::limited_job);
+
+namespace {
+
+/// A runtime on a fresh store, with every event logged.
+struct runtime_fixture {
+  test_jobs::temp_dir dir;
+  test_jobs::event_log events;
+  std::unique_ptr<jobrt::runtime> rt;
+  jobrt::subscription sub;
+  std::shared_ptr<jobrt::manual_clock> clock;
+
+  explicit runtime_fixture(std::size_t max_running = 4) {
+    test_jobs::reset_hooks();
+    start(max_running);
+  }
+
+  void start(std::size_t max_running, bool with_manual_clock = false) {
+    jobrt::runtime_options o;
+    o.data_dir = (dir.path / "store").string();
+    o.durable = false;
+    o.max_running = max_running;
+    o.progress_interval = 0ms;
+    if (with_manual_clock) {
+      clock = std::make_shared<jobrt::manual_clock>();
+      o.clock = clock;
+    }
+    auto r = jobrt::runtime::start(o);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
+    rt = std::move(*r);
+    sub = rt->subscribe(std::ref(events));
+  }
+
+  void restart(std::size_t max_running = 4, bool with_manual_clock = false) {
+    sub.cancel();
+    rt->shutdown();
+    rt.reset();
+    start(max_running, with_manual_clock);
+  }
+
+  ~runtime_fixture() {
+    sub.cancel();
+    if (rt)
+      rt->shutdown();
+  }
+
+  jobrt::job_id submit(const std::string& type, json::value params,
+                       jobrt::submit_options opts = {}) {
+    auto id = rt->submit(type, params, opts);
+    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().message));
+    return *id;
+  }
+
+  jobrt::job_record get(jobrt::job_id id) {
+    auto r = rt->get(id);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
+    return *r;
+  }
+
+  /// Waits until a gated job has taken `steps` steps (its progress says so).
+  bool wait_steps(jobrt::job_id id, std::int64_t steps) {
+    return events.wait_for([&](const auto& evs) {
+      for (const auto& e : evs)
+        if (e.id == id && e.progress.message == "step " + std::to_string(steps))
+          return true;
+      return false;
+    });
+  }
+};
+
+} // namespace
+
+// -- submitting ------------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(submitting, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(a_submitted_job_runs_to_completion_with_its_output) {
+  auto id = submit("sum", {{"n", 100}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+  auto rec = get(id);
+  BOOST_TEST(rec.status == job_status::completed);
+  BOOST_TEST(rec.output.at("total").as_int64() == 5050);
+  BOOST_TEST(rec.attempts == 1u);
+  BOOST_TEST(rec.created_at > 0);
+  BOOST_TEST(rec.started_at >= rec.created_at);
+  BOOST_TEST(rec.finished_at >= rec.started_at);
+  BOOST_TEST(rec.checkpoint_at > 0);
+  BOOST_TEST(*rec.progress.fraction == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_job_type_is_refused_and_nothing_is_stored) {
+  auto r = rt->submit("no_such_type", json::object{});
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::unknown_job_type);
+  BOOST_TEST(r.error().message.find("no_such_type") != std::string::npos);
+  BOOST_TEST(rt->list()->jobs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_json_is_refused_with_its_position) {
+  auto r = rt->submit_json("sum", R"({"n": 10,)");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::malformed_json);
+  BOOST_TEST(r.error().message.find("byte") != std::string::npos);
+  BOOST_TEST(rt->list()->jobs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_mistyped_parameter_is_refused_naming_the_field) {
+  auto r = rt->submit_json("sum", R"({"n": "ten"})");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::invalid_params);
+  BOOST_TEST(r.error().message.find("'n'") != std::string::npos);
+  BOOST_TEST(rt->list()->jobs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_parameter_is_refused_naming_the_field) {
+  auto r = rt->submit_json("sum", R"({"every": 3})");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::invalid_params);
+  BOOST_TEST(r.error().message.find("missing required field 'n'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_parameter_is_refused_naming_the_field) {
+  auto r = rt->submit_json("sum", R"({"n": 3, "nn": 4})");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::invalid_params);
+  BOOST_TEST(r.error().message.find("unknown field 'nn'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_oversized_payload_is_refused) {
+  std::string big(2 << 20, 'x');
+  auto r = rt->submit_json("sum", R"({"n": 1, "pad": ")" + big + R"("})");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::payload_too_large);
+  BOOST_TEST(rt->list()->jobs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_registry_lists_each_type_with_its_parameters) {
+  auto types = rt->job_types();
+  auto sum = std::find_if(types.begin(), types.end(), [](auto& t) { return t.name == "sum"; });
+  BOOST_REQUIRE(sum != types.end());
+  BOOST_REQUIRE(sum->params.size() == 3u);
+  BOOST_TEST(sum->params[0].name == "n");
+  BOOST_TEST(sum->params[0].type == "integer");
+  BOOST_TEST(sum->params[0].required);
+  BOOST_TEST(!sum->params[1].required);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- steering --------------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(steering, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(a_job_paused_and_resumed_mid_run_ends_with_the_same_output) {
+  auto plain = submit("sum", {{"n", 300}});
+  BOOST_REQUIRE(events.wait_status(plain, job_status::completed));
+  auto paused = submit("sum", {{"n", 300}, {"pace_ms", 1}});
+  BOOST_REQUIRE(events.wait_for([&](const auto& evs) {
+    for (const auto& e : evs)
+      if (e.id == paused && e.progress.fraction && *e.progress.fraction >= 0.1)
+        return true;
+    return false;
+  }));
+  BOOST_REQUIRE(rt->pause(paused).ok());
+  auto mid = get(paused);
+  BOOST_TEST(mid.status == job_status::paused);
+  BOOST_TEST(*mid.progress.fraction < 1.0);
+  BOOST_REQUIRE(rt->resume(paused).ok());
+  BOOST_REQUIRE(events.wait_status(paused, job_status::completed));
+  BOOST_TEST(get(paused).output == get(plain).output);
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_job_takes_no_steps_until_resumed) {
+  auto id = submit("gated", {{"n", 20}});
+  test_jobs::permits = 5;
+  BOOST_REQUIRE(wait_steps(id, 5));
+  BOOST_REQUIRE(rt->pause(id).ok());
+  test_jobs::permits = 100;
+  // Nothing can be awaited here: the check is that nothing happens.
+  BOOST_TEST(!events.wait_status(id, job_status::completed, 300ms));
+  BOOST_TEST(test_jobs::steps_run.load() == 5);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+  BOOST_TEST(test_jobs::steps_run.load() == 20);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_stops_a_running_job_within_one_step) {
+  auto id = submit("gated", {{"n", 1000}});
+  test_jobs::permits = 10;
+  BOOST_REQUIRE(wait_steps(id, 10));
+  test_jobs::permits = 1000;
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  auto after_cancel = test_jobs::steps_run.load();
+  BOOST_TEST(after_cancel <= 11);
+  BOOST_TEST(get(id).status == job_status::cancelled);
+  BOOST_TEST(get(id).finished_at > 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_queued_job_can_be_paused_resumed_and_cancelled) {
+  restart(1); // one slot, which the gate below holds
+  auto gate = submit("gated", {{"n", 1}});
+  auto id = submit("sum", {{"n", 5}});
+  BOOST_TEST(get(id).status == job_status::queued);
+  BOOST_REQUIRE(rt->pause(id).ok());
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  BOOST_TEST(get(id).status == job_status::queued);
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  BOOST_TEST(get(id).status == job_status::cancelled);
+  test_jobs::permits = 10;
+  BOOST_REQUIRE(events.wait_status(gate, job_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_job_can_be_cancelled) {
+  auto id = submit("gated", {{"n", 10}});
+  test_jobs::permits = 2;
+  BOOST_REQUIRE(wait_steps(id, 2));
+  BOOST_REQUIRE(rt->pause(id).ok());
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  BOOST_TEST(get(id).status == job_status::cancelled);
+}
+
+BOOST_AUTO_TEST_CASE(steering_a_finished_job_is_refused_with_a_clear_error) {
+  auto id = submit("sum", {{"n", 3}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+  auto p = rt->pause(id);
+  BOOST_REQUIRE(!p.ok());
+  BOOST_TEST(p.error().code == errc::illegal_transition);
+  BOOST_TEST(p.error().message == "cannot pause a completed job (completed -> paused is not an allowed transition)");
+  auto c = rt->cancel(id);
+  BOOST_TEST(c.error().code == errc::illegal_transition);
+  auto r = rt->resume(id);
+  BOOST_TEST(r.error().code == errc::illegal_transition);
+  auto t = rt->retry(id);
+  BOOST_TEST(t.error().code == errc::illegal_transition);
+  BOOST_TEST(get(id).status == job_status::completed);
+}
+
+BOOST_AUTO_TEST_CASE(resuming_a_job_that_is_not_paused_is_refused) {
+  auto id = submit("gated", {{"n", 2}});
+  test_jobs::permits = 1;
+  BOOST_REQUIRE(wait_steps(id, 1));
+  auto r = rt->resume(id);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::illegal_transition);
+  test_jobs::permits = 1;
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_id_is_not_found) {
+  BOOST_TEST(rt->get(999).error().code == errc::not_found);
+  BOOST_TEST(rt->pause(999).error().code == errc::not_found);
+  BOOST_TEST(rt->cancel(999).error().code == errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(events_of_a_job_arrive_in_order) {
+  auto id = submit("sum", {{"n", 50}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+  auto seen = events.statuses_of(id);
+  std::vector<job_status> expected{job_status::queued, job_status::running,
+                                   job_status::completed};
+  BOOST_TEST(seen == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- scheduling --------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(the_concurrency_cap_is_never_exceeded_over_1000_jobs) {
+  runtime_fixture f{4};
+  std::vector<jobrt::job_id> ids;
+  for (int i = 0; i < 1000; ++i)
+    ids.push_back(f.submit("busy", {{"steps", 3}}));
+  BOOST_REQUIRE(f.events.wait_count(job_status::completed, 1000, std::chrono::seconds(120)));
+  BOOST_TEST(test_jobs::max_active.load() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(higher_priority_runs_first_then_submission_order) {
+  runtime_fixture f{1};
+  auto gate = f.submit("gated", {{"n", 1}, {"tag", "gate"}});
+  BOOST_REQUIRE(f.events.wait_status(gate, job_status::running));
+  std::vector<std::string> tags{"low1", "high1", "low2", "high2", "mid1"};
+  std::vector<int> prios{0, 10, 0, 10, 5};
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    jobrt::submit_options o;
+    o.priority = prios[i];
+    f.submit("busy", {{"steps", 1}, {"tag", tags[i]}}, o);
+  }
+  test_jobs::permits = 1;
+  BOOST_REQUIRE(f.events.wait_count(job_status::completed, 6));
+  std::vector<std::string> expected{"gate", "high1", "high2", "mid1", "low1", "low2"};
+  BOOST_TEST(test_jobs::start_order == expected, boost::test_tools::per_element());
+}
+
+// -- failures --------------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(failures, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(a_job_that_throws_is_failed_with_its_message_and_others_complete) {
+  auto bad = submit("thrower", json::object{});
+  auto good = submit("sum", {{"n", 20}});
+  BOOST_REQUIRE(events.wait_status(bad, job_status::failed));
+  BOOST_REQUIRE(events.wait_status(good, job_status::completed));
+  auto rec = get(bad);
+  BOOST_TEST(rec.status == job_status::failed);
+  BOOST_TEST(rec.error == "job threw: disk on fire");
+  BOOST_TEST(get(good).output.at("total").as_int64() == 210);
+}
+
+BOOST_AUTO_TEST_CASE(a_job_whose_actor_dies_is_failed_by_its_supervisor) {
+  auto bad = submit("quitter", json::object{});
+  auto good = submit("sum", {{"n", 20}});
+  BOOST_REQUIRE(events.wait_status(bad, job_status::failed));
+  BOOST_REQUIRE(events.wait_status(good, job_status::completed));
+  BOOST_TEST(get(bad).error.find("job actor died") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_job_can_be_retried_by_hand) {
+  auto id = submit("thrower", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::failed));
+  BOOST_REQUIRE(rt->retry(id).ok());
+  BOOST_REQUIRE(events.wait_for([&](const auto& evs) {
+    auto s = test_jobs::event_log::statuses_of(evs, id);
+    return std::count(s.begin(), s.end(), job_status::failed) == 2;
+  }));
+  BOOST_TEST(get(id).attempts == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- time and restarts ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_rate_limited_job_waits_and_is_queued_again_when_its_time_comes) {
+  runtime_fixture f{2};
+  f.restart(2, true);
+  auto id = f.submit("limited", {{"retry_after_ms", 5000}});
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::waiting));
+  auto waiting = f.get(id);
+  BOOST_TEST(waiting.attempts == 0u); // a wait is not a failed attempt
+  BOOST_TEST(waiting.error.empty());
+  BOOST_TEST(waiting.wake_at == f.clock->now() + 5000);
+  f.clock->advance(4999);
+  BOOST_TEST(f.get(id).status == job_status::waiting);
+  f.clock->advance(1);
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::completed));
+  BOOST_TEST(f.get(id).attempts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_while_waiting_leaves_no_timer_that_wakes_the_job) {
+  runtime_fixture f{2};
+  f.restart(2, true);
+  auto id = f.submit("limited", {{"retry_after_ms", 1000}});
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::waiting));
+  BOOST_REQUIRE(f.rt->cancel(id).ok());
+  f.clock->advance(2000);
+  BOOST_TEST(f.get(id).status == job_status::cancelled);
+  auto s = f.events.statuses_of(id);
+  BOOST_TEST(std::count(s.begin(), s.end(), job_status::queued) == 1); // only the submit
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_job_stays_paused_across_a_restart) {
+  runtime_fixture f{2};
+  auto id = f.submit("gated", {{"n", 10}});
+  test_jobs::permits = 3;
+  BOOST_REQUIRE(f.wait_steps(id, 3));
+  BOOST_REQUIRE(f.rt->pause(id).ok());
+  f.restart();
+  auto rec = f.get(id);
+  BOOST_TEST(rec.status == job_status::paused);
+  BOOST_TEST(*rec.progress.fraction == 0.3);
+  test_jobs::permits = 100;
+  BOOST_REQUIRE(f.rt->resume(id).ok());
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::completed));
+  BOOST_TEST(test_jobs::steps_run.load() == 10); // 3 before, 7 after: resumed, not redone
+}
+
+BOOST_AUTO_TEST_CASE(queued_jobs_keep_their_order_across_a_restart) {
+  runtime_fixture f{1};
+  auto gate = f.submit("gated", {{"n", 1}, {"tag", "gate"}});
+  BOOST_REQUIRE(f.events.wait_status(gate, job_status::running));
+  for (auto tag : {"a", "b", "c", "d"})
+    f.submit("busy", {{"steps", 1}, {"tag", tag}});
+  f.restart(1);
+  test_jobs::permits = 10;
+  BOOST_REQUIRE(f.events.wait_count(job_status::completed, 5));
+  // The gate ran again after the restart: it was running, so it resumed first.
+  std::vector<std::string> expected{"gate", "gate", "a", "b", "c", "d"};
+  BOOST_TEST(test_jobs::start_order == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_job_interrupted_by_shutdown_resumes_from_its_checkpoint) {
+  runtime_fixture f{2};
+  auto id = f.submit("gated", {{"n", 10}});
+  test_jobs::permits = 4;
+  BOOST_REQUIRE(f.wait_steps(id, 4));
+  f.restart();
+  BOOST_TEST(f.get(id).attempts >= 1u);
+  test_jobs::permits = 100;
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::completed));
+  BOOST_TEST(test_jobs::steps_run.load() == 10);
+  BOOST_TEST(f.get(id).output.at("steps").as_int64() == 10);
+}
