@@ -20,16 +20,6 @@
 
 #include "storage/job_store.hpp"
 
-namespace jobrt {
-// So that Boost.Test can print them when a check fails.
-std::ostream& operator<<(std::ostream& os, errc c) {
-  return os << to_string(c);
-}
-std::ostream& operator<<(std::ostream& os, job_status s) {
-  return os << to_string(s);
-}
-} // namespace jobrt
-
 using namespace jobrt;
 using namespace jobrt::storage;
 namespace json = boost::json;
