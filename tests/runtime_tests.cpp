@@ -421,3 +421,49 @@ BOOST_AUTO_TEST_CASE(a_job_interrupted_by_shutdown_resumes_from_its_checkpoint) 
   BOOST_TEST(test_jobs::steps_run.load() == 10);
   BOOST_TEST(f.get(id).output.at("steps").as_int64() == 10);
 }
+
+// -- events and caps ----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_subscriber_that_never_returns_does_not_slow_the_jobs) {
+  runtime_fixture f{4};
+  std::mutex stuck;
+  std::unique_lock hold{stuck};
+  std::atomic<int> delivered{0};
+  auto slow = f.rt->subscribe([&](const jobrt::job_event&) {
+    ++delivered;
+    std::lock_guard wait_until_released{stuck}; // blocks the first delivery
+  });
+  std::vector<jobrt::job_id> ids;
+  for (int i = 0; i < 200; ++i)
+    ids.push_back(f.submit("sum", {{"n", 20}}));
+  // The fast subscriber sees every job complete while the slow one is stuck.
+  BOOST_REQUIRE(f.events.wait_count(job_status::completed, 200));
+  BOOST_TEST(delivered.load() <= 1);
+  hold.unlock();
+  slow.cancel();
+}
+
+BOOST_AUTO_TEST_CASE(a_per_type_cap_holds_back_only_that_type) {
+  test_jobs::reset_hooks();
+  test_jobs::temp_dir dir;
+  jobrt::runtime_options o;
+  o.data_dir = (dir.path / "store").string();
+  o.durable = false;
+  o.max_running = 4;
+  o.max_running_per_type["gated"] = 1;
+  o.progress_interval = 0ms;
+  auto rt = jobrt::runtime::start(o);
+  BOOST_REQUIRE(rt.ok());
+  test_jobs::event_log events;
+  auto sub = (*rt)->subscribe(std::ref(events));
+  auto g1 = (*rt)->submit("gated", {{"n", 1}});
+  auto g2 = (*rt)->submit("gated", {{"n", 1}});
+  auto s = (*rt)->submit("sum", {{"n", 10}});
+  // The sum job runs past the queued second gated job, which waits for the cap.
+  BOOST_REQUIRE(events.wait_status(*s, job_status::completed));
+  BOOST_TEST((*rt)->get(*g1)->status == job_status::running);
+  BOOST_TEST((*rt)->get(*g2)->status == job_status::queued);
+  test_jobs::permits = 2;
+  BOOST_REQUIRE(events.wait_status(*g2, job_status::completed));
+  sub.cancel();
+}
