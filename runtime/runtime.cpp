@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <shared_mutex>
 
 #include <boost/json.hpp>
 
@@ -29,6 +30,7 @@ struct runtime::impl {
   caf::actor events;
   caf::actor scheduler;
   std::mutex stop_mtx;
+  std::shared_mutex store_mtx; ///< readers on caller threads vs. closing the store
   std::atomic<bool> stopped{false};
 
   /// Sends `(atom, args..., reply)` to the scheduler and waits for the answer.
@@ -130,6 +132,7 @@ void runtime::impl::stop_actors() {
   scheduler = nullptr;
   persistence = nullptr;
   events = nullptr;
+  std::unique_lock closing{store_mtx};
   store.reset(); // after the writer is gone
 }
 
@@ -220,9 +223,11 @@ result<job_record> runtime::get(job_id id) {
 
 result<list_page> runtime::list(const list_query& q) {
   auto& rt = *impl_;
-  if (rt.stopped.load())
+  std::shared_lock reading{rt.store_mtx};
+  if (!rt.store)
     return error{errc::shutting_down, "the runtime is shut down"};
   auto page = rt.store->list(q);
+  reading.unlock();
   if (!page)
     return page.error();
   return rt.ask<list_page>(proto::overlay_atom::value, std::move(*page));
