@@ -89,6 +89,14 @@ public:
     end(std::move(o));
   }
 
+  void fail_transient(std::string message) override {
+    proto::job_outcome o;
+    o.what = proto::job_outcome::kind::failed;
+    o.error = std::move(message);
+    o.transient = true;
+    end(std::move(o));
+  }
+
   void rate_limited(std::chrono::milliseconds retry_after) override {
     proto::job_outcome o;
     o.what = proto::job_outcome::kind::rate_limited;
@@ -252,11 +260,11 @@ void run_step(job_actor* self) {
   } catch (const std::exception& e) {
     if (!st.outcome)
       st.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                      std::string{"job threw: "} + e.what(), 0, {}};
+                                      std::string{"job threw: "} + e.what(), 0, {}, true};
   } catch (...) {
     if (!st.outcome)
       st.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                      "job threw a non-standard exception", 0, {}};
+                                      "job threw a non-standard exception", 0, {}, true};
   }
   st.in_step = false;
   settle(self);
@@ -307,7 +315,8 @@ caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start start,
     st.job->on_start(*st.ctx);
   } catch (const std::exception& e) {
     st.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                    std::string{"job threw in on_start: "} + e.what(), 0, {}};
+                                    std::string{"job threw in on_start: "} + e.what(), 0, {},
+                                    true};
   }
   st.in_step = false;
   settle(self);

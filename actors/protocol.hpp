@@ -55,6 +55,7 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -78,6 +79,7 @@ struct job_outcome {
   std::string error;
   millis retry_after_ms = 0;
   progress last_progress;
+  bool transient = false; ///< a failure that may be retried
 };
 
 /// The persistence actor's answer to a write: empty on success.
@@ -114,6 +116,7 @@ using event_batch = std::vector<job_event>;
 //   down_msg                                            supervision
 // from the clock:
 //   (wake_atom, job_id, uint64_t generation)            stale generations are ignored
+//   (timeout_atom, job_id, uint64_t run)                a run past its deadline
 //
 // -- job actor (one per running job) -----------------------------------------------
 //   (step_atom)                 one unit of work; skipped (left in the mailbox) while paused

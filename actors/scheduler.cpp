@@ -1,10 +1,13 @@
 #include "actors/scheduler.hpp"
 
+#include <random>
 #include <set>
 #include <unordered_map>
 #include <vector>
 
 #include <boost/json/serialize.hpp>
+
+#include "jobrt/backoff.hpp"
 
 #include "actors/job_actor.hpp"
 #include "actors/protocol.hpp"
@@ -21,6 +24,7 @@ struct entry {
   std::int32_t priority = 0;
   job_status status = job_status::queued;
   std::uint64_t timer_generation = 0; ///< a wake with another generation is stale
+  std::uint64_t run = 0;              ///< counts starts; a timeout of another run is stale
   std::string owner;
   caf::actor actor;                   ///< while running, or paused with its actor kept
   std::unique_ptr<job_record> record; ///< loaded while the job has an actor
@@ -33,7 +37,7 @@ struct type_slot {
   std::string name;
   std::size_t cap = 0; ///< 0: only the global cap applies
   std::size_t running = 0;
-  bool blocking = false;
+  job_type_options options; ///< the type's declared defaults
 };
 
 using queue_key = std::pair<std::int64_t, job_id>; // (-priority, id)
@@ -42,6 +46,13 @@ struct scheduler_state {
   env_ptr env;
   std::unordered_map<job_id, entry> jobs;
   std::set<queue_key> queue;
+  std::set<job_id> fifo; ///< the same jobs in submission order, for the fairness rule
+  std::uint64_t starts = 0;
+  /// Idempotency keys whose first submit is not durable yet, and the callers
+  /// who submitted the same key meanwhile.
+  std::unordered_map<std::string, job_id> pending_keys;
+  std::unordered_map<job_id, std::vector<proto::reply<job_id>>> key_waiters;
+  std::mt19937_64 rng{std::random_device{}()};
   std::vector<type_slot> types;
   std::unordered_map<std::string, std::uint16_t> type_index;
   std::unordered_map<caf::actor_addr, job_id> by_actor;
@@ -68,6 +79,16 @@ queue_key key_of(const entry& e) {
   return {-static_cast<std::int64_t>(e.priority), e.id};
 }
 
+void enqueue(scheduler_actor* self, const entry& e) {
+  self->state.queue.insert(key_of(e));
+  self->state.fifo.insert(e.id);
+}
+
+void dequeue(scheduler_actor* self, const entry& e) {
+  self->state.queue.erase(key_of(e));
+  self->state.fifo.erase(e.id);
+}
+
 std::uint16_t intern_type(scheduler_actor* self, const std::string& name) {
   auto& st = self->state;
   auto i = st.type_index.find(name);
@@ -76,8 +97,8 @@ std::uint16_t intern_type(scheduler_actor* self, const std::string& name) {
   type_slot slot;
   slot.name = name;
   if (auto info = st.env->types->find(name)) {
+    slot.options = info->options;
     slot.cap = info->options.max_running;
-    slot.blocking = info->options.blocking;
   }
   if (auto o = st.env->opts.max_running_per_type.find(name);
       o != st.env->opts.max_running_per_type.end())
@@ -151,11 +172,9 @@ result<job_record> load_record(scheduler_actor* self, const entry& e) {
   return r;
 }
 
-/// Writes `rec` and, once it is durable, runs `then` with the outcome.
+/// Writes `batch` and, once it is durable, runs `then` with the outcome.
 template <class Then>
-void persist(scheduler_actor* self, const job_record& rec, Then then) {
-  storage::write_batch batch;
-  batch.put_record(rec);
+void persist_batch(scheduler_actor* self, storage::write_batch batch, Then then) {
   self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
                 std::move(batch))
     .then(
@@ -165,6 +184,14 @@ void persist(scheduler_actor* self, const job_record& rec, Then then) {
       [=](caf::error& err) mutable {
         then(result<void>{error{errc::storage_error, self->system().render(err)}});
       });
+}
+
+/// Writes `rec` and, once it is durable, runs `then` with the outcome.
+template <class Then>
+void persist(scheduler_actor* self, const job_record& rec, Then then) {
+  storage::write_batch batch;
+  batch.put_record(rec);
+  persist_batch(self, std::move(batch), std::move(then));
 }
 
 void persist_in_background(scheduler_actor* self, const job_record& rec) {
@@ -202,11 +229,11 @@ void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change
     return;
   }
   if (e.status == job_status::queued)
-    self->state.queue.erase(key_of(e));
+    dequeue(self, e);
   ++e.timer_generation; // any pending timer is stale now
   e.status = to;
   if (to == job_status::queued)
-    self->state.queue.insert(key_of(e));
+    enqueue(self, e);
   rec->status = to;
   change(*rec);
   if (e.record)
@@ -242,9 +269,40 @@ void finish_job(scheduler_actor* self, entry& e, job_status to, job_record rec,
   });
 }
 
+void on_pause(scheduler_actor* self, job_id id, proto::reply<void> rp);
+void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp);
+
+/// Parks a job whose run ended in a rate limit or a transient error until
+/// `wake_at`. A pause or cancel asked for while it ran applies to it then.
+void to_waiting(scheduler_actor* self, entry& e, job_record rec, millis wake_at,
+                const char* reason) {
+  auto id = e.id;
+  rec.status = job_status::waiting;
+  rec.wake_at = wake_at;
+  rec.waiting_for = reason;
+  e.status = job_status::waiting;
+  arm_timer(self, e, wake_at);
+  persist(self, rec, [=](result<void> r) {
+    auto j = self->state.jobs.find(id);
+    if (j == self->state.jobs.end())
+      return;
+    if (!r)
+      log_line("job " + std::to_string(id) + ": waiting status could not be saved: "
+               + r.error().message);
+    publish_status(self, j->second);
+    auto cancels = std::move(j->second.cancel_waiters);
+    auto pauses = std::move(j->second.pause_waiters);
+    j->second.cancel_waiters.clear();
+    j->second.pause_waiters.clear();
+    for (auto& rp : cancels)
+      on_cancel(self, id, rp);
+    for (auto& rp : pauses)
+      on_pause(self, id, rp);
+  });
+}
+
 /// Applies how a run ended. The job's actor is gone (or never started).
 void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
-  auto id = e.id;
   release_slot(self, e);
   job_record rec = e.record ? std::move(*e.record) : job_record{};
   e.record.reset();
@@ -272,8 +330,16 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
       break;
     }
     case kind::failed: {
-      rec.status = job_status::failed;
       rec.error = o.error;
+      if (o.transient && rec.attempts < rec.max_attempts) {
+        const auto& opts = self->state.types[e.type].options;
+        std::uniform_real_distribution<double> unit{0.0, 1.0};
+        auto delay = backoff_delay(rec.attempts, opts.backoff_base_ms, opts.backoff_max_ms,
+                                   unit(self->state.rng));
+        to_waiting(self, e, std::move(rec), t + delay, "retry");
+        break;
+      }
+      rec.status = job_status::failed;
       rec.finished_at = t;
       finish_job(self, e, job_status::failed, std::move(rec), o.error);
       break;
@@ -288,26 +354,7 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
       // A wait, not a failure: the attempt does not count.
       if (rec.attempts > 0)
         --rec.attempts;
-      rec.status = job_status::waiting;
-      rec.wake_at = t + o.retry_after_ms;
-      e.status = job_status::waiting;
-      arm_timer(self, e, rec.wake_at);
-      persist(self, rec, [=](result<void> r) {
-        auto j = self->state.jobs.find(id);
-        if (j == self->state.jobs.end())
-          return;
-        if (!r)
-          log_line("job " + std::to_string(id) + ": waiting status could not be saved: "
-                   + r.error().message);
-        publish_status(self, j->second);
-        // A pause or cancel asked for while it ran now applies to the waiting job.
-        answer_all(j->second.pause_waiters,
-                   error{errc::illegal_transition,
-                         "the job hit a rate limit and is waiting; pause it again"});
-        answer_all(j->second.cancel_waiters,
-                   error{errc::illegal_transition,
-                         "the job hit a rate limit and is waiting; cancel it again"});
-      });
+      to_waiting(self, e, std::move(rec), t + o.retry_after_ms, "rate_limit");
       break;
     }
   }
@@ -382,9 +429,58 @@ void start(scheduler_actor* self, entry& e) {
     apply_outcome(self, e, o);
     return;
   }
-  e.actor = spawn_job_actor(self, st.env, std::move(js), slot.blocking);
+  e.actor = spawn_job_actor(self, st.env, std::move(js), slot.options.blocking);
   st.by_actor.emplace(e.actor.address(), e.id);
+  ++e.run;
+  if (e.record->timeout_ms > 0) {
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    auto id = e.id;
+    auto run = e.run;
+    st.env->clock->call_at(now(self) + e.record->timeout_ms, [me, id, run] {
+      caf::anon_send(me, proto::timeout_atom::value, id, run);
+    });
+  }
   publish_status(self, e);
+}
+
+/// A run past its deadline is stopped (its actor killed) and counts as a
+/// transient error, so it is retried while it has attempts left.
+void on_timeout(scheduler_actor* self, job_id id, std::uint64_t run) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end())
+    return;
+  auto& e = i->second;
+  if (e.run != run || e.status != job_status::running || !e.actor || !e.record)
+    return; // finished, paused or started again since
+  self->send_exit(e.actor, caf::exit_reason::kill);
+  forget_actor(self, e);
+  proto::job_outcome o;
+  o.what = proto::job_outcome::kind::failed;
+  o.transient = true;
+  o.error = "timed out after " + std::to_string(e.record->timeout_ms) + " ms";
+  o.last_progress = e.record->progress;
+  apply_outcome(self, e, o);
+}
+
+bool startable(scheduler_actor* self, const entry& e) {
+  const auto& slot = self->state.types[e.type];
+  return slot.cap == 0 || slot.running < slot.cap;
+}
+
+/// The next job to start, or 0. Priority first, then submission order; but
+/// every `fairness_every`-th start takes the oldest queued job whatever its
+/// priority, so a stream of high-priority jobs cannot starve a low one forever.
+job_id pick_next(scheduler_actor* self) {
+  auto& st = self->state;
+  auto every = st.env->opts.fairness_every;
+  if (every > 0 && (st.starts + 1) % every == 0)
+    for (auto id : st.fifo)
+      if (startable(self, st.jobs.at(id)))
+        return id;
+  for (const auto& q : st.queue)
+    if (startable(self, st.jobs.at(q.second)))
+      return q.second;
+  return 0;
 }
 
 /// Starts queued jobs while slots are free. A job whose type is at its cap is
@@ -392,20 +488,13 @@ void start(scheduler_actor* self, entry& e) {
 void try_start(scheduler_actor* self) {
   auto& st = self->state;
   while (!st.stopping && st.running < st.env->opts.max_running && !st.queue.empty()) {
-    auto next = st.queue.end();
-    for (auto q = st.queue.begin(); q != st.queue.end(); ++q) {
-      auto& e = st.jobs.at(q->second);
-      const auto& slot = st.types[e.type];
-      if (slot.cap == 0 || slot.running < slot.cap) {
-        next = q;
-        break;
-      }
-    }
-    if (next == st.queue.end())
+    auto id = pick_next(self);
+    if (id == 0)
       return;
-    auto id = next->second;
-    st.queue.erase(next);
-    start(self, st.jobs.at(id));
+    auto& e = st.jobs.at(id);
+    dequeue(self, e);
+    ++st.starts;
+    start(self, e);
   }
 }
 
@@ -423,41 +512,96 @@ result<void> refuse_finished(scheduler_actor* self, job_id id, job_status to) {
   return check_transition(rec->status, to);
 }
 
+/// Answers a submit whose idempotency key is already taken with the id of the
+/// job that holds it. Returns false if the key is free.
+bool answer_existing_key(scheduler_actor* self, const std::string& key,
+                         const proto::reply<job_id>& rp) {
+  auto& st = self->state;
+  if (auto p = st.pending_keys.find(key); p != st.pending_keys.end()) {
+    st.key_waiters[p->second].push_back(rp); // answered when the first submit is durable
+    return true;
+  }
+  auto found = st.env->store->find_unique_key(key);
+  if (!found) {
+    answer<job_id>(rp, found.error());
+    return true;
+  }
+  if (*found && st.env->store->get(**found)) {
+    answer<job_id>(rp, **found);
+    return true;
+  }
+  return false; // free, or held by a job that no longer exists
+}
+
 void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<job_id> rp) {
   auto& st = self->state;
   if (st.stopping) {
     answer<job_id>(rp, error{errc::shutting_down, "the runtime is shutting down"});
     return;
   }
+  const auto& key = req.options.idempotency_key;
+  if (!key.empty() && answer_existing_key(self, key, rp))
+    return;
+  auto type_index = intern_type(self, req.type);
+  const auto& defaults = st.types[type_index].options;
   job_record rec;
   rec.id = ++st.last_id;
   rec.type = std::move(req.type);
   rec.params = std::move(req.params);
   rec.owner = std::move(req.options.owner);
   rec.priority = req.options.priority;
-  rec.status = job_status::queued;
   rec.created_at = now(self);
+  rec.max_attempts = std::max<std::uint32_t>(
+    1, req.options.max_attempts != 0 ? req.options.max_attempts : defaults.max_attempts);
+  rec.timeout_ms = req.options.timeout_ms != 0 ? req.options.timeout_ms : defaults.timeout_ms;
+  rec.idempotency_key = key;
+  if (req.options.run_at > rec.created_at) {
+    rec.status = job_status::waiting;
+    rec.wake_at = req.options.run_at;
+    rec.waiting_for = "scheduled";
+  }
+  storage::write_batch batch;
+  batch.put_record(rec);
+  if (!key.empty()) {
+    batch.put_unique_key(key, rec.id);
+    st.pending_keys.emplace(key, rec.id);
+  }
   auto id = rec.id;
-  auto type = rec.type;
+  auto status = rec.status;
+  auto wake_at = rec.wake_at;
   auto owner = rec.owner;
   auto priority = rec.priority;
-  persist(self, rec, [=](result<void> r) {
+  persist_batch(self, std::move(batch), [=](result<void> r) {
+    auto& st = self->state;
+    std::vector<proto::reply<job_id>> waiters{rp};
+    if (!key.empty()) {
+      st.pending_keys.erase(key);
+      auto w = st.key_waiters.find(id);
+      if (w != st.key_waiters.end()) {
+        waiters.insert(waiters.end(), w->second.begin(), w->second.end());
+        st.key_waiters.erase(w);
+      }
+    }
     if (!r) {
-      answer<job_id>(rp, r.error());
+      for (auto& w : waiters)
+        answer<job_id>(w, r.error());
       return;
     }
-    auto& st = self->state;
     entry e;
     e.id = id;
-    e.type = intern_type(self, type);
+    e.type = type_index;
     e.owner = owner;
     e.priority = priority;
-    e.status = job_status::queued;
+    e.status = status;
     auto& stored = st.jobs.emplace(id, std::move(e)).first->second;
-    st.queue.insert(key_of(stored));
+    if (status == job_status::waiting)
+      arm_timer(self, stored, wake_at);
+    else
+      enqueue(self, stored);
     ++st.counters.submitted;
     publish_status(self, stored);
-    answer<job_id>(rp, id);
+    for (auto& w : waiters)
+      answer<job_id>(w, id);
     try_start(self);
   });
 }
@@ -548,7 +692,7 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   if (e.actor) {
     // Running, or paused with its actor: it stops at its next step boundary.
     if (e.status == job_status::queued) {
-      self->state.queue.erase(key_of(e)); // resumed but not started yet
+      dequeue(self, e); // resumed but not started yet
       e.status = job_status::paused;
     }
     e.cancel_waiters.push_back(rp);
@@ -571,8 +715,10 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
 
 void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   auto& st = self->state;
-  if (st.jobs.count(id) != 0) {
-    answer<void>(rp, check_transition(st.jobs.at(id).status, job_status::queued));
+  if (auto i = st.jobs.find(id); i != st.jobs.end()) {
+    answer<void>(rp, error{errc::illegal_transition, std::string{"cannot retry a "}
+                                                       + to_string(i->second.status)
+                                                       + " job (only failed jobs retry)"});
     return;
   }
   auto rec = st.env->store->get(id);
@@ -588,6 +734,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   }
   rec->status = job_status::queued;
   rec->finished_at = 0;
+  rec->max_attempts = std::max(rec->max_attempts, rec->attempts + 1); // at least one more run
   entry e;
   e.id = id;
   e.type = intern_type(self, rec->type);
@@ -607,7 +754,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
       return;
     }
     if (j->second.status == job_status::queued) {
-      self->state.queue.insert(key_of(j->second));
+      enqueue(self, j->second);
       publish_status(self, j->second);
     }
     answer<void>(rp, r);
@@ -672,7 +819,11 @@ void on_wake(scheduler_actor* self, job_id id, std::uint64_t generation) {
   auto& e = i->second;
   if (e.status != job_status::waiting || e.timer_generation != generation)
     return; // stale: cancelled, paused or re-armed since
-  move_idle_job(self, e, job_status::queued, [](job_record& r) { r.wake_at = 0; },
+  move_idle_job(self, e, job_status::queued,
+                [](job_record& r) {
+                  r.wake_at = 0;
+                  r.waiting_for.clear();
+                },
                 [=](result<void> r) {
                   auto j = self->state.jobs.find(id);
                   if (r && j != self->state.jobs.end())
@@ -701,6 +852,7 @@ void on_down(scheduler_actor* self, caf::down_msg& dm) {
   proto::job_outcome o;
   o.what = proto::job_outcome::kind::failed;
   o.error = "job actor died: " + self->system().render(dm.reason);
+  o.transient = true;
   if (e.record)
     o.last_progress = e.record->progress;
   apply_outcome(self, e, o);
@@ -756,7 +908,7 @@ void recover(scheduler_actor* self) {
           interrupted.push_back(s.id);
           [[fallthrough]];
         case job_status::queued:
-          st.queue.insert(key_of(stored));
+          enqueue(self, stored);
           break;
         case job_status::waiting:
           arm_timer(self, stored, s.wake_at); // fires at once if its time has passed
@@ -822,6 +974,7 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
     [=](proto::wake_atom, job_id id, std::uint64_t generation) {
       on_wake(self, id, generation);
     },
+    [=](proto::timeout_atom, job_id id, std::uint64_t run) { on_timeout(self, id, run); },
   };
 }
 

@@ -19,7 +19,12 @@ public:
   system_clock_impl() : worker_([this] { run(); }) {}
 
   ~system_clock_impl() override {
-    stop();
+    {
+      std::lock_guard guard{mtx_};
+      stopped_ = true;
+      timers_.clear();
+    }
+    cv_.notify_one();
     worker_.join();
   }
 
@@ -35,10 +40,9 @@ public:
     cv_.notify_one();
   }
 
-  void stop() override {
+  void cancel_all() override {
     {
       std::lock_guard guard{mtx_};
-      stopped_ = true;
       timers_.clear();
     }
     cv_.notify_one();
@@ -87,8 +91,6 @@ millis manual_clock::now() const {
 void manual_clock::call_at(millis at, std::function<void()> fn) {
   {
     std::lock_guard guard{mtx_};
-    if (stopped_)
-      return;
     if (at > now_) {
       timers_.emplace(at, std::move(fn));
       return;
@@ -97,9 +99,8 @@ void manual_clock::call_at(millis at, std::function<void()> fn) {
   fn(); // already due
 }
 
-void manual_clock::stop() {
+void manual_clock::cancel_all() {
   std::lock_guard guard{mtx_};
-  stopped_ = true;
   timers_.clear();
 }
 

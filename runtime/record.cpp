@@ -116,6 +116,10 @@ json::value to_json(const job_record& r) {
   o["finished_at"] = r.finished_at;
   o["checkpoint_at"] = r.checkpoint_at;
   o["wake_at"] = r.wake_at;
+  o["waiting_for"] = r.waiting_for;
+  o["max_attempts"] = r.max_attempts;
+  o["timeout_ms"] = r.timeout_ms;
+  o["idempotency_key"] = r.idempotency_key;
   o["attempts"] = r.attempts;
   o["error"] = r.error;
   o["output"] = r.output;
@@ -169,6 +173,12 @@ result<job_record> record_from_json(const json::value& v) {
     r.finished_at = get_int(o, "finished_at");
     r.checkpoint_at = get_int(o, "checkpoint_at");
     r.wake_at = get_int(o, "wake_at");
+    r.waiting_for = get_string(o, "waiting_for");
+    r.max_attempts = static_cast<std::uint32_t>(get_uint(o, "max_attempts"));
+    if (r.max_attempts == 0)
+      r.max_attempts = 1;
+    r.timeout_ms = get_int(o, "timeout_ms");
+    r.idempotency_key = get_string(o, "idempotency_key");
     r.attempts = static_cast<std::uint32_t>(get_uint(o, "attempts"));
     r.error = get_string(o, "error");
     r.output = get_any(o, "output");

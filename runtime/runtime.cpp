@@ -121,7 +121,7 @@ void runtime::impl::stop_actors() {
   auto fut = rp->get_future();
   caf::anon_send(scheduler, proto::stop_atom::value, rp);
   fut.wait();
-  clock->stop();
+  clock->cancel_all();
   caf::anon_send(events, proto::stop_atom::value);
   caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);

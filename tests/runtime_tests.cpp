@@ -21,75 +21,7 @@ JOBRT_REGISTER_JOB(test_jobs::thrower_job);
 JOBRT_REGISTER_JOB(test_jobs::quitter_job);
 JOBRT_REGISTER_JOB(test_jobs::limited_job);
 
-namespace {
-
-/// A runtime on a fresh store, with every event logged.
-struct runtime_fixture {
-  test_jobs::temp_dir dir;
-  test_jobs::event_log events;
-  std::unique_ptr<jobrt::runtime> rt;
-  jobrt::subscription sub;
-  std::shared_ptr<jobrt::manual_clock> clock;
-
-  explicit runtime_fixture(std::size_t max_running = 4) {
-    test_jobs::reset_hooks();
-    start(max_running);
-  }
-
-  void start(std::size_t max_running, bool with_manual_clock = false) {
-    jobrt::runtime_options o;
-    o.data_dir = (dir.path / "store").string();
-    o.durable = false;
-    o.max_running = max_running;
-    o.progress_interval = 0ms;
-    if (with_manual_clock) {
-      clock = std::make_shared<jobrt::manual_clock>();
-      o.clock = clock;
-    }
-    auto r = jobrt::runtime::start(o);
-    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
-    rt = std::move(*r);
-    sub = rt->subscribe(std::ref(events));
-  }
-
-  void restart(std::size_t max_running = 4, bool with_manual_clock = false) {
-    sub.cancel();
-    rt->shutdown();
-    rt.reset();
-    start(max_running, with_manual_clock);
-  }
-
-  ~runtime_fixture() {
-    sub.cancel();
-    if (rt)
-      rt->shutdown();
-  }
-
-  jobrt::job_id submit(const std::string& type, json::value params,
-                       jobrt::submit_options opts = {}) {
-    auto id = rt->submit(type, params, opts);
-    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().message));
-    return *id;
-  }
-
-  jobrt::job_record get(jobrt::job_id id) {
-    auto r = rt->get(id);
-    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
-    return *r;
-  }
-
-  /// Waits until a gated job has taken `steps` steps (its progress says so).
-  bool wait_steps(jobrt::job_id id, std::int64_t steps) {
-    return events.wait_for([&](const auto& evs) {
-      for (const auto& e : evs)
-        if (e.id == id && e.progress.message == "step " + std::to_string(steps))
-          return true;
-      return false;
-    });
-  }
-};
-
-} // namespace
+using test_jobs::runtime_fixture;
 
 // -- submitting ------------------------------------------------------------------------
 

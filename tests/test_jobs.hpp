@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
 
 #include "jobrt/jobrt.hpp"
 
@@ -161,12 +162,22 @@ struct busy_job : jobrt::job<busy_params, busy_state> {
 struct thrower_job : jobrt::job<jobrt::no_fields> {
   static constexpr const char* name = "thrower";
   static constexpr const char* description = "Throws from its first step";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.max_attempts = 1;
+    return o;
+  }
   void step(jobrt::context&) override { throw std::runtime_error("disk on fire"); }
 };
 
 struct quitter_job : jobrt::job<jobrt::no_fields> {
   static constexpr const char* name = "quitter";
   static constexpr const char* description = "Kills its own actor";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.max_attempts = 1;
+    return o;
+  }
   void step(jobrt::context& ctx) override;
 };
 
@@ -275,5 +286,76 @@ struct temp_dir {
     std::filesystem::remove_all(path, ec);
   }
 };
+
+/// A runtime on a fresh store, with every event logged.
+struct runtime_fixture {
+  test_jobs::temp_dir dir;
+  test_jobs::event_log events;
+  std::unique_ptr<jobrt::runtime> rt;
+  jobrt::subscription sub;
+  std::shared_ptr<jobrt::manual_clock> clock;
+
+  explicit runtime_fixture(std::size_t max_running = 4, bool with_manual_clock = false) {
+    test_jobs::reset_hooks();
+    if (with_manual_clock)
+      clock = std::make_shared<jobrt::manual_clock>();
+    start(max_running);
+  }
+
+  /// Starts a runtime on the fixture's store; a manual clock, once made, is kept
+  /// across restarts so that timers can be checked after one.
+  void start(std::size_t max_running, bool with_manual_clock = false) {
+    jobrt::runtime_options o;
+    o.data_dir = (dir.path / "store").string();
+    o.durable = false;
+    o.max_running = max_running;
+    o.progress_interval = std::chrono::milliseconds(0);
+    if (with_manual_clock && !clock)
+      clock = std::make_shared<jobrt::manual_clock>();
+    if (clock)
+      o.clock = clock;
+    auto r = jobrt::runtime::start(o);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
+    rt = std::move(*r);
+    sub = rt->subscribe(std::ref(events));
+  }
+
+  void restart(std::size_t max_running = 4, bool with_manual_clock = false) {
+    sub.cancel();
+    rt->shutdown();
+    rt.reset();
+    start(max_running, with_manual_clock);
+  }
+
+  ~runtime_fixture() {
+    sub.cancel();
+    if (rt)
+      rt->shutdown();
+  }
+
+  jobrt::job_id submit(const std::string& type, boost::json::value params,
+                       jobrt::submit_options opts = {}) {
+    auto id = rt->submit(type, params, opts);
+    BOOST_REQUIRE_MESSAGE(id.ok(), (id ? "" : id.error().message));
+    return *id;
+  }
+
+  jobrt::job_record get(jobrt::job_id id) {
+    auto r = rt->get(id);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
+    return *r;
+  }
+
+  /// Waits until a gated job has taken `steps` steps (its progress says so).
+  bool wait_steps(jobrt::job_id id, std::int64_t steps) {
+    return events.wait_for([&](const auto& evs) {
+      for (const auto& e : evs)
+        if (e.id == id && e.progress.message == "step " + std::to_string(steps))
+          return true;
+      return false;
+    });
+  }
+};
+
 
 } // namespace test_jobs

@@ -23,8 +23,9 @@ public:
   /// Calls `fn` once, on the clock's own thread, when `now() >= at` (at once if
   /// `at` has passed). The callback must be quick: it should only send a message.
   virtual void call_at(millis at, std::function<void()> fn) = 0;
-  /// Drops every pending callback; later `call_at`s are ignored.
-  virtual void stop() = 0;
+  /// Drops every pending callback (the runtime does so when it shuts down); the
+  /// clock keeps working for later `call_at`s.
+  virtual void cancel_all() = 0;
 };
 
 /// The real clock: `std::chrono::system_clock`, with one timer thread.
@@ -38,7 +39,7 @@ public:
 
   millis now() const override;
   void call_at(millis at, std::function<void()> fn) override;
-  void stop() override;
+  void cancel_all() override;
 
   /// Moves time forward by `ms` and fires every callback due by then.
   void advance(millis ms);
@@ -48,7 +49,6 @@ public:
 private:
   mutable std::mutex mtx_;
   millis now_;
-  bool stopped_ = false;
   std::multimap<millis, std::function<void()>> timers_;
 };
 

@@ -77,8 +77,12 @@ public:
   /// Finishes the job with an output; the output is durable before anyone is
   /// told the job completed.
   virtual void complete(boost::json::value output = nullptr) = 0;
-  /// Finishes the job with an error.
+  /// Finishes the job with a permanent error: it fails at once, no retry.
   virtual void fail(std::string message) = 0;
+  /// Ends this run with a transient error: the job is retried after a backoff
+  /// while it has attempts left, and fails after the last. An exception thrown
+  /// from `step` counts as a transient error too.
+  virtual void fail_transient(std::string message) = 0;
   /// Gives the concurrency slot back and waits: the job becomes `waiting`, keeps
   /// its checkpoint, and is queued again after `retry_after`. Not a failure: the
   /// attempt count does not grow. Checkpoint first if the state moved on.
@@ -121,6 +125,13 @@ struct job_type_options {
   std::size_t max_running = 0;
   /// Run each job of this type on its own thread, for blocking I/O in `step`.
   bool blocking = false;
+  /// Runs allowed before a transient error fails a job (a job may override it).
+  std::uint32_t max_attempts = 3;
+  /// Retry backoff: base * 2^(attempt-1), capped at max, with jitter (see backoff.hpp).
+  std::int64_t backoff_base_ms = 1'000;
+  std::int64_t backoff_max_ms = 300'000;
+  /// Longest time one run may take; 0 = no limit (a job may override it).
+  std::int64_t timeout_ms = 0;
 };
 
 /// The base of every job: typed parameters (decoded from JSON by the registry)

@@ -47,6 +47,12 @@ struct job_record {
   millis finished_at = 0; ///< when it became completed, failed or cancelled
   millis checkpoint_at = 0; ///< time of the last durable checkpoint
   millis wake_at = 0;       ///< while waiting: when its timer re-queues it
+  /// While waiting: "rate_limit", "retry" (backoff after a transient error) or
+  /// "scheduled" (a delayed start). Empty otherwise.
+  std::string waiting_for;
+  std::uint32_t max_attempts = 1; ///< runs allowed before a transient error fails it
+  millis timeout_ms = 0;          ///< longest run; 0 = no limit
+  std::string idempotency_key;    ///< empty: none
   std::uint32_t attempts = 0; ///< starts that ended in an error, plus the running one
   std::string error;            ///< last error message, empty if none
   boost::json::value output;    ///< the completed job's output, null otherwise
@@ -65,6 +71,14 @@ struct submit_options {
   std::int32_t priority = 0;
   /// Who the job belongs to (a tenant, a company, a user); used to filter lists.
   std::string owner;
+  /// Runs allowed before a transient error fails the job; 0 = the type's default.
+  std::uint32_t max_attempts = 0;
+  /// Longest time one run may take, in ms; 0 = the type's default (none by default).
+  millis timeout_ms = 0;
+  /// Do not start before this wall time (ms since the epoch); 0 = at once.
+  millis run_at = 0;
+  /// A second submit with a key already in use returns the first job's id.
+  std::string idempotency_key;
 };
 
 /// A filter and page for `runtime::list`. Results are newest first.

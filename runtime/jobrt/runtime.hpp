@@ -47,6 +47,9 @@ struct runtime_options {
   bool durable = true;
   /// How many jobs may run at once, over all types.
   std::size_t max_running = 8;
+  /// Every this-many starts, the oldest queued job starts whatever its priority,
+  /// so that a stream of high-priority jobs cannot starve a low one; 0 = never.
+  std::uint32_t fairness_every = 10;
   /// Per-type caps; they override a type's own `options().max_running`.
   std::map<std::string, std::size_t> max_running_per_type;
   /// Largest accepted parameters, checkpoint state or output, in bytes of JSON.

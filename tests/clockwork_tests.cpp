@@ -1,0 +1,286 @@
+#define BOOST_TEST_MODULE clockwork_tests
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+#include "jobrt/backoff.hpp"
+
+#include "test_jobs.hpp"
+
+// Time-driven behaviour, in simulated time: every runtime here runs on a
+// `manual_clock` that moves only when a test advances it. Nothing sleeps.
+
+using namespace std::chrono_literals;
+using jobrt::job_status;
+using test_jobs::runtime_fixture;
+namespace json = boost::json;
+
+namespace {
+
+struct flaky_params {
+  std::int64_t fail_times = 0;
+  std::optional<bool> permanent;
+};
+BOOST_DESCRIBE_STRUCT(flaky_params, (), (fail_times, permanent))
+
+/// Fails its first `fail_times` runs, then completes.
+struct flaky_job : jobrt::job<flaky_params> {
+  static constexpr const char* name = "flaky";
+  static constexpr const char* description = "Fails a few runs, then succeeds";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.max_attempts = 3;
+    o.backoff_base_ms = 1000;
+    o.backoff_max_ms = 4000;
+    return o;
+  }
+  void step(jobrt::context& ctx) override {
+    if (static_cast<std::int64_t>(ctx.attempt()) <= params().fail_times) {
+      auto msg = "upstream said no (run " + std::to_string(ctx.attempt()) + ")";
+      if (params().permanent.value_or(false))
+        ctx.fail(msg);
+      else
+        ctx.fail_transient(msg);
+      return;
+    }
+    ctx.complete({{"runs", ctx.attempt()}});
+  }
+};
+
+/// Never finishes a run: waits for a reply that never comes.
+struct hang_job : jobrt::job<jobrt::no_fields> {
+  static constexpr const char* name = "hang";
+  static constexpr const char* description = "Hangs until stopped";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.max_attempts = 2;
+    o.backoff_base_ms = 100;
+    o.backoff_max_ms = 100;
+    o.timeout_ms = 1000;
+    return o;
+  }
+  void step(jobrt::context& ctx) override { ctx.suspend(); }
+};
+
+} // namespace
+
+JOBRT_REGISTER_JOB(test_jobs::sum_job);
+JOBRT_REGISTER_JOB(test_jobs::gated_job);
+JOBRT_REGISTER_JOB(test_jobs::busy_job);
+JOBRT_REGISTER_JOB(test_jobs::limited_job);
+JOBRT_REGISTER_JOB(flaky_job);
+JOBRT_REGISTER_JOB(hang_job);
+
+/// A runtime on a manual clock.
+struct clock_fixture : runtime_fixture {
+  clock_fixture() : runtime_fixture(2, true) {}
+
+  bool terminal_or_now(jobrt::job_id id, job_status s) {
+    auto st = get(id).status;
+    return st == s && jobrt::is_finished(s);
+  }
+
+  /// Waits until the job reached `s`, then returns its record.
+  jobrt::job_record when(jobrt::job_id id, job_status s, std::size_t nth = 1) {
+    if (nth == 1 && terminal_or_now(id, s))
+      return get(id); // it got there before this runtime's subscription began
+    BOOST_REQUIRE(events.wait_for([&](const auto& evs) {
+      auto seen = test_jobs::event_log::statuses_of(evs, id);
+      return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), s)) >= nth;
+    }));
+    return get(id);
+  }
+};
+
+// -- backoff ------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(backoff_doubles_from_the_base_up_to_the_cap) {
+  std::vector<std::int64_t> full;
+  for (std::uint32_t attempt = 1; attempt <= 7; ++attempt)
+    full.push_back(jobrt::backoff_delay(attempt, 1000, 30000, 1.0));
+  std::vector<std::int64_t> expected{1000, 2000, 4000, 8000, 16000, 30000, 30000};
+  BOOST_TEST(full == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(backoff_jitter_stays_between_half_and_the_full_delay) {
+  for (double u : {0.0, 0.25, 0.5, 0.999, 1.0}) {
+    auto d = jobrt::backoff_delay(3, 1000, 60000, u);
+    BOOST_TEST(d >= 2000);
+    BOOST_TEST(d <= 4000);
+  }
+  BOOST_TEST(jobrt::backoff_delay(3, 1000, 60000, 0.0) == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_never_overflows_for_huge_attempt_counts) {
+  BOOST_TEST(jobrt::backoff_delay(4000000000u, 1000, 3600000, 1.0) == 3600000);
+}
+
+// -- retries --------------------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(retries, clock_fixture)
+
+BOOST_AUTO_TEST_CASE(a_transient_error_waits_out_its_backoff_and_then_retries) {
+  auto id = submit("flaky", {{"fail_times", 1}});
+  auto waiting = when(id, job_status::waiting);
+  BOOST_TEST(waiting.waiting_for == "retry");
+  BOOST_TEST(waiting.error == "upstream said no (run 1)");
+  BOOST_TEST(waiting.attempts == 1u);
+  auto delay = waiting.wake_at - clock->now();
+  BOOST_TEST(delay >= 500);
+  BOOST_TEST(delay <= 1000);
+  clock->advance(delay - 1);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  clock->advance(1);
+  auto done = when(id, job_status::completed);
+  BOOST_TEST(done.attempts == 2u);
+  BOOST_TEST(done.output.at("runs").as_int64() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_job_that_keeps_failing_fails_after_its_last_attempt) {
+  auto id = submit("flaky", {{"fail_times", 10}});
+  for (int retry = 1; retry <= 2; ++retry) {
+    auto w = when(id, job_status::waiting, retry);
+    clock->advance(w.wake_at - clock->now());
+  }
+  auto failed = when(id, job_status::failed);
+  BOOST_TEST(failed.attempts == 3u);
+  BOOST_TEST(failed.error == "upstream said no (run 3)");
+}
+
+BOOST_AUTO_TEST_CASE(a_permanent_error_fails_at_once_without_retry) {
+  auto id = submit("flaky", {{"fail_times", 1}, {"permanent", true}});
+  auto failed = when(id, job_status::failed);
+  BOOST_TEST(failed.attempts == 1u);
+  auto seen = events.statuses_of(id);
+  BOOST_TEST(std::count(seen.begin(), seen.end(), job_status::waiting) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(max_attempts_can_be_overridden_per_job) {
+  jobrt::submit_options o;
+  o.max_attempts = 1;
+  auto id = submit("flaky", {{"fail_times", 1}}, o);
+  auto failed = when(id, job_status::failed);
+  BOOST_TEST(failed.max_attempts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_past_its_timeout_is_stopped_and_retried) {
+  auto id = submit("hang", json::object{});
+  when(id, job_status::running);
+  clock->advance(999);
+  BOOST_TEST(get(id).status == job_status::running);
+  clock->advance(1);
+  auto waiting = when(id, job_status::waiting);
+  BOOST_TEST(waiting.error == "timed out after 1000 ms");
+  clock->advance(100);
+  when(id, job_status::running, 2);
+  clock->advance(1000);
+  auto failed = when(id, job_status::failed);
+  BOOST_TEST(failed.attempts == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- delayed jobs and restarts -------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(timers, clock_fixture)
+
+BOOST_AUTO_TEST_CASE(a_delayed_job_runs_at_its_time_and_not_before) {
+  jobrt::submit_options o;
+  o.run_at = clock->now() + 5000;
+  auto id = submit("sum", {{"n", 3}}, o);
+  auto rec = get(id);
+  BOOST_TEST(rec.status == job_status::waiting);
+  BOOST_TEST(rec.waiting_for == "scheduled");
+  clock->advance(4999);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  clock->advance(1);
+  BOOST_TEST(when(id, job_status::completed).started_at == o.run_at);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_job_gets_its_timer_back_after_a_restart) {
+  auto id = submit("limited", {{"retry_after_ms", 5000}});
+  when(id, job_status::waiting);
+  clock->advance(2000);
+  restart(2);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  clock->advance(2999);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  clock->advance(1);
+  when(id, job_status::completed);
+}
+
+BOOST_AUTO_TEST_CASE(a_timer_that_came_due_while_the_process_was_down_fires_at_once) {
+  jobrt::submit_options o;
+  o.run_at = clock->now() + 1000;
+  auto id = submit("sum", {{"n", 3}}, o);
+  sub.cancel();
+  rt->shutdown();
+  rt.reset();
+  clock->advance(60000); // the process is down for a minute
+  start(2);
+  when(id, job_status::completed);
+}
+
+BOOST_AUTO_TEST_CASE(a_stale_timer_of_a_resumed_job_is_ignored) {
+  auto id = submit("limited", {{"retry_after_ms", 1000}});
+  when(id, job_status::waiting);
+  BOOST_REQUIRE(rt->pause(id).ok());
+  BOOST_REQUIRE(rt->resume(id).ok()); // queued again at once, the timer is stale
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+  clock->advance(5000); // the old timer's wake reaches the scheduler before this get
+  BOOST_TEST(get(id).status == job_status::completed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- unique jobs and fairness ------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(unique_and_fair, clock_fixture)
+
+BOOST_AUTO_TEST_CASE(concurrent_submits_with_one_idempotency_key_create_one_job) {
+  jobrt::submit_options o;
+  o.idempotency_key = "invoice-2026-11-0042";
+  std::vector<jobrt::job_id> ids(16);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto r = rt->submit("sum", {{"n", 3}}, o);
+      ids[i] = r ? *r : 0;
+    });
+  for (auto& t : threads)
+    t.join();
+  for (auto id : ids)
+    BOOST_TEST(id == ids[0]);
+  BOOST_TEST(ids[0] != 0u);
+  BOOST_TEST(rt->list()->jobs.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_stays_taken_after_the_job_finished_and_across_a_restart) {
+  jobrt::submit_options o;
+  o.idempotency_key = "k1";
+  auto first = submit("sum", {{"n", 3}}, o);
+  when(first, job_status::completed);
+  restart(2);
+  BOOST_TEST(submit("sum", {{"n", 3}}, o) == first);
+  o.idempotency_key = "k2";
+  BOOST_TEST(submit("sum", {{"n", 3}}, o) != first);
+}
+
+BOOST_AUTO_TEST_CASE(a_low_priority_job_is_not_starved_by_a_stream_of_high_priority_ones) {
+  restart(1);
+  auto gate = submit("gated", {{"n", 1}, {"tag", "gate"}});
+  when(gate, job_status::running);
+  submit("busy", {{"steps", 1}, {"tag", "low"}});
+  jobrt::submit_options high;
+  high.priority = 100;
+  for (int i = 0; i < 40; ++i)
+    submit("busy", {{"steps", 1}, {"tag", "high"}}, high);
+  test_jobs::permits = 1;
+  BOOST_REQUIRE(events.wait_count(job_status::completed, 42));
+  auto& order = test_jobs::start_order;
+  auto low = std::find(order.begin(), order.end(), "low") - order.begin();
+  // The gate is start 1; the fairness rule gives every 10th start to the oldest job.
+  BOOST_TEST(low == 9);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
