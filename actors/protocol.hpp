@@ -56,6 +56,13 @@ using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+using clear_atom = caf::atom_constant<caf::atom("clear")>;
+using force_fail_atom = caf::atom_constant<caf::atom("forcefail")>;
+using pause_type_atom = caf::atom_constant<caf::atom("pausetype")>;
+using resume_type_atom = caf::atom_constant<caf::atom("resumetype")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -108,6 +115,10 @@ using event_batch = std::vector<job_event>;
 //   (overlay_atom, list_page, reply<list_page>)         live status/progress on a page
 //   (stats_atom, reply<runtime_stats>)
 //   (stop_atom, reply<void>)                            shutdown: stop jobs, flush
+//   (remove_atom, job_id, reply<void>)                  delete a finished job
+//   (clear_atom, job_status, reply<size_t>)             delete every finished job of a status
+//   (force_fail_atom, job_id, string reason, reply<void>)
+//   (pause_type_atom | resume_type_atom, string type, bool with_running, reply<void>)
 // from job actors:
 //   (progress_atom, job_id, progress, millis checkpoint_at) throttled; checkpoint_at
 //                                                       is set after a checkpoint, else 0
@@ -117,6 +128,8 @@ using event_batch = std::vector<job_event>;
 // from the clock:
 //   (wake_atom, job_id, uint64_t generation)            stale generations are ignored
 //   (timeout_atom, job_id, uint64_t run)                a run past its deadline
+//   (sweep_atom)                                        retention: delete expired finished jobs
+//   (recheck_atom)                                      a rate limit may admit a start now
 //
 // -- job actor (one per running job) -----------------------------------------------
 //   (step_atom)                 one unit of work; skipped (left in the mailbox) while paused
@@ -146,6 +159,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<void>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::list_page>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::runtime_stats>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::submit_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)

@@ -1,11 +1,14 @@
 #include "actors/scheduler.hpp"
 
+#include <limits>
 #include <random>
+#include <deque>
+#include <map>
 #include <set>
 #include <unordered_map>
 #include <vector>
 
-#include <boost/json/serialize.hpp>
+#include <boost/json.hpp>
 
 #include "jobrt/backoff.hpp"
 
@@ -26,6 +29,7 @@ struct entry {
   std::uint64_t timer_generation = 0; ///< a wake with another generation is stale
   std::uint64_t run = 0;              ///< counts starts; a timeout of another run is stale
   std::string owner;
+  std::vector<std::string> limit_keys; ///< one per limit of its type, in the same order
   caf::actor actor;                   ///< while running, or paused with its actor kept
   std::unique_ptr<job_record> record; ///< loaded while the job has an actor
   bool holds_slot = false;
@@ -38,6 +42,15 @@ struct type_slot {
   std::size_t cap = 0; ///< 0: only the global cap applies
   std::size_t running = 0;
   job_type_options options; ///< the type's declared defaults
+  bool paused = false;      ///< no new job of this type starts
+  std::vector<std::uint16_t> limits; ///< indexes into scheduler_state::limits
+  bool keys_from_params = false;     ///< a limit is keyed by a parameter
+};
+
+/// One key's use of a declared limit.
+struct limiter {
+  std::deque<millis> recent_starts; ///< within the last `per_ms`
+  std::uint32_t running = 0;
 };
 
 using queue_key = std::pair<std::int64_t, job_id>; // (-priority, id)
@@ -53,6 +66,10 @@ struct scheduler_state {
   std::unordered_map<std::string, job_id> pending_keys;
   std::unordered_map<job_id, std::vector<proto::reply<job_id>>> key_waiters;
   std::mt19937_64 rng{std::random_device{}()};
+  std::vector<resource_limit> limits;
+  std::map<std::pair<std::uint16_t, std::string>, limiter> limiters;
+  millis recheck_at = 0; ///< when a pending recheck timer fires; 0 = none
+  std::set<job_id> deleting; ///< finished jobs whose deletion is not yet durable
   std::vector<type_slot> types;
   std::unordered_map<std::string, std::uint16_t> type_index;
   std::unordered_map<caf::actor_addr, job_id> by_actor;
@@ -99,6 +116,29 @@ std::uint16_t intern_type(scheduler_actor* self, const std::string& name) {
   if (auto info = st.env->types->find(name)) {
     slot.options = info->options;
     slot.cap = info->options.max_running;
+    auto add_limit = [&](const resource_limit& l) {
+      auto same = std::find_if(st.limits.begin(), st.limits.end(),
+                               [&](const resource_limit& x) { return x.name == l.name; });
+      auto idx = static_cast<std::uint16_t>(same - st.limits.begin());
+      if (same == st.limits.end())
+        st.limits.push_back(l);
+      slot.limits.push_back(idx);
+      slot.keys_from_params = slot.keys_from_params || l.key.rfind("params.", 0) == 0;
+    };
+    for (const auto& own : info->options.limits) {
+      auto l = own;
+      l.name = name + "/" + own.name; // a type's own limit is not shared
+      add_limit(l);
+    }
+    for (const auto& used : info->options.uses) {
+      const auto& shared = st.env->opts.resources;
+      auto r = std::find_if(shared.begin(), shared.end(),
+                            [&](const resource_limit& x) { return x.name == used; });
+      if (r != shared.end())
+        add_limit(*r);
+      else
+        log_line("job type '" + name + "' uses unknown resource '" + used + "'");
+    }
   }
   if (auto o = st.env->opts.max_running_per_type.find(name);
       o != st.env->opts.max_running_per_type.end())
@@ -107,6 +147,27 @@ std::uint16_t intern_type(scheduler_actor* self, const std::string& name) {
   st.types.push_back(std::move(slot));
   st.type_index.emplace(name, idx);
   return idx;
+}
+
+/// The key under which a job counts against limit `l`.
+std::string limit_key(const resource_limit& l, const std::string& owner,
+                      const boost::json::value& params) {
+  if (l.key == "owner")
+    return owner;
+  if (l.key.rfind("params.", 0) == 0 && params.is_object()) {
+    auto* v = params.get_object().if_contains(l.key.substr(7));
+    if (v == nullptr)
+      return {};
+    return v->is_string() ? std::string{v->get_string()} : boost::json::serialize(*v);
+  }
+  return {};
+}
+
+void set_limit_keys(scheduler_actor* self, entry& e, const boost::json::value& params) {
+  const auto& slot = self->state.types[e.type];
+  e.limit_keys.clear();
+  for (auto li : slot.limits)
+    e.limit_keys.push_back(limit_key(self->state.limits[li], e.owner, params));
 }
 
 template <class T>
@@ -144,9 +205,32 @@ void publish_status(scheduler_actor* self, const entry& e, const std::string& er
 void release_slot(scheduler_actor* self, entry& e) {
   if (!e.holds_slot)
     return;
+  auto& st = self->state;
   e.holds_slot = false;
-  --self->state.running;
-  --self->state.types[e.type].running;
+  --st.running;
+  auto& slot = st.types[e.type];
+  --slot.running;
+  for (std::size_t i = 0; i < slot.limits.size() && i < e.limit_keys.size(); ++i) {
+    auto l = st.limiters.find({slot.limits[i], e.limit_keys[i]});
+    if (l != st.limiters.end() && l->second.running > 0)
+      --l->second.running;
+  }
+}
+
+/// Counts a start against every limit of the job's type.
+void take_slot(scheduler_actor* self, entry& e) {
+  auto& st = self->state;
+  e.holds_slot = true;
+  ++st.running;
+  auto& slot = st.types[e.type];
+  ++slot.running;
+  auto t = now(self);
+  for (std::size_t i = 0; i < slot.limits.size() && i < e.limit_keys.size(); ++i) {
+    auto& l = st.limiters[{slot.limits[i], e.limit_keys[i]}];
+    ++l.running;
+    if (st.limits[slot.limits[i]].starts > 0)
+      l.recent_starts.push_back(t);
+  }
 }
 
 /// Drops the job's actor handle. During shutdown, the last actor gone lets the
@@ -376,9 +460,7 @@ void start(scheduler_actor* self, entry& e) {
   auto& slot = st.types[e.type];
   if (e.actor) {
     e.status = job_status::running;
-    e.holds_slot = true;
-    ++st.running;
-    ++slot.running;
+    take_slot(self, e);
     if (e.record)
       e.record->status = job_status::running;
     // Normal priority on purpose: CAF re-examines skipped messages of a mailbox
@@ -417,9 +499,7 @@ void start(scheduler_actor* self, entry& e) {
     js.restored = std::move(**cp);
   e.record = std::make_unique<job_record>(std::move(*rec));
   e.status = job_status::running;
-  e.holds_slot = true;
-  ++st.running;
-  ++slot.running;
+  take_slot(self, e);
   if (!cp) {
     // The checkpoint is unreadable: running from scratch could repeat side
     // effects, so the job fails with the reason instead.
@@ -462,25 +542,59 @@ void on_timeout(scheduler_actor* self, job_id id, std::uint64_t run) {
   apply_outcome(self, e, o);
 }
 
-bool startable(scheduler_actor* self, const entry& e) {
-  const auto& slot = self->state.types[e.type];
-  return slot.cap == 0 || slot.running < slot.cap;
+/// Whether the job's type and declared limits allow it to start now. A rate
+/// limit that holds it back notes when it frees up, for a recheck timer.
+bool startable(scheduler_actor* self, const entry& e, millis& free_at) {
+  auto& st = self->state;
+  const auto& slot = st.types[e.type];
+  if (slot.paused || (slot.cap != 0 && slot.running >= slot.cap))
+    return false;
+  auto t = now(self);
+  for (std::size_t i = 0; i < slot.limits.size() && i < e.limit_keys.size(); ++i) {
+    const auto& l = st.limits[slot.limits[i]];
+    auto found = st.limiters.find({slot.limits[i], e.limit_keys[i]});
+    if (found == st.limiters.end())
+      continue;
+    auto& use = found->second;
+    if (l.max_running > 0 && use.running >= l.max_running)
+      return false;
+    if (l.starts > 0 && l.per_ms > 0) {
+      while (!use.recent_starts.empty() && use.recent_starts.front() + l.per_ms <= t)
+        use.recent_starts.pop_front();
+      if (use.recent_starts.size() >= l.starts) {
+        auto at = use.recent_starts.front() + l.per_ms;
+        free_at = free_at == 0 ? at : std::min(free_at, at);
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 /// The next job to start, or 0. Priority first, then submission order; but
 /// every `fairness_every`-th start takes the oldest queued job whatever its
 /// priority, so a stream of high-priority jobs cannot starve a low one forever.
-job_id pick_next(scheduler_actor* self) {
+job_id pick_next(scheduler_actor* self, millis& free_at) {
   auto& st = self->state;
   auto every = st.env->opts.fairness_every;
   if (every > 0 && (st.starts + 1) % every == 0)
     for (auto id : st.fifo)
-      if (startable(self, st.jobs.at(id)))
+      if (startable(self, st.jobs.at(id), free_at))
         return id;
   for (const auto& q : st.queue)
-    if (startable(self, st.jobs.at(q.second)))
+    if (startable(self, st.jobs.at(q.second), free_at))
       return q.second;
   return 0;
+}
+
+/// Arms one timer for the moment a rate limit frees up.
+void arm_recheck(scheduler_actor* self, millis at) {
+  auto& st = self->state;
+  if (at == 0 || (st.recheck_at != 0 && st.recheck_at <= at))
+    return;
+  st.recheck_at = at;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  st.env->clock->call_at(at, [me] { caf::anon_send(me, proto::recheck_atom::value); });
 }
 
 /// Starts queued jobs while slots are free. A job whose type is at its cap is
@@ -488,9 +602,12 @@ job_id pick_next(scheduler_actor* self) {
 void try_start(scheduler_actor* self) {
   auto& st = self->state;
   while (!st.stopping && st.running < st.env->opts.max_running && !st.queue.empty()) {
-    auto id = pick_next(self);
-    if (id == 0)
+    millis free_at = 0;
+    auto id = pick_next(self, free_at);
+    if (id == 0) {
+      arm_recheck(self, free_at);
       return;
+    }
     auto& e = st.jobs.at(id);
     dequeue(self, e);
     ++st.starts;
@@ -569,6 +686,7 @@ void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<j
   auto id = rec.id;
   auto status = rec.status;
   auto wake_at = rec.wake_at;
+  auto params = st.types[type_index].limits.empty() ? boost::json::value{} : rec.params;
   auto owner = rec.owner;
   auto priority = rec.priority;
   persist_batch(self, std::move(batch), [=](result<void> r) {
@@ -593,6 +711,7 @@ void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<j
     e.owner = owner;
     e.priority = priority;
     e.status = status;
+    set_limit_keys(self, e, params);
     auto& stored = st.jobs.emplace(id, std::move(e)).first->second;
     if (status == job_status::waiting)
       arm_timer(self, stored, wake_at);
@@ -741,6 +860,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   e.owner = rec->owner;
   e.priority = rec->priority;
   e.status = job_status::queued;
+  set_limit_keys(self, e, rec->params);
   st.jobs.emplace(id, std::move(e));
   persist(self, *rec, [=](result<void> r) {
     auto j = self->state.jobs.find(id);
@@ -760,6 +880,183 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     answer<void>(rp, r);
     try_start(self);
   });
+}
+
+// -- administration -----------------------------------------------------------------
+
+/// Adds the deletion of a finished job (record, checkpoint, idempotency key).
+void add_erase(scheduler_actor* self, storage::write_batch& batch, job_id id) {
+  batch.erase_job(id);
+  if (auto rec = self->state.env->store->get(id); rec && !rec->idempotency_key.empty())
+    batch.erase_unique_key(rec->idempotency_key);
+}
+
+void on_remove(scheduler_actor* self, job_id id, proto::reply<void> rp) {
+  auto& st = self->state;
+  if (auto i = st.jobs.find(id); i != st.jobs.end()) {
+    answer<void>(rp, error{errc::illegal_transition, std::string{"cannot delete a "}
+                                                       + to_string(i->second.status)
+                                                       + " job; cancel it first"});
+    return;
+  }
+  auto rec = st.env->store->get(id);
+  if (!rec && rec.error().code == errc::not_found) {
+    answer<void>(rp, no_such_job(id));
+    return;
+  }
+  storage::write_batch batch;
+  add_erase(self, batch, id);
+  persist_batch(self, std::move(batch), [=](result<void> r) {
+    if (r)
+      ++self->state.counters.deleted;
+    answer<void>(rp, r);
+  });
+}
+
+/// Deletes finished jobs for which `expired(summary)` holds, at most `limit`,
+/// and runs `then(count, result)` once the deletion is durable.
+template <class Pred, class Then>
+void erase_finished(scheduler_actor* self, Pred expired, std::size_t limit, Then then) {
+  auto& st = self->state;
+  std::vector<job_id> ids;
+  auto r = st.env->store->for_each_finished([&](const storage::job_summary& s) {
+    if (ids.size() < limit && st.jobs.count(s.id) == 0 && st.deleting.count(s.id) == 0
+        && expired(s))
+      ids.push_back(s.id);
+  });
+  if (!r)
+    log_line("cannot list finished jobs: " + r.error().message);
+  storage::write_batch batch;
+  for (auto id : ids) {
+    add_erase(self, batch, id);
+    st.deleting.insert(id);
+  }
+  persist_batch(self, std::move(batch), [=](result<void> r) {
+    for (auto id : ids)
+      self->state.deleting.erase(id);
+    if (r)
+      self->state.counters.deleted += ids.size();
+    then(ids.size(), r);
+  });
+}
+
+void on_clear(scheduler_actor* self, job_status status, proto::reply<std::size_t> rp) {
+  if (!is_finished(status)) {
+    answer<std::size_t>(rp, error{errc::invalid_argument,
+                                  std::string{"only completed, failed or cancelled jobs can be "
+                                              "cleared, not "}
+                                    + to_string(status) + " ones"});
+    return;
+  }
+  erase_finished(
+    self, [status](const storage::job_summary& s) { return s.status == status; },
+    std::numeric_limits<std::size_t>::max(), [=](std::size_t n, const result<void>& r) {
+      if (r)
+        answer<std::size_t>(rp, n);
+      else
+        answer<std::size_t>(rp, r.error());
+    });
+}
+
+void on_force_fail(scheduler_actor* self, job_id id, const std::string& reason,
+                   proto::reply<void> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end()) {
+    answer<void>(rp, refuse_finished(self, id, job_status::failed));
+    return;
+  }
+  auto& e = i->second;
+  if (auto ok = check_transition(e.status, job_status::failed); !ok) {
+    answer<void>(rp, ok);
+    return;
+  }
+  if (!e.record) {
+    auto rec = load_record(self, e);
+    if (!rec) {
+      answer<void>(rp, rec.error());
+      return;
+    }
+    e.record = std::make_unique<job_record>(std::move(*rec));
+  }
+  if (e.status == job_status::queued)
+    dequeue(self, e);
+  ++e.timer_generation;
+  if (e.actor) {
+    self->send_exit(e.actor, caf::exit_reason::kill);
+    forget_actor(self, e);
+  }
+  proto::job_outcome o;
+  o.what = proto::job_outcome::kind::failed;
+  o.error = reason;
+  o.last_progress = e.record->progress;
+  apply_outcome(self, e, o);
+  // Writes commit in order: once this empty one is durable, so is the failure.
+  persist_batch(self, storage::write_batch{}, [=](result<void> r) { answer<void>(rp, r); });
+}
+
+/// Stores which types are paused, so that a restart keeps them paused.
+template <class Then>
+void save_paused_types(scheduler_actor* self, Then then) {
+  boost::json::array names;
+  for (const auto& slot : self->state.types)
+    if (slot.paused)
+      names.emplace_back(slot.name);
+  storage::write_batch batch;
+  batch.put_setting("paused_types", boost::json::serialize(names));
+  persist_batch(self, std::move(batch), std::move(then));
+}
+
+void on_pause_type(scheduler_actor* self, const std::string& type, bool with_running,
+                   proto::reply<void> rp, bool pause) {
+  auto& st = self->state;
+  if (!st.env->types->find(type) && st.type_index.count(type) == 0) {
+    answer<void>(rp, error{errc::unknown_job_type, "unknown job type '" + type + "'"});
+    return;
+  }
+  auto idx = intern_type(self, type);
+  st.types[idx].paused = pause;
+  if (pause && with_running) {
+    std::vector<job_id> running;
+    for (const auto& kv : st.jobs)
+      if (kv.second.type == idx && kv.second.status == job_status::running)
+        running.push_back(kv.first);
+    for (auto id : running)
+      on_pause(self, id, nullptr);
+  }
+  save_paused_types(self, [=](result<void> r) {
+    answer<void>(rp, r);
+    try_start(self);
+  });
+}
+
+void arm_sweep(scheduler_actor* self) {
+  auto every = self->state.env->opts.retention_sweep_every.count();
+  if (every <= 0)
+    return;
+  caf::actor me = caf::actor_cast<caf::actor>(self);
+  self->state.env->clock->call_at(now(self) + every,
+                                  [me] { caf::anon_send(me, proto::sweep_atom::value); });
+}
+
+/// Retention: deletes finished jobs (and their checkpoints) past their status's
+/// retention period, a bounded number per sweep.
+void on_sweep(scheduler_actor* self) {
+  auto& st = self->state;
+  auto t = now(self);
+  const auto& retention = st.env->opts.retention;
+  erase_finished(
+    self,
+    [&](const storage::job_summary& s) {
+      auto r = retention.find(s.status);
+      return r != retention.end() && r->second.count() > 0
+             && s.finished_at + r->second.count() <= t;
+    },
+    10'000, [](std::size_t, const result<void>& r) {
+      if (!r)
+        log_line("retention could not delete jobs: " + r.error().message);
+    });
+  if (!st.stopping)
+    arm_sweep(self);
 }
 
 /// Puts what only the scheduler knows (live status and progress) on a record.
@@ -901,6 +1198,13 @@ void recover(scheduler_actor* self) {
       e.owner = s.owner;
       e.priority = s.priority;
       e.status = s.status == job_status::running ? job_status::queued : s.status;
+      if (!st.types[e.type].limits.empty()) {
+        boost::json::value params;
+        if (st.types[e.type].keys_from_params)
+          if (auto rec = st.env->store->get(s.id))
+            params = std::move(rec->params);
+        set_limit_keys(self, e, params);
+      }
       auto& stored = st.jobs.emplace(s.id, std::move(e)).first->second;
       ++st.counters.recovered;
       switch (s.status) {
@@ -935,12 +1239,21 @@ void recover(scheduler_actor* self) {
   }
   if (!fixes.empty())
     self->send(st.env->persistence, proto::write_bg_atom::value, std::move(fixes));
+  if (auto saved = st.env->store->get_setting("paused_types"); saved && *saved) {
+    boost::json::error_code ec;
+    auto names = boost::json::parse(**saved, ec);
+    if (!ec && names.is_array())
+      for (const auto& n : names.get_array())
+        if (n.is_string())
+          st.types[intern_type(self, std::string{n.get_string()})].paused = true;
+  }
 }
 
 caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
   self->state.env = std::move(env);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   recover(self);
+  arm_sweep(self);
   try_start(self);
   return {
     [=](proto::submit_atom, proto::submit_request& req, proto::reply<job_id>& rp) {
@@ -962,6 +1275,10 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
       for (const auto& kv : self->state.jobs)
         ++s.jobs_by_status[kv.second.status];
       s.running = self->state.running;
+      s.paused_types.clear();
+      for (const auto& slot : self->state.types)
+        if (slot.paused)
+          s.paused_types.push_back(slot.name);
       s.queued = self->state.queue.size();
       answer<runtime_stats>(rp, std::move(s));
     },
@@ -975,6 +1292,21 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
       on_wake(self, id, generation);
     },
     [=](proto::timeout_atom, job_id id, std::uint64_t run) { on_timeout(self, id, run); },
+    [=](proto::sweep_atom) { on_sweep(self); },
+    [=](proto::recheck_atom) {
+      self->state.recheck_at = 0;
+      try_start(self);
+    },
+    [=](proto::remove_atom, job_id id, proto::reply<void>& rp) { on_remove(self, id, rp); },
+    [=](proto::clear_atom, job_status s, proto::reply<std::size_t>& rp) {
+      on_clear(self, s, rp);
+    },
+    [=](proto::force_fail_atom, job_id id, const std::string& reason,
+        proto::reply<void>& rp) { on_force_fail(self, id, reason, rp); },
+    [=](proto::pause_type_atom, const std::string& type, bool with_running,
+        proto::reply<void>& rp) { on_pause_type(self, type, with_running, rp, true); },
+    [=](proto::resume_type_atom, const std::string& type, bool with_running,
+        proto::reply<void>& rp) { on_pause_type(self, type, with_running, rp, false); },
   };
 }
 

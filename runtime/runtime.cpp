@@ -217,6 +217,28 @@ result<void> runtime::retry(job_id id) {
   return impl_->ask<void>(proto::retry_atom::value, id);
 }
 
+// -- administration -------------------------------------------------------------------
+
+result<void> runtime::remove(job_id id) {
+  return impl_->ask<void>(proto::remove_atom::value, id);
+}
+
+result<std::size_t> runtime::clear(job_status status) {
+  return impl_->ask<std::size_t>(proto::clear_atom::value, status);
+}
+
+result<void> runtime::force_fail(job_id id, std::string reason) {
+  return impl_->ask<void>(proto::force_fail_atom::value, id, std::move(reason));
+}
+
+result<void> runtime::pause_type(std::string_view type, bool pause_running) {
+  return impl_->ask<void>(proto::pause_type_atom::value, std::string{type}, pause_running);
+}
+
+result<void> runtime::resume_type(std::string_view type) {
+  return impl_->ask<void>(proto::resume_type_atom::value, std::string{type}, false);
+}
+
 result<job_record> runtime::get(job_id id) {
   return impl_->ask<job_record>(proto::get_atom::value, id);
 }

@@ -30,6 +30,7 @@ constexpr std::array<job_status, 3> finished_statuses{
 
 const std::string schema_meta_key = "schema";
 const std::string last_id_meta_key = "last_id";
+const std::string setting_prefix = "setting/";
 
 error storage_failure(std::string msg) {
   return error{errc::storage_error, std::move(msg)};
@@ -178,6 +179,13 @@ void write_batch::erase_unique_key(const std::string& key) {
 void write_batch::quarantine(job_id id, const std::string& reason) {
   auto o = make_op(op::kind::quarantine, id);
   o.key = reason;
+  ops_.push_back(std::move(o));
+}
+
+void write_batch::put_setting(const std::string& name, const std::string& value) {
+  auto o = make_op(op::kind::put_setting, 0);
+  o.key = name;
+  o.value = value;
   ops_.push_back(std::move(o));
 }
 
@@ -352,6 +360,9 @@ result<job_id> job_store::impl::read_last_id(lmdb::txn& t) {
 result<void> job_store::impl::validate(const write_batch& batch) const {
   for (const auto& o : batch.ops()) {
     bool keyed = o.what == op::kind::put_unique || o.what == op::kind::erase_unique;
+    if (o.what == op::kind::put_setting
+        && (o.key.empty() || o.key.size() + setting_prefix.size() > codec::max_key_size))
+      return error{errc::invalid_argument, "setting name must be 1 to 500 bytes long"};
     if (keyed && (o.key.empty() || o.key.size() > codec::max_key_size))
       return error{errc::invalid_argument,
                    "idempotency key must be 1 to " + std::to_string(codec::max_key_size)
@@ -396,6 +407,8 @@ int job_store::impl::apply_op(lmdb::txn& t, const op& o, job_id& last_id) {
       return t.del(unique_, o.key);
     case op::kind::quarantine:
       return quarantine(t, o);
+    case op::kind::put_setting:
+      return t.put(meta_, setting_prefix + o.key, o.value);
   }
   return EINVAL;
 }
@@ -760,6 +773,19 @@ result<std::optional<job_id>> job_store::find_unique_key(const std::string& key)
   if (bytes.size() != 8)
     return error{errc::corrupt_record, "idempotency key maps to a corrupt value"};
   return std::optional<job_id>{codec::id_from_key_suffix(bytes)};
+}
+
+result<std::optional<std::string>> job_store::get_setting(const std::string& name) const {
+  auto rt = impl_->begin_read();
+  if (!rt)
+    return rt.error();
+  std::string_view bytes;
+  int rc = rt->txn.get(impl_->meta_, setting_prefix + name, bytes);
+  if (rc == MDB_NOTFOUND)
+    return std::optional<std::string>{};
+  if (rc != 0)
+    return lmdb_failure("cannot read setting '" + name + "'", rc);
+  return std::optional<std::string>{std::string{bytes}};
 }
 
 job_id job_store::last_id() const {

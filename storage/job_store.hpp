@@ -22,7 +22,7 @@
 ///   by_owner    owner, 0x00, u64be id -> (empty)
 ///   unique      idempotency key     -> u64be id
 ///   quarantine  u64be id            -> reason, 0x00, the raw bytes found
-///   meta        "schema", "last_id" -> u32 / u64
+///   meta        "schema", "last_id" -> u32 / u64; "setting/NAME" -> bytes
 
 #include <cstddef>
 #include <cstdint>
@@ -78,6 +78,8 @@ public:
   /// Moves the raw bytes of a record that cannot be decoded out of `jobs` into
   /// `quarantine` (with the reason), and drops its checkpoint and index entries.
   void quarantine(job_id id, const std::string& reason);
+  /// Stores a runtime setting (for example the paused job types) under `name`.
+  void put_setting(const std::string& name, const std::string& value);
 
   bool empty() const noexcept { return ops_.empty(); }
   std::size_t size() const noexcept { return ops_.size(); }
@@ -87,11 +89,12 @@ public:
   // Encoded operations; public so the store can read them, not for callers.
   struct op {
     enum class kind : std::uint8_t {
-      put_record, put_checkpoint, erase_job, put_unique, erase_unique, quarantine
+      put_record, put_checkpoint, erase_job, put_unique, erase_unique, quarantine,
+      put_setting
     };
     kind what;
     job_id id = 0;
-    std::string key;   ///< unique key, or the reason for a quarantine
+    std::string key;   ///< unique key, setting name, or the reason for a quarantine
     std::string value; ///< the encoded record or checkpoint
     // Header fields of a put_record, to maintain the indexes without decoding.
     job_status status = job_status::queued;
@@ -146,6 +149,8 @@ public:
     const std::function<void(job_id, const std::string& reason)>& on_corrupt) const;
   /// Calls `fn` for finished jobs (completed, failed, cancelled) in id order.
   result<void> for_each_finished(const std::function<void(const job_summary&)>& fn) const;
+  /// A setting stored with `write_batch::put_setting`, if any.
+  result<std::optional<std::string>> get_setting(const std::string& name) const;
   /// The job that holds an idempotency key, if any.
   result<std::optional<job_id>> find_unique_key(const std::string& key) const;
   /// The highest id ever stored (0 for a new store); ids are never reused.

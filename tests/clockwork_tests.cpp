@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "jobrt/backoff.hpp"
+#include "storage/job_store.hpp"
 
 #include "test_jobs.hpp"
 
@@ -13,6 +14,7 @@
 using namespace std::chrono_literals;
 using jobrt::job_status;
 using test_jobs::runtime_fixture;
+using millis_t = jobrt::millis;
 namespace json = boost::json;
 
 namespace {
@@ -281,6 +283,202 @@ BOOST_AUTO_TEST_CASE(a_low_priority_job_is_not_starved_by_a_stream_of_high_prior
   auto low = std::find(order.begin(), order.end(), "low") - order.begin();
   // The gate is start 1; the fairness rule gives every 10th start to the oldest job.
   BOOST_TEST(low == 9);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- declared limits -----------------------------------------------------------------------
+
+namespace {
+
+struct call_params {
+  std::string account;
+};
+BOOST_DESCRIBE_STRUCT(call_params, (), (account))
+
+/// One call to a rate-limited API, shared with other types through "api".
+struct api_call_job : jobrt::job<call_params> {
+  static constexpr const char* name = "api_call";
+  static constexpr const char* description = "Calls an external API once";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.uses = {"api"};
+    return o;
+  }
+  void step(jobrt::context& ctx) override { ctx.complete({{"account", params().account}}); }
+};
+
+/// A type with its own limit keyed by a parameter.
+struct export_job : jobrt::job<call_params> {
+  static constexpr const char* name = "export";
+  static constexpr const char* description = "Exports one account";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.limits = {{"per_account", 1, 60'000, 0, "params.account"}};
+    return o;
+  }
+  void step(jobrt::context& ctx) override { ctx.complete(nullptr); }
+};
+
+} // namespace
+
+JOBRT_REGISTER_JOB(api_call_job);
+JOBRT_REGISTER_JOB(export_job);
+
+/// Moves simulated time in steps until `done`, letting the runtime settle
+/// (no job running) after each step.
+template <class Done>
+void run_until(clock_fixture& f, millis_t step, Done done) {
+  for (int i = 0; i < 100'000 && !done(); ++i) {
+    f.clock->advance(step);
+    for (;;) {
+      auto s = f.rt->stats();
+      BOOST_REQUIRE(s.ok());
+      if (s->running == 0)
+        break;
+      std::this_thread::yield(); // jobs finish on other threads; nothing to await
+    }
+  }
+}
+
+BOOST_FIXTURE_TEST_SUITE(limits, clock_fixture)
+
+BOOST_AUTO_TEST_CASE(a_shared_rate_limit_holds_in_every_window_for_every_key_over_1000_jobs) {
+  tweak = [](jobrt::runtime_options& o) {
+    o.max_running = 8;
+    o.resources = {{"api", 5, 1000, 2, "owner"}};
+  };
+  restart(8);
+  std::vector<std::string> owners{"acme", "globex", "initech", "umbrella"};
+  for (int i = 0; i < 1000; ++i) {
+    jobrt::submit_options o;
+    o.owner = owners[i % owners.size()];
+    submit("api_call", {{"account", "x"}}, o);
+  }
+  run_until(*this, 100, [&] { return events.count_now(job_status::completed) >= 1000; });
+  for (const auto& owner : owners) {
+    jobrt::list_query q;
+    q.owner = owner;
+    q.limit = 1000;
+    auto page = rt->list(q);
+    BOOST_REQUIRE(page.ok());
+    BOOST_REQUIRE(page->jobs.size() == 250u);
+    std::vector<jobrt::millis> starts;
+    for (const auto& j : page->jobs) {
+      BOOST_TEST(j.status == job_status::completed);
+      starts.push_back(j.started_at);
+    }
+    std::sort(starts.begin(), starts.end());
+    for (std::size_t i = 0; i + 5 < starts.size(); ++i)
+      BOOST_TEST(starts[i + 5] - starts[i] >= 1000, owner << ": 6 starts within "
+                                                          << starts[i + 5] - starts[i] << " ms");
+    // The limit is also used up: 250 starts at 5 per second take about 50 s.
+    BOOST_TEST(starts.back() - starts.front() <= 50'000 + 200);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_job_held_back_by_a_limit_does_not_block_jobs_behind_it) {
+  auto a1 = submit("export", {{"account", "a"}});
+  auto a2 = submit("export", {{"account", "a"}});
+  auto b1 = submit("export", {{"account", "b"}});
+  BOOST_REQUIRE(events.wait_status(b1, job_status::completed));
+  BOOST_REQUIRE(events.wait_status(a1, job_status::completed));
+  BOOST_TEST(get(a2).status == job_status::queued);
+  clock->advance(59'999);
+  BOOST_TEST(get(a2).status == job_status::queued);
+  clock->advance(1);
+  BOOST_REQUIRE(events.wait_status(a2, job_status::completed));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- retention and administration ---------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(retention_and_admin, clock_fixture)
+
+BOOST_AUTO_TEST_CASE(retention_deletes_finished_jobs_with_their_checkpoints_and_keeps_the_rest) {
+  tweak = [](jobrt::runtime_options& o) {
+    o.retention[job_status::completed] = std::chrono::minutes(10);
+    o.retention[job_status::failed] = std::chrono::minutes(10);
+  };
+  restart(2);
+  auto done = submit("sum", {{"n", 20}});
+  auto failed = submit("flaky", {{"fail_times", 1}, {"permanent", true}});
+  auto paused = submit("gated", {{"n", 5}});
+  BOOST_REQUIRE(events.wait_status(done, job_status::completed));
+  BOOST_REQUIRE(events.wait_status(failed, job_status::failed));
+  BOOST_REQUIRE(rt->pause(paused).ok());
+  run_until(*this, 60'000, [&, n = 0]() mutable { return ++n > 9; }); // 9 minutes
+  BOOST_TEST(rt->get(done).ok());
+  run_until(*this, 60'000, [&] { return !rt->get(done).ok() && !rt->get(failed).ok(); });
+  BOOST_TEST(rt->get(done).error().code == jobrt::errc::not_found);
+  BOOST_TEST(rt->get(failed).error().code == jobrt::errc::not_found);
+  BOOST_TEST(get(paused).status == job_status::paused);
+  auto s = rt->stats();
+  BOOST_TEST(s->deleted == 2u);
+  // The checkpoint went with the record.
+  sub.cancel();
+  rt->shutdown();
+  rt.reset();
+  jobrt::storage::store_config cfg;
+  cfg.path = (dir.path / "store").string();
+  auto store = jobrt::storage::job_store::open(cfg);
+  BOOST_REQUIRE(store.ok());
+  BOOST_TEST(!(*store)->get_checkpoint(done)->has_value());
+  BOOST_TEST((*store)->get_checkpoint(paused).ok());
+}
+
+BOOST_AUTO_TEST_CASE(delete_refuses_an_unfinished_job_and_removes_a_finished_one) {
+  auto running = submit("gated", {{"n", 5}});
+  auto r = rt->remove(running);
+  BOOST_TEST(r.error().code == jobrt::errc::illegal_transition);
+  BOOST_TEST(r.error().message == "cannot delete a running job; cancel it first");
+  auto done = submit("sum", {{"n", 3}});
+  BOOST_REQUIRE(events.wait_status(done, job_status::completed));
+  BOOST_REQUIRE(rt->remove(done).ok());
+  BOOST_TEST(rt->get(done).error().code == jobrt::errc::not_found);
+  BOOST_TEST(rt->remove(done).error().code == jobrt::errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(clear_failed_deletes_every_failed_job_and_nothing_else) {
+  std::vector<jobrt::job_id> failed;
+  for (int i = 0; i < 3; ++i)
+    failed.push_back(submit("flaky", {{"fail_times", 1}, {"permanent", true}}));
+  auto done = submit("sum", {{"n", 3}});
+  for (auto id : failed)
+    BOOST_REQUIRE(events.wait_status(id, job_status::failed));
+  BOOST_REQUIRE(events.wait_status(done, job_status::completed));
+  auto n = rt->clear(job_status::failed);
+  BOOST_REQUIRE(n.ok());
+  BOOST_TEST(*n == 3u);
+  BOOST_TEST(rt->get(done).ok());
+  BOOST_TEST(rt->clear(job_status::running).error().code == jobrt::errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(force_fail_ends_a_stuck_job_without_retry) {
+  auto id = submit("hang", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  BOOST_REQUIRE(rt->force_fail(id, "stuck for an hour").ok());
+  auto rec = get(id);
+  BOOST_TEST(rec.status == job_status::failed);
+  BOOST_TEST(rec.error == "stuck for an hour");
+  auto other = submit("sum", {{"n", 3}});
+  BOOST_REQUIRE(events.wait_status(other, job_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_job_type_starts_nothing_until_resumed_even_across_a_restart) {
+  BOOST_REQUIRE(rt->pause_type("sum").ok());
+  auto held = submit("sum", {{"n", 3}});
+  auto other = submit("api_call", {{"account", "x"}});
+  BOOST_REQUIRE(events.wait_status(other, job_status::completed));
+  BOOST_TEST(get(held).status == job_status::queued);
+  restart(2);
+  BOOST_TEST(get(held).status == job_status::queued);
+  auto s = rt->stats();
+  BOOST_TEST(s->paused_types == std::vector<std::string>{"sum"}, boost::test_tools::per_element());
+  BOOST_REQUIRE(rt->resume_type("sum").ok());
+  BOOST_REQUIRE(events.wait_status(held, job_status::completed));
+  BOOST_TEST(rt->pause_type("no_such_type").error().code == jobrt::errc::unknown_job_type);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

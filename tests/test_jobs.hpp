@@ -244,6 +244,12 @@ public:
     return wait_for([&](const auto& evs) { return count(evs, s) >= n; }, limit);
   }
 
+  /// How many status events with status `s` have arrived so far.
+  std::size_t count_now(jobrt::job_status s) {
+    std::lock_guard guard{mtx_};
+    return count(events_, s);
+  }
+
   static std::size_t count(const std::vector<jobrt::job_event>& evs, jobrt::job_status s) {
     std::size_t n = 0;
     for (const auto& e : evs)
@@ -294,6 +300,8 @@ struct runtime_fixture {
   std::unique_ptr<jobrt::runtime> rt;
   jobrt::subscription sub;
   std::shared_ptr<jobrt::manual_clock> clock;
+  /// Adjusts the options of every runtime this fixture starts.
+  std::function<void(jobrt::runtime_options&)> tweak;
 
   explicit runtime_fixture(std::size_t max_running = 4, bool with_manual_clock = false) {
     test_jobs::reset_hooks();
@@ -314,6 +322,8 @@ struct runtime_fixture {
       clock = std::make_shared<jobrt::manual_clock>();
     if (clock)
       o.clock = clock;
+    if (tweak)
+      tweak(o);
     auto r = jobrt::runtime::start(o);
     BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
     rt = std::move(*r);

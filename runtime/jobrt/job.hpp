@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -118,6 +119,23 @@ public:
   virtual boost::json::value save_state() const = 0;
 };
 
+/// A limit on how fast or how many jobs start: declared by a job type for
+/// itself, or shared by several types through `runtime_options::resources`
+/// (an external API they all call, say). Jobs held back by a limit stay queued
+/// and never block jobs behind them that are free to run.
+struct resource_limit {
+  std::string name;
+  /// At most `starts` starts in any window of `per_ms` (a sliding window: the
+  /// limit holds for every window, not only for aligned ones); 0 = no rate limit.
+  std::uint32_t starts = 0;
+  std::int64_t per_ms = 0;
+  /// At most this many running at once; 0 = no concurrency limit.
+  std::uint32_t max_running = 0;
+  /// What makes jobs share the limit: "" = all of them, "owner" = one limit per
+  /// owner, "params.FIELD" = one limit per value of that top-level parameter.
+  std::string key;
+};
+
 /// Per-type settings a job type may declare as
 /// `static jobrt::job_type_options options() { ... }`.
 struct job_type_options {
@@ -132,6 +150,10 @@ struct job_type_options {
   std::int64_t backoff_max_ms = 300'000;
   /// Longest time one run may take; 0 = no limit (a job may override it).
   std::int64_t timeout_ms = 0;
+  /// This type's own limits.
+  std::vector<resource_limit> limits;
+  /// Names of shared limits (`runtime_options::resources`) this type obeys too.
+  std::vector<std::string> uses;
 };
 
 /// The base of every job: typed parameters (decoded from JSON by the registry)

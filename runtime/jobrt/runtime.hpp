@@ -50,6 +50,17 @@ struct runtime_options {
   /// Every this-many starts, the oldest queued job starts whatever its priority,
   /// so that a stream of high-priority jobs cannot starve a low one; 0 = never.
   std::uint32_t fairness_every = 10;
+  /// How long finished jobs are kept (record and checkpoint) before they are
+  /// deleted, per status; a status not listed (or 0) is kept forever.
+  std::map<job_status, std::chrono::milliseconds> retention{
+    {job_status::completed, std::chrono::hours(24)},
+    {job_status::failed, std::chrono::hours(24)},
+    {job_status::cancelled, std::chrono::hours(24)},
+  };
+  /// How often expired finished jobs are looked for.
+  std::chrono::milliseconds retention_sweep_every{60'000};
+  /// Limits shared by the job types that name them in `options().uses`.
+  std::vector<resource_limit> resources;
   /// Per-type caps; they override a type's own `options().max_running`.
   std::map<std::string, std::size_t> max_running_per_type;
   /// Largest accepted parameters, checkpoint state or output, in bytes of JSON.
@@ -121,6 +132,8 @@ struct runtime_stats {
   std::uint64_t failed = 0;     ///< since start
   std::uint64_t recovered = 0;  ///< unfinished jobs found at start
   std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
+  std::uint64_t deleted = 0;     ///< finished jobs deleted (retention and admin) since start
+  std::vector<std::string> paused_types;
 };
 
 class runtime {
@@ -155,6 +168,22 @@ public:
   result<void> cancel(job_id id);
   /// Queues a failed job again, with its attempt count kept.
   result<void> retry(job_id id);
+
+  // -- administration ---------------------------------------------------------------
+
+  /// Deletes a finished job with its checkpoint (and frees its idempotency key).
+  /// An unfinished job is refused: cancel it first.
+  result<void> remove(job_id id);
+  /// Deletes every job with a finished `status` (completed, failed or cancelled);
+  /// returns how many.
+  result<std::size_t> clear(job_status status);
+  /// Fails a queued, running or waiting job at once (its actor, if any, is
+  /// killed), without retry: for a job that is stuck.
+  result<void> force_fail(job_id id, std::string reason = "failed by an operator");
+  /// No new job of `type` starts until `resume_type`; with `pause_running`, its
+  /// running jobs are paused too. Survives restarts.
+  result<void> pause_type(std::string_view type, bool pause_running = false);
+  result<void> resume_type(std::string_view type);
 
   /// The whole record, with live progress for a running job.
   result<job_record> get(job_id id);
