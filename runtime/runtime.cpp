@@ -1,6 +1,7 @@
 #include "jobrt/runtime.hpp"
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 
@@ -156,6 +157,10 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   if (rt.opts.worker_threads > 0)
     rt.own_cfg->set("scheduler.max-threads", rt.opts.worker_threads);
   rt.own_cfg->set("scheduler.policy", caf::atom_from_string(rt.opts.scheduler_policy));
+  // A job actor always has its next step in its mailbox; with CAF's default
+  // (unlimited) max-throughput it would keep its worker thread until the job
+  // ends, and a few long jobs would starve the scheduler and the control calls.
+  rt.own_cfg->set("scheduler.max-throughput", std::size_t{64});
   rt.own_sys = std::make_unique<caf::actor_system>(*rt.own_cfg);
   rt.sys = rt.own_sys.get();
   if (auto r = open_and_spawn(rt); !r)
@@ -168,6 +173,12 @@ result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_
   if (!p)
     return p.error();
   (*p)->sys = &sys;
+  auto throughput = caf::get_or(sys.config(), "scheduler.max-throughput",
+                                std::numeric_limits<std::size_t>::max());
+  if (throughput > 1000)
+    log_line("the host's actor system has scheduler.max-throughput "
+             + std::to_string(throughput)
+             + "; long jobs will hold worker threads between steps (64 is a good value)");
   if (auto r = open_and_spawn(**p); !r)
     return r.error();
   return std::unique_ptr<runtime>{new runtime(std::move(*p))};

@@ -14,6 +14,15 @@ void test_jobs::quitter_job::step(jobrt::context& ctx) {
   ctx.self()->quit(caf::make_error(caf::sec::runtime_error, "pulled the plug"));
 }
 
+/// Steps forever, never pausing on its own: a worst case for the scheduler.
+struct spin_job : jobrt::job<jobrt::no_fields> {
+  static constexpr const char* name = "spin";
+  static constexpr const char* description = "Steps until cancelled";
+  void step(jobrt::context&) override {
+    // one more step
+  }
+};
+JOBRT_REGISTER_JOB(spin_job);
 JOBRT_REGISTER_JOB(test_jobs::sum_job);
 JOBRT_REGISTER_JOB(test_jobs::gated_job);
 JOBRT_REGISTER_JOB(test_jobs::busy_job);
@@ -398,4 +407,17 @@ BOOST_AUTO_TEST_CASE(a_per_type_cap_holds_back_only_that_type) {
   test_jobs::permits = 2;
   BOOST_REQUIRE(events.wait_status(*g2, job_status::completed));
   sub.cancel();
+}
+
+BOOST_AUTO_TEST_CASE(jobs_that_never_stop_stepping_do_not_starve_control_calls) {
+  runtime_fixture f{6};
+  std::vector<jobrt::job_id> ids;
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(f.submit("spin", json::object{}));
+  for (auto id : ids)
+    BOOST_REQUIRE(f.events.wait_status(id, job_status::running));
+  BOOST_REQUIRE(f.rt->pause(ids[0]).ok());
+  BOOST_TEST(f.get(ids[0]).status == job_status::paused);
+  for (auto id : ids)
+    BOOST_REQUIRE(f.rt->cancel(id).ok());
 }
