@@ -1067,7 +1067,10 @@ void overlay(scheduler_actor* self, job_record& rec) {
   const auto& e = i->second;
   rec.status = e.status;
   if (e.record) {
-    rec.progress = e.record->progress;
+    // The store may already hold a checkpoint the job actor has not reported
+    // yet; its progress is then the newer one.
+    if (e.record->checkpoint_at >= rec.checkpoint_at)
+      rec.progress = e.record->progress;
     rec.checkpoint_at = std::max(rec.checkpoint_at, e.record->checkpoint_at);
     rec.started_at = e.record->started_at;
     rec.attempts = e.record->attempts;

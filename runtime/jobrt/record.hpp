@@ -53,7 +53,9 @@ struct job_record {
   std::uint32_t max_attempts = 1; ///< runs allowed before a transient error fails it
   millis timeout_ms = 0;          ///< longest run; 0 = no limit
   std::string idempotency_key;    ///< empty: none
-  std::uint32_t attempts = 0; ///< starts that ended in an error, plus the running one
+  /// Runs started: a failed run, the running one, and a run cut short by a crash
+  /// or shutdown all count; a rate-limit wait does not.
+  std::uint32_t attempts = 0;
   std::string error;            ///< last error message, empty if none
   boost::json::value output;    ///< the completed job's output, null otherwise
 };
