@@ -1,0 +1,152 @@
+#include "render.hpp"
+
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+namespace json = boost::json;
+
+namespace jobctl {
+
+namespace {
+
+std::string str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string{v->get_string()} : std::string{};
+}
+
+std::string pad(std::string s, std::size_t width) {
+  if (s.size() > width)
+    s = s.substr(0, width - 1) + "~";
+  s.resize(width, ' ');
+  return s;
+}
+
+const json::object& progress_of(const json::object& j) {
+  static const json::object empty;
+  auto* p = j.if_contains("progress");
+  return p && p->is_object() ? p->get_object() : empty;
+}
+
+json::value fraction_of(const json::object& j) {
+  auto* f = progress_of(j).if_contains("fraction");
+  return f ? *f : json::value{};
+}
+
+} // namespace
+
+std::string progress_bar(const json::value& fraction, int width, bool unicode) {
+  bool known = fraction.is_number();
+  double f = known ? fraction.to_number<double>() : 0.0;
+  f = f < 0 ? 0 : (f > 1 ? 1 : f);
+  int filled = static_cast<int>(f * width + 0.5);
+  std::string bar = "[";
+  for (int i = 0; i < width; ++i)
+    bar += i < filled ? (unicode ? "\u2588" : "#") : (unicode ? "\u2591" : "-");
+  bar += "] ";
+  std::ostringstream pct;
+  if (known)
+    pct << std::setw(3) << static_cast<int>(f * 100 + 0.5) << '%';
+  else
+    pct << "  ?%";
+  return bar + pct.str();
+}
+
+std::string format_time(const json::value& ms) {
+  if (!ms.is_number() || ms.to_number<double>() <= 0)
+    return "-";
+  std::time_t t = static_cast<std::time_t>(ms.to_number<double>() / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void print_table(std::ostream& out, const json::array& jobs) {
+  out << pad("ID", 8) << pad("TYPE", 18) << pad("OWNER", 12) << pad("STATUS", 11)
+      << pad("PROGRESS", 10) << "CREATED\n";
+  for (const auto& v : jobs) {
+    if (!v.is_object())
+      continue;
+    const auto& j = v.get_object();
+    auto f = fraction_of(j);
+    std::string pct = f.is_number()
+                        ? std::to_string(static_cast<int>(f.to_number<double>() * 100 + 0.5)) + "%"
+                        : "-";
+    out << pad(json::serialize(j.at("id")), 8) << pad(str(j, "type"), 18)
+        << pad(str(j, "owner").empty() ? "-" : str(j, "owner"), 12) << pad(str(j, "status"), 11)
+        << pad(pct, 10) << format_time(j.contains("created_at") ? j.at("created_at") : nullptr)
+        << '\n';
+  }
+}
+
+void print_details(std::ostream& out, const json::object& j) {
+  auto field = [&](const char* label, const std::string& value) {
+    out << pad(std::string{label} + ":", 13) << value << '\n';
+  };
+  auto time = [&](const char* label, const char* key) {
+    field(label, format_time(j.contains(key) ? j.at(key) : nullptr));
+  };
+  field("id", json::serialize(j.at("id")));
+  field("type", str(j, "type"));
+  field("status", str(j, "status"));
+  field("owner", str(j, "owner").empty() ? "-" : str(j, "owner"));
+  field("priority", j.contains("priority") ? json::serialize(j.at("priority")) : "0");
+  field("attempts", j.contains("attempts") ? json::serialize(j.at("attempts")) : "0");
+  const auto& p = progress_of(j);
+  field("progress", progress_bar(fraction_of(j), 30, false) + "  " + str(p, "stage")
+                      + (str(p, "message").empty() ? "" : " - " + str(p, "message")));
+  time("created", "created_at");
+  time("started", "started_at");
+  time("finished", "finished_at");
+  time("checkpoint", "checkpoint_at");
+  if (auto* w = j.if_contains("wake_at"); w && w->is_number() && w->to_number<double>() > 0)
+    time("wakes", "wake_at");
+  field("params", j.contains("params") ? json::serialize(j.at("params")) : "null");
+  if (!str(j, "error").empty())
+    field("error", str(j, "error"));
+  if (auto* o = j.if_contains("output"); o && !o->is_null())
+    field("output", json::serialize(*o));
+}
+
+std::string live_view::line_for(const json::object& j) const {
+  const auto& p = progress_of(j);
+  std::string text = str(p, "stage");
+  if (!str(p, "message").empty())
+    text += (text.empty() ? "" : " - ") + str(p, "message");
+  if (!str(j, "error").empty())
+    text = str(j, "error");
+  return pad("#" + json::serialize(j.at("id")), 7) + pad(str(j, "type"), 16)
+         + pad(str(j, "status"), 10) + progress_bar(fraction_of(j), 24, unicode_) + "  "
+         + pad(text, 40);
+}
+
+void live_view::update(const json::object& j) {
+  auto* id = j.if_contains("id");
+  if (!id || !id->is_number())
+    return;
+  auto key = id->to_number<std::uint64_t>();
+  auto& slot = jobs_[key];
+  for (const auto& kv : j)
+    if (kv.key() != "event")
+      slot[kv.key()] = kv.value();
+  if (!tty_) {
+    out_ << line_for(slot) << std::endl;
+    return;
+  }
+  redraw();
+}
+
+void live_view::redraw() {
+  if (drawn_ > 0)
+    out_ << "\x1b[" << drawn_ << "A"; // back to the first line we drew
+  for (const auto& kv : jobs_)
+    out_ << "\r\x1b[2K" << line_for(kv.second) << '\n';
+  drawn_ = jobs_.size();
+  out_.flush();
+}
+
+} // namespace jobctl

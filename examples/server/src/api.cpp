@@ -1,0 +1,379 @@
+#include "api.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "static_files.hpp"
+
+namespace json = boost::json;
+
+namespace jobrt_server {
+
+namespace {
+
+using jobrt::job_id;
+
+/// One request being handled: what every handler needs.
+struct call {
+  const server_context& ctx;
+  const request& req;
+  const target& t;
+  const principal& who;
+};
+
+response bad_request(std::string_view code, std::string_view message) {
+  return error_response(http::status::bad_request, code, message);
+}
+
+response not_found(std::string_view message) {
+  return error_response(http::status::not_found, "not_found", message);
+}
+
+response method_not_allowed(std::string_view allow) {
+  auto res = error_response(http::status::method_not_allowed, "method_not_allowed",
+                            "allowed methods: " + std::string{allow});
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+/// Parses a whole number in [lo, hi]; nullopt otherwise.
+std::optional<std::int64_t> parse_int(const std::string& s, std::int64_t lo, std::int64_t hi) {
+  if (s.empty() || s.size() > 19)
+    return std::nullopt;
+  std::size_t used = 0;
+  try {
+    auto v = std::stoll(s, &used);
+    if (used != s.size() || v < lo || v > hi)
+      return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// The job, if it exists and the caller may touch it; otherwise the error answer.
+std::variant<jobrt::job_record, response> load_job(const call& c, job_id id) {
+  auto rec = c.ctx.rt.get(id);
+  if (!rec)
+    return error_response(rec.error());
+  if (!c.who.may_access(rec->owner))
+    return forbidden_owner();
+  return std::move(*rec);
+}
+
+// -- GET /api/jobs ---------------------------------------------------------------
+
+/// Fills `q` from the query string; an error answer if a parameter is bad.
+std::optional<response> read_list_query(const call& c, jobrt::list_query& q) {
+  if (auto s = c.t.param("status"); s && !s->empty()) {
+    std::string_view rest = *s;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      auto name = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      auto st = jobrt::parse_status(name);
+      if (!st)
+        return bad_request("invalid_argument", "unknown status '" + std::string{name} + "'");
+      q.statuses.push_back(*st);
+    }
+  }
+  q.type = c.t.param("type").value_or("");
+  q.owner = c.t.param("owner").value_or("");
+  if (c.who.scoped()) {
+    if (!q.owner.empty() && q.owner != c.who.owner)
+      return forbidden_owner();
+    q.owner = c.who.owner; // an owner token only ever lists its own jobs
+  }
+  if (auto l = c.t.param("limit")) {
+    auto n = parse_int(*l, 1, 1000);
+    if (!n)
+      return bad_request("invalid_argument", "limit must be a whole number from 1 to 1000");
+    q.limit = static_cast<std::size_t>(*n);
+  }
+  if (auto cur = c.t.param("cursor"); cur && !cur->empty()) {
+    auto id = parse_id(*cur);
+    if (!id)
+      return bad_request("invalid_argument", "cursor must be a job id");
+    q.before = *id;
+  }
+  return std::nullopt;
+}
+
+response list_jobs(const call& c) {
+  jobrt::list_query q;
+  if (auto err = read_list_query(c, q))
+    return std::move(*err);
+  auto page = c.ctx.rt.list(q);
+  if (!page)
+    return error_response(page.error());
+  json::array jobs;
+  jobs.reserve(page->jobs.size());
+  for (const auto& r : page->jobs)
+    jobs.push_back(jobrt::to_json(r));
+  json::value cursor = nullptr;
+  if (page->next_cursor != 0)
+    cursor = page->next_cursor;
+  return json_response(http::status::ok, {{"jobs", std::move(jobs)}, {"next_cursor", cursor}});
+}
+
+// -- POST /api/jobs --------------------------------------------------------------
+
+struct submit_request {
+  std::string type;
+  json::value params = json::object{};
+  jobrt::submit_options opts;
+};
+
+/// Reads the submit body; an error answer if it is not what the API takes.
+std::variant<submit_request, response> read_submit(const call& c) {
+  json::error_code ec;
+  auto doc = json::parse(c.req.body(), ec);
+  if (ec)
+    return bad_request("malformed_json", "request body: " + ec.message());
+  if (!doc.is_object())
+    return bad_request("invalid_request", "request body must be a JSON object");
+  submit_request s;
+  for (const auto& kv : doc.get_object()) {
+    auto key = kv.key();
+    const auto& v = kv.value();
+    if (key == "type") {
+      if (!v.is_string() || v.get_string().empty())
+        return bad_request("invalid_request", "'type' must be a non-empty string");
+      s.type = std::string{v.get_string()};
+    } else if (key == "params") {
+      if (!v.is_null())
+        s.params = v;
+    } else if (key == "priority") {
+      if (v.is_null())
+        continue;
+      auto p = json::try_value_to<std::int32_t>(v);
+      if (!p)
+        return bad_request("invalid_request", "'priority' must be a 32-bit integer");
+      s.opts.priority = *p;
+    } else if (key == "owner") {
+      if (v.is_null())
+        continue;
+      if (!v.is_string())
+        return bad_request("invalid_request", "'owner' must be a string");
+      s.opts.owner = std::string{v.get_string()};
+    } else if (key == "idempotency_key") {
+      if (v.is_null())
+        continue;
+      if (!v.is_string() || v.get_string().empty())
+        return bad_request("invalid_request", "'idempotency_key' must be a non-empty string");
+      s.opts.idempotency_key = std::string{v.get_string()};
+    } else if (key == "run_at") {
+      if (v.is_null())
+        continue;
+      auto at = json::try_value_to<std::int64_t>(v);
+      if (!at || *at < 0)
+        return bad_request("invalid_request",
+                           "'run_at' must be a time in milliseconds since the Unix epoch");
+      s.opts.run_at = *at;
+    } else {
+      return bad_request("invalid_request", "unknown field '" + std::string{key} + "'");
+    }
+  }
+  if (s.type.empty())
+    return bad_request("invalid_request", "missing required field 'type'");
+  return s;
+}
+
+response submit_job(const call& c) {
+  auto parsed = read_submit(c);
+  if (auto* err = std::get_if<response>(&parsed))
+    return std::move(*err);
+  auto& s = std::get<submit_request>(parsed);
+  if (c.who.scoped()) {
+    if (!s.opts.owner.empty() && s.opts.owner != c.who.owner)
+      return error_response(http::status::forbidden, "forbidden",
+                            "this token may only submit jobs as owner '" + c.who.owner + "'");
+    s.opts.owner = c.who.owner;
+  }
+  auto id = c.ctx.rt.submit(s.type, s.params, s.opts);
+  if (!id)
+    return error_response(id.error());
+  auto rec = c.ctx.rt.get(*id); // an idempotent resubmit may name an older job
+  auto status = rec ? jobrt::to_string(rec->status) : "queued";
+  auto res = json_response(http::status::accepted, {{"id", *id}, {"status", status}});
+  res.set(http::field::location, "/api/jobs/" + std::to_string(*id));
+  return res;
+}
+
+// -- /api/jobs/{id}[/{action}] ---------------------------------------------------
+
+response get_job(const call& c, job_id id) {
+  auto job = load_job(c, id);
+  if (auto* err = std::get_if<response>(&job))
+    return std::move(*err);
+  return json_response(http::status::ok, jobrt::to_json(std::get<jobrt::job_record>(job)));
+}
+
+response steer_job(const call& c, job_id id, std::string_view action) {
+  auto job = load_job(c, id);
+  if (auto* err = std::get_if<response>(&job))
+    return std::move(*err);
+  auto& rt = c.ctx.rt;
+  jobrt::result<void> r;
+  if (action == "pause")
+    r = rt.pause(id);
+  else if (action == "resume")
+    r = rt.resume(id);
+  else if (action == "cancel")
+    r = rt.cancel(id);
+  else
+    r = rt.retry(id);
+  if (!r)
+    return error_response(r.error());
+  auto rec = rt.get(id);
+  if (!rec)
+    return error_response(rec.error());
+  return json_response(http::status::ok, jobrt::to_json(*rec));
+}
+
+response delete_job(const call& c, job_id id) {
+  auto job = load_job(c, id);
+  if (auto* err = std::get_if<response>(&job))
+    return std::move(*err);
+  if (auto r = c.ctx.rt.remove(id); !r)
+    return error_response(r.error()); // 409 for an unfinished job: cancel it first
+  return json_response(http::status::ok, {{"id", id}, {"deleted", true}});
+}
+
+bool is_action(std::string_view a) {
+  return a == "pause" || a == "resume" || a == "cancel" || a == "retry";
+}
+
+/// Routes /api/jobs/{id} and /api/jobs/{id}/{action}; `rest` is after "/api/jobs/".
+response route_job(const call& c, std::string_view rest) {
+  auto slash = rest.find('/');
+  auto id = parse_id(rest.substr(0, slash));
+  if (!id)
+    return not_found("no such job: '" + std::string{rest.substr(0, slash)} + "'");
+  auto method = c.req.method();
+  if (slash == std::string_view::npos) {
+    if (method == http::verb::get)
+      return get_job(c, *id);
+    if (method == http::verb::delete_)
+      return delete_job(c, *id);
+    return method_not_allowed("GET, DELETE");
+  }
+  auto action = rest.substr(slash + 1);
+  if (!is_action(action))
+    return not_found("no such route");
+  if (method != http::verb::post)
+    return method_not_allowed("POST");
+  return steer_job(c, *id, action);
+}
+
+// -- the rest ------------------------------------------------------------------------
+
+response job_types(const call& c) {
+  json::array types;
+  for (const auto& info : c.ctx.rt.job_types()) {
+    json::array params;
+    for (const auto& f : info.params)
+      params.push_back({{"name", f.name}, {"type", f.type}, {"required", f.required}});
+    types.push_back({{"name", info.name},
+                     {"description", info.description},
+                     {"params", std::move(params)},
+                     {"max_running", info.options.max_running},
+                     {"blocking", info.options.blocking}});
+  }
+  return json_response(http::status::ok, {{"types", std::move(types)}});
+}
+
+/// GET /api/events: checks the filter, then hands the connection to the SSE layer.
+routed open_events(const call& c) {
+  jobrt::event_filter f;
+  f.owner = c.t.param("owner").value_or("");
+  if (c.who.scoped()) {
+    if (!f.owner.empty() && f.owner != c.who.owner)
+      return {forbidden_owner(), {}};
+    f.owner = c.who.owner;
+  }
+  if (auto j = c.t.param("job"); j && !j->empty()) {
+    auto id = parse_id(*j);
+    if (!id)
+      return {bad_request("invalid_argument", "job must be a job id"), {}};
+    auto job = load_job(c, *id);
+    if (auto* err = std::get_if<response>(&job))
+      return {std::move(*err), {}};
+    f.id = *id;
+  }
+  if (auto p = c.t.param("progress"); p && (*p == "0" || *p == "false"))
+    f.progress = false;
+  return {std::nullopt, f};
+}
+
+response healthz(const call& c) {
+  auto st = c.ctx.rt.stats();
+  if (!st)
+    return error_response(http::status::service_unavailable, "unhealthy", st.error().message);
+  return json_response(http::status::ok, {{"status", "ok"}});
+}
+
+response metrics_text(const call& c) {
+  if (c.who.scoped())
+    return error_response(http::status::forbidden, "forbidden",
+                          "metrics need the server token, not an owner token");
+  response res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.body() = c.ctx.metrics.render();
+  return res;
+}
+
+/// Routes that need a principal.
+routed route_api(const call& c) {
+  const auto& path = c.t.path;
+  auto method = c.req.method();
+  if (path == "/api/events")
+    return method == http::verb::get ? open_events(c) : routed{method_not_allowed("GET"), {}};
+  if (path == "/api/jobs") {
+    if (method == http::verb::get)
+      return {list_jobs(c), {}};
+    if (method == http::verb::post)
+      return {submit_job(c), {}};
+    return {method_not_allowed("GET, POST"), {}};
+  }
+  constexpr std::string_view prefix = "/api/jobs/";
+  if (path.compare(0, prefix.size(), prefix) == 0)
+    return {route_job(c, std::string_view{path}.substr(prefix.size())), {}};
+  if (path == "/api/job-types")
+    return {method == http::verb::get ? job_types(c) : method_not_allowed("GET"), {}};
+  if (path == "/metrics")
+    return {method == http::verb::get ? metrics_text(c) : method_not_allowed("GET"), {}};
+  return {not_found("no such route: " + path), {}};
+}
+
+bool needs_auth(const std::string& path) {
+  return path.compare(0, 5, "/api/") == 0 || path == "/api" || path == "/metrics";
+}
+
+} // namespace
+
+routed handle_request(const server_context& ctx, const request& req) {
+  auto t = parse_target(req.target());
+  if (!t)
+    return {bad_request("invalid_request", "malformed request target"), {}};
+  if (!needs_auth(t->path)) {
+    if (req.method() != http::verb::get && req.method() != http::verb::head)
+      return {method_not_allowed("GET"), {}};
+    if (t->path == "/healthz") {
+      principal anyone;
+      return {healthz(call{ctx, req, *t, anyone}), {}};
+    }
+    if (auto file = serve_static(t->path))
+      return {std::move(*file), {}};
+    return {not_found("no such route: " + t->path), {}};
+  }
+  auto who = authenticate(ctx.auth, req, *t, t->path == "/api/events");
+  if (auto* err = std::get_if<response>(&who))
+    return {std::move(*err), {}};
+  return route_api(call{ctx, req, *t, std::get<principal>(who)});
+}
+
+} // namespace jobrt_server

@@ -1,0 +1,258 @@
+#include "http_server.hpp"
+
+#include <iostream>
+#include <optional>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace jobrt_server {
+
+namespace {
+
+/// Everything a connection needs from the server.
+struct shared {
+  server_context& ctx;
+  const server_settings& settings;
+  net::thread_pool& workers;
+  sse_hub& hub;
+};
+
+/// One HTTP/1.1 connection: read a request, route it on the worker pool, write
+/// the answer, repeat; or hand the socket to an event stream.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, shared s) : stream_(std::move(socket)), s_(s) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::read, shared_from_this()));
+  }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(s_.settings.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(s_.settings.header_limit));
+    stream_.expires_after(s_.settings.read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout
+        || ec == net::error::operation_aborted)
+      return close();
+    if (ec == http::error::body_limit)
+      return reply_and_close(error_response(http::status::payload_too_large, "payload_too_large",
+                                            "the request body is larger than "
+                                              + std::to_string(s_.settings.body_limit)
+                                              + " bytes"));
+    if (ec == http::error::header_limit)
+      return reply_and_close(error_response(http::status::request_header_fields_too_large,
+                                            "headers_too_large", "the request headers are too large"));
+    if (ec == http::error::partial_message)
+      return close(); // the client went away mid-request
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
+      return reply_and_close(error_response(http::status::bad_request, "bad_request",
+                                            "malformed HTTP request: " + ec.message()));
+    if (ec)
+      return close();
+    stream_.expires_never(); // the router may take a while; the write sets its own limit
+    dispatch_request(parser_->release());
+  }
+
+  /// Routes on the worker pool, then continues on this connection's strand.
+  void dispatch_request(request req) {
+    auto req_ptr = std::make_shared<request>(std::move(req));
+    net::post(s_.workers, [self = shared_from_this(), req_ptr] {
+      auto r = std::make_shared<routed>(safe_handle(self->s_.ctx, *req_ptr));
+      net::post(self->stream_.get_executor(),
+                [self, req_ptr, r] { self->on_routed(*req_ptr, std::move(*r)); });
+    });
+  }
+
+  /// The router must not throw; if it does anyway, answer 500 and keep serving.
+  static routed safe_handle(const server_context& ctx, const request& req) {
+    try {
+      return handle_request(ctx, req);
+    } catch (const std::exception& e) {
+      return {error_response(http::status::internal_server_error, "internal", e.what()), {}};
+    } catch (...) {
+      return {error_response(http::status::internal_server_error, "internal", "unknown error"), {}};
+    }
+  }
+
+  void on_routed(const request& req, routed r) {
+    if (r.events) {
+      s_.ctx.metrics.count_request(200);
+      auto sse = std::make_shared<sse_stream>(stream_.release_socket(), s_.settings.sse, s_.hub,
+                                              s_.ctx.metrics);
+      sse->start(s_.ctx.rt, std::move(*r.events));
+      return;
+    }
+    auto res = std::move(*r.res);
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    res.set(http::field::server, "jobrt-server");
+    res.prepare_payload();
+    if (req.method() == http::verb::head)
+      res.body().clear(); // Content-Length stays that of the GET answer
+    write(std::move(res), false);
+  }
+
+  void write(response res, bool force_close) {
+    s_.ctx.metrics.count_request(res.result_int());
+    if (force_close)
+      res.keep_alive(false);
+    res_ = std::make_shared<response>(std::move(res));
+    stream_.expires_after(s_.settings.read_timeout);
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this(),
+                                                force_close));
+  }
+
+  void on_write(bool force_close, beast::error_code ec, std::size_t) {
+    bool done = res_->need_eof() || force_close;
+    res_.reset();
+    if (ec)
+      return close();
+    if (force_close)
+      return linger();
+    if (done)
+      return close();
+    read();
+  }
+
+  /// Answers a request that cannot be read to its end, then closes.
+  void reply_and_close(response res) {
+    res.set(http::field::server, "jobrt-server");
+    res.prepare_payload();
+    write(std::move(res), true);
+  }
+
+  /// After an early answer (413, 400) the client may still be sending its body.
+  /// Closing at once would make the kernel reset the connection and the client
+  /// might never see the answer, so stop sending and drain for a while first.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds{5});
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(net::buffer(scratch_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > (std::size_t{16} << 20))
+                                return self->close();
+                              self->drain();
+                            });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<response> res_;
+  shared s_;
+  std::array<char, 16384> scratch_;
+  std::size_t drained_ = 0;
+};
+
+} // namespace
+
+// -- the listener ---------------------------------------------------------------------
+
+class http_server::listener : public std::enable_shared_from_this<listener> {
+public:
+  listener(net::io_context& ioc, shared s) : ioc_(ioc), acceptor_(net::make_strand(ioc)), s_(s) {}
+
+  unsigned short open(const std::string& host, unsigned short port) {
+    tcp::endpoint ep{net::ip::make_address(host), port};
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+    return acceptor_.local_endpoint().port();
+  }
+
+  void accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+  }
+
+  void stop() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+  }
+
+private:
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open())
+      return;
+    if (!ec)
+      std::make_shared<session>(std::move(socket), s_)->run();
+    accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  shared s_;
+};
+
+// -- the server -----------------------------------------------------------------------
+
+http_server::http_server(server_context& ctx, server_settings settings)
+  : ctx_(ctx),
+    settings_(std::move(settings)),
+    ioc_(static_cast<int>(settings_.io_threads)),
+    workers_(settings_.worker_threads) {
+  listener_ = std::make_shared<listener>(ioc_, shared{ctx_, settings_, workers_, hub_});
+}
+
+http_server::~http_server() {
+  stop();
+  workers_.join();
+  // A request routed while stopping may have opened one more stream.
+  hub_.close_all();
+}
+
+unsigned short http_server::listen() {
+  auto port = listener_->open(settings_.host, settings_.port);
+  listener_->accept();
+  return port;
+}
+
+void http_server::run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < settings_.io_threads; ++i)
+    threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads)
+    t.join();
+}
+
+void http_server::stop() {
+  listener_->stop();
+  hub_.close_all();
+  ioc_.stop();
+}
+
+} // namespace jobrt_server

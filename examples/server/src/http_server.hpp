@@ -1,0 +1,60 @@
+#pragma once
+
+/// The HTTP layer: an async Beast server on a few I/O threads. Requests are
+/// parsed with limits (body size, header size, read timeout) on the I/O
+/// threads, handled by the router on a small worker pool (the runtime facade
+/// blocks), and written back on the connection's strand.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "api.hpp"
+#include "sse.hpp"
+
+namespace jobrt_server {
+
+struct server_settings {
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;     ///< 0: any free port
+  std::size_t io_threads = 2;
+  std::size_t worker_threads = 4; ///< run the (blocking) runtime calls
+  std::size_t body_limit = std::size_t{1} << 20;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds read_timeout{30'000}; ///< a whole request, and keep-alive idle time
+  sse_settings sse;
+};
+
+class http_server {
+public:
+  http_server(server_context& ctx, server_settings settings);
+  ~http_server();
+
+  /// Binds and listens; returns the port (useful with port 0). Throws
+  /// boost::system::system_error when the address cannot be bound.
+  unsigned short listen();
+  /// Serves until `stop()`; returns after the I/O threads ended.
+  void run();
+  /// Thread-safe: stops accepting, closes event streams, and ends `run()`.
+  void stop();
+
+  boost::asio::io_context& io() { return ioc_; }
+
+private:
+  class listener;
+
+  server_context& ctx_;
+  server_settings settings_;
+  boost::asio::io_context ioc_;
+  boost::asio::thread_pool workers_;
+  sse_hub hub_;
+  std::shared_ptr<listener> listener_;
+};
+
+} // namespace jobrt_server

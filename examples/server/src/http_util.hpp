@@ -1,0 +1,50 @@
+#pragma once
+
+/// Small helpers shared by the server's handlers: JSON responses, the mapping of
+/// jobrt error codes to HTTP statuses, and URL (path and query) parsing.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http.hpp>
+#include <boost/json/value.hpp>
+
+#include "jobrt/error.hpp"
+
+namespace jobrt_server {
+
+namespace http = boost::beast::http;
+
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+/// A response with a JSON body.
+response json_response(http::status status, const boost::json::value& body);
+/// `{"error": code, "message": message}` with the given status.
+response error_response(http::status status, std::string_view code, std::string_view message);
+/// The HTTP status for a jobrt error code (400, 404, 409, 413, 503, ...).
+http::status status_for(jobrt::errc code) noexcept;
+/// `error_response` for a jobrt error.
+response error_response(const jobrt::error& err);
+
+/// A request target split into its decoded path and query parameters.
+struct target {
+  std::string path;
+  std::multimap<std::string, std::string> query;
+
+  /// The first value of a query parameter, if present.
+  std::optional<std::string> param(const std::string& name) const;
+};
+
+/// Splits and percent-decodes a request target; nullopt if an escape is malformed.
+std::optional<target> parse_target(std::string_view raw);
+/// Percent-decodes; `+` becomes a space when `plus_is_space`. nullopt on a bad escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
+
+/// Parses a decimal job id (digits only, no sign, no overflow, not 0).
+std::optional<std::uint64_t> parse_id(std::string_view s) noexcept;
+
+} // namespace jobrt_server

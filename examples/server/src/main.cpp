@@ -1,0 +1,77 @@
+/// jobrt-server: the example job types behind an HTTP API, Server-Sent Events,
+/// Prometheus metrics and a dashboard, all in one process.
+
+#include <csignal>
+#include <iostream>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "jobrt/jobrt.hpp"
+
+#include "api.hpp"
+#include "http_server.hpp"
+#include "metrics.hpp"
+#include "options.hpp"
+
+namespace {
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+int serve(const jobrt_server::server_options& o) {
+  jobrt::runtime_options ro;
+  ro.data_dir = o.data_dir;
+  ro.max_running = o.max_running;
+  ro.durable = o.durable;
+  auto rt = jobrt::runtime::start(ro);
+  if (!rt) {
+    std::cerr << "jobrt-server: cannot start the runtime: " << rt.error().message << '\n';
+    return 1;
+  }
+  auto& runtime = **rt;
+  int exit_code = 0;
+  {
+    jobrt_server::metrics m{runtime};
+    jobrt_server::server_context ctx{runtime, {o.token, o.owner_tokens}, m};
+    jobrt_server::server_settings ss;
+    ss.host = o.host;
+    ss.port = o.port;
+    ss.io_threads = o.io_threads;
+    jobrt_server::http_server server{ctx, ss};
+    try {
+      auto port = server.listen();
+      std::cout << "listening on http://" << url_host(o.host) << ':' << port << std::endl;
+      boost::asio::signal_set signals{server.io(), SIGINT, SIGTERM};
+      signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (!ec)
+          std::cerr << "jobrt-server: signal " << sig << ", shutting down\n";
+        server.stop();
+      });
+      server.run();
+    } catch (const std::exception& e) {
+      std::cerr << "jobrt-server: " << e.what() << '\n';
+      exit_code = 1;
+    }
+    m.stop();
+  }
+  // Running jobs stop at their next step and resume from their checkpoint on the next start.
+  runtime.shutdown();
+  return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto p = jobrt_server::parse_options(argc, argv);
+  if (!p.error.empty()) {
+    std::cerr << "jobrt-server: " << p.error << "\n\n" << jobrt_server::usage_text();
+    return 2;
+  }
+  if (p.help) {
+    std::cout << jobrt_server::usage_text();
+    return 0;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  return serve(p.opts);
+}

@@ -1,0 +1,147 @@
+#include "metrics.hpp"
+
+#include <sstream>
+
+namespace jobrt_server {
+
+namespace {
+
+void line(std::string& out, const std::string& text) {
+  out += text;
+  out += '\n';
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+  line(out, std::string{"# HELP "} + name + " " + help);
+  line(out, std::string{"# TYPE "} + name + " " + type);
+}
+
+std::string number(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
+/// Label values escape backslash, quote and newline.
+std::string label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+} // namespace
+
+metrics::metrics(jobrt::runtime& rt) : rt_(rt) {
+  jobrt::event_filter f;
+  f.progress = false;
+  sub_ = rt_.subscribe([this](const jobrt::job_event& e) { on_event(e); }, f);
+}
+
+metrics::~metrics() {
+  stop();
+}
+
+void metrics::stop() {
+  sub_.cancel();
+}
+
+void metrics::on_event(const jobrt::job_event& e) {
+  std::lock_guard guard{mtx_};
+  if (e.status == jobrt::job_status::running) {
+    running_since_[e.id] = e.at;
+    return;
+  }
+  auto i = running_since_.find(e.id);
+  if (i == running_since_.end())
+    return;
+  auto started = i->second;
+  running_since_.erase(i);
+  if (!jobrt::is_finished(e.status))
+    return; // paused, waiting or requeued: the next `running` starts a new measurement
+  double seconds = std::max<jobrt::millis>(0, e.at - started) / 1000.0;
+  auto& h = durations_[e.type];
+  std::size_t b = 0;
+  while (b < bounds.size() && seconds > bounds[b])
+    ++b;
+  ++h.buckets[b];
+  h.sum += seconds;
+  ++h.count;
+}
+
+void metrics::count_request(unsigned status) {
+  std::lock_guard guard{mtx_};
+  ++requests_[status];
+}
+
+void metrics::render_histograms(std::string& out) {
+  header(out, "jobrt_job_duration_seconds", "histogram",
+         "Time from a job's last start to its end (completed, failed or cancelled while running).");
+  for (const auto& [type, h] : durations_) {
+    std::uint64_t cumulative = 0;
+    auto t = label(type);
+    for (std::size_t b = 0; b < bounds.size(); ++b) {
+      cumulative += h.buckets[b];
+      line(out, "jobrt_job_duration_seconds_bucket{type=\"" + t + "\",le=\"" + number(bounds[b])
+                  + "\"} " + std::to_string(cumulative));
+    }
+    line(out, "jobrt_job_duration_seconds_bucket{type=\"" + t + "\",le=\"+Inf\"} "
+                + std::to_string(h.count));
+    line(out, "jobrt_job_duration_seconds_sum{type=\"" + t + "\"} " + number(h.sum));
+    line(out, "jobrt_job_duration_seconds_count{type=\"" + t + "\"} " + std::to_string(h.count));
+  }
+}
+
+void metrics::render_requests(std::string& out) {
+  header(out, "jobrt_http_requests_total", "counter", "HTTP requests answered, by status code.");
+  for (const auto& [code, n] : requests_)
+    line(out, "jobrt_http_requests_total{code=\"" + std::to_string(code) + "\"} "
+                + std::to_string(n));
+  header(out, "jobrt_sse_clients", "gauge", "Open /api/events streams.");
+  line(out, "jobrt_sse_clients " + std::to_string(sse_clients_.load()));
+}
+
+std::string metrics::render() {
+  auto st = rt_.stats();
+  std::string out;
+  if (st) {
+    header(out, "jobrt_jobs", "gauge", "Unfinished jobs known to the scheduler, by status.");
+    for (auto s : jobrt::all_statuses) {
+      if (jobrt::is_finished(s))
+        continue;
+      auto i = st->jobs_by_status.find(s);
+      auto n = i == st->jobs_by_status.end() ? 0 : i->second;
+      line(out, std::string{"jobrt_jobs{status=\""} + jobrt::to_string(s) + "\"} "
+                  + std::to_string(n));
+    }
+    header(out, "jobrt_jobs_running", "gauge", "Jobs running now.");
+    line(out, "jobrt_jobs_running " + std::to_string(st->running));
+    header(out, "jobrt_queue_depth", "gauge", "Jobs queued for a concurrency slot.");
+    line(out, "jobrt_queue_depth " + std::to_string(st->queued));
+    header(out, "jobrt_jobs_submitted_total", "counter", "Jobs submitted since start.");
+    line(out, "jobrt_jobs_submitted_total " + std::to_string(st->submitted));
+    header(out, "jobrt_jobs_completed_total", "counter", "Jobs completed since start.");
+    line(out, "jobrt_jobs_completed_total " + std::to_string(st->completed));
+    header(out, "jobrt_jobs_failed_total", "counter", "Jobs failed since start.");
+    line(out, "jobrt_jobs_failed_total " + std::to_string(st->failed));
+    header(out, "jobrt_jobs_recovered_total", "counter", "Unfinished jobs found at start.");
+    line(out, "jobrt_jobs_recovered_total " + std::to_string(st->recovered));
+    header(out, "jobrt_records_quarantined_total", "counter", "Corrupt records moved aside at start.");
+    line(out, "jobrt_records_quarantined_total " + std::to_string(st->quarantined));
+  }
+  header(out, "jobrt_up", "gauge", "1 if the runtime answered the stats request.");
+  line(out, std::string{"jobrt_up "} + (st ? "1" : "0"));
+  std::lock_guard guard{mtx_};
+  render_histograms(out);
+  render_requests(out);
+  return out;
+}
+
+} // namespace jobrt_server

@@ -1,0 +1,152 @@
+#include "options.hpp"
+
+#include <fstream>
+#include <limits>
+#include <utility>
+
+namespace jobrt_server {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos)
+    return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+bool parse_number(const std::string& v, std::size_t max, std::size_t& out) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+    return false;
+  auto n = std::stoul(v);
+  if (n > max)
+    return false;
+  out = n;
+  return true;
+}
+
+/// Applies one setting; returns an error message, or empty.
+std::string apply(server_options& o, const std::string& key, const std::string& value) {
+  std::size_t n = 0;
+  if (key == "data-dir") {
+    if (value.empty())
+      return "--data-dir needs a directory";
+    o.data_dir = value;
+  } else if (key == "host") {
+    o.host = value;
+  } else if (key == "port") {
+    if (!parse_number(value, 65535, n))
+      return "--port must be a number from 0 to 65535";
+    o.port = static_cast<unsigned short>(n);
+  } else if (key == "max-running") {
+    if (!parse_number(value, 100000, n) || n == 0)
+      return "--max-running must be a positive number";
+    o.max_running = n;
+  } else if (key == "io-threads") {
+    if (!parse_number(value, 64, n) || n == 0)
+      return "--io-threads must be a number from 1 to 64";
+    o.io_threads = n;
+  } else if (key == "token") {
+    o.token = value;
+  } else if (key == "owner-token") {
+    auto eq = value.find('=');
+    if (eq == 0 || eq == std::string::npos || eq + 1 == value.size())
+      return "--owner-token must be TOKEN=OWNER";
+    o.owner_tokens[value.substr(0, eq)] = value.substr(eq + 1);
+  } else if (key == "no-fsync") {
+    o.durable = !(value.empty() || value == "true" || value == "1" || value == "yes");
+  } else {
+    return "unknown option '" + key + "'";
+  }
+  return {};
+}
+
+std::string load_config(server_options& o, const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return "cannot read config file '" + path + "'";
+  std::string line;
+  for (int no = 1; std::getline(in, line); ++no) {
+    auto hash = line.find('#');
+    line = trim(line.substr(0, hash));
+    if (line.empty())
+      continue;
+    auto eq = line.find('=');
+    auto key = trim(line.substr(0, eq));
+    auto value = eq == std::string::npos ? std::string{} : trim(line.substr(eq + 1));
+    if (auto err = apply(o, key, value); !err.empty())
+      return path + ":" + std::to_string(no) + ": " + err;
+  }
+  return {};
+}
+
+bool takes_no_value(const std::string& key) {
+  return key == "no-fsync" || key == "help";
+}
+
+} // namespace
+
+parsed_options parse_options(int argc, char** argv) {
+  parsed_options p;
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h")
+      arg = "--help";
+    if (arg.rfind("--", 0) != 0) {
+      p.error = "unexpected argument '" + arg + "'";
+      return p;
+    }
+    auto key = arg.substr(2);
+    std::string value;
+    if (auto eq = key.find('='); eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (!takes_no_value(key)) {
+      if (i + 1 >= argc) {
+        p.error = "--" + key + " needs a value";
+        return p;
+      }
+      value = argv[++i];
+    }
+    flags.emplace_back(key, value);
+  }
+  // The config file first, so that flags override it.
+  for (const auto& [key, value] : flags)
+    if (key == "config")
+      if (p.error = load_config(p.opts, value); !p.error.empty())
+        return p;
+  for (const auto& [key, value] : flags) {
+    if (key == "help") {
+      p.help = true;
+    } else if (key != "config") {
+      if (p.error = apply(p.opts, key, value); !p.error.empty())
+        return p;
+    }
+  }
+  return p;
+}
+
+const char* usage_text() {
+  return R"(Usage: jobrt-server [options]
+
+Runs the jobrt example job types behind an HTTP API and a dashboard.
+
+Options:
+  --data-dir DIR            job store directory (default: ./jobrt-data)
+  --host ADDR               address to listen on (default: 127.0.0.1)
+  --port N                  port (default: 8080; 0 = any free port)
+  --max-running N           jobs running at once (default: 8)
+  --token TOKEN             require this bearer token (full access)
+  --owner-token TOKEN=OWNER a token that sees and steers only OWNER's jobs (repeatable)
+  --config FILE             read key=value settings (the option names without --)
+  --io-threads N            HTTP I/O threads (default: 2)
+  --no-fsync                do not fsync writes (faster; survives a process crash only)
+  --help                    show this text
+
+The first line on stdout is "listening on http://HOST:PORT".
+)";
+}
+
+} // namespace jobrt_server

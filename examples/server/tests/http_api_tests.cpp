@@ -1,0 +1,331 @@
+/// HTTP integration tests: the real jobrt-server, started as a child process on
+/// a free port, driven over HTTP by a small Beast client.
+
+#define BOOST_TEST_MODULE jobrt_server_http
+#include <boost/test/unit_test.hpp>
+
+#include <boost/json.hpp>
+
+#include "server_process.hpp"
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+using namespace test_support;
+
+namespace {
+
+constexpr const char* admin = "admin-secret";
+constexpr const char* acme = "acme-secret";
+constexpr const char* globex = "globex-secret";
+
+/// One server with tokens for a whole suite: an admin token and two owner tokens.
+struct server_fixture {
+  server_process server{{"--token", admin, "--owner-token", std::string{acme} + "=acme",
+                         "--owner-token", std::string{globex} + "=globex"}};
+  jobrt_client::http_client api = server.client(admin);
+
+  jobrt_client::reply get(const std::string& target) { return api.request(http::verb::get, target); }
+  jobrt_client::reply post(const std::string& target, const std::string& body = {}) {
+    return api.request(http::verb::post, target, body);
+  }
+
+  /// Submits a countdown and returns its id.
+  std::uint64_t submit_countdown(jobrt_client::http_client& c, int n, int pace_ms,
+                                 const std::string& extra = {}) {
+    auto r = c.request(http::verb::post, "/api/jobs",
+                       R"({"type":"countdown","params":{"n":)" + std::to_string(n)
+                         + R"(,"pace_ms":)" + std::to_string(pace_ms) + "}" + extra + "}");
+    BOOST_REQUIRE_EQUAL(r.status, 202);
+    return body_of(r).at("id").to_number<std::uint64_t>();
+  }
+  std::uint64_t submit_countdown(int n, int pace_ms, const std::string& extra = {}) {
+    return submit_countdown(api, n, pace_ms, extra);
+  }
+};
+
+std::string error_code(const jobrt_client::reply& r) {
+  auto doc = body_of(r);
+  if (!doc.is_object() || !doc.as_object().contains("error"))
+    return "<no error field: " + r.body + ">";
+  return std::string{doc.at("error").as_string()};
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(http_api, server_fixture)
+
+BOOST_AUTO_TEST_CASE(healthz_answers_without_a_token) {
+  auto r = server.client().request(http::verb::get, "/healthz");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(body_of(r).at("status") == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(job_types_list_each_types_parameters) {
+  auto r = get("/api/job-types");
+  BOOST_REQUIRE_EQUAL(r.status, 200);
+  bool found = false;
+  auto doc = body_of(r);
+  for (const auto& t : doc.at("types").as_array()) {
+    if (t.at("name") != "countdown")
+      continue;
+    found = true;
+    const auto& params = t.at("params").as_array();
+    BOOST_REQUIRE_EQUAL(params.size(), 2u);
+    BOOST_TEST(params[0].at("name") == "n");
+    BOOST_TEST(params[0].at("type") == "integer");
+    BOOST_TEST(params[0].at("required") == true);
+    BOOST_TEST(params[1].at("required") == false);
+  }
+  BOOST_TEST(found);
+}
+
+BOOST_AUTO_TEST_CASE(submit_answers_202_and_get_returns_the_whole_record) {
+  auto r = post("/api/jobs", R"({"type":"countdown","params":{"n":3},"priority":5,"owner":"acme"})");
+  BOOST_REQUIRE_EQUAL(r.status, 202);
+  auto doc = body_of(r);
+  // The status when the answer was made: a fast job may already run or be done.
+  auto status = std::string{doc.at("status").as_string()};
+  BOOST_TEST((status == "queued" || status == "running" || status == "completed"), status);
+  auto id = doc.at("id").to_number<std::uint64_t>();
+  BOOST_REQUIRE(wait_for_status(api, id, "completed"));
+  auto rec = body_of(get("/api/jobs/" + std::to_string(id)));
+  BOOST_TEST(rec.at("type") == "countdown");
+  BOOST_TEST(rec.at("owner") == "acme");
+  BOOST_TEST(rec.at("priority") == 5);
+  BOOST_TEST(rec.at("params").at("n") == 3);
+  BOOST_TEST(rec.at("output").at("counted") == 3);
+  BOOST_TEST(rec.at("attempts") == 1);
+  for (auto key : {"created_at", "started_at", "finished_at", "checkpoint_at", "progress", "error"})
+    BOOST_TEST(rec.as_object().contains(key), key);
+}
+
+BOOST_AUTO_TEST_CASE(list_filters_and_pages_newest_first) {
+  auto a = submit_countdown(0, 0, R"(,"owner":"lister")");
+  auto b = submit_countdown(0, 0, R"(,"owner":"lister")");
+  auto c = submit_countdown(0, 0, R"(,"owner":"lister")");
+  BOOST_REQUIRE(wait_for_status(api, c, "completed"));
+  BOOST_REQUIRE(wait_for_status(api, a, "completed"));
+  auto page1 = body_of(get("/api/jobs?owner=lister&type=countdown&status=completed&limit=2"));
+  const auto& jobs1 = page1.at("jobs").as_array();
+  BOOST_REQUIRE_EQUAL(jobs1.size(), 2u);
+  BOOST_TEST(jobs1[0].at("id").to_number<std::uint64_t>() == c);
+  BOOST_TEST(jobs1[1].at("id").to_number<std::uint64_t>() == b);
+  BOOST_REQUIRE(!page1.at("next_cursor").is_null());
+  auto page2 = body_of(get("/api/jobs?owner=lister&limit=2&cursor="
+                           + json::serialize(page1.at("next_cursor"))));
+  const auto& jobs2 = page2.at("jobs").as_array();
+  BOOST_REQUIRE_EQUAL(jobs2.size(), 1u);
+  BOOST_TEST(jobs2[0].at("id").to_number<std::uint64_t>() == a);
+  BOOST_TEST(page2.at("next_cursor").is_null());
+  auto none = body_of(get("/api/jobs?owner=lister&status=failed,cancelled"));
+  BOOST_TEST(none.at("jobs").as_array().empty());
+}
+
+BOOST_AUTO_TEST_CASE(list_rejects_a_bad_query) {
+  BOOST_TEST(get("/api/jobs?status=bogus").status == 400);
+  BOOST_TEST(get("/api/jobs?limit=0").status == 400);
+  BOOST_TEST(get("/api/jobs?limit=abc").status == 400);
+  BOOST_TEST(get("/api/jobs?cursor=-1").status == 400);
+  BOOST_TEST(get("/api/jobs?owner=%zz").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_json_answers_400) {
+  auto r = post("/api/jobs", R"({"type":"countdown",)");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(error_code(r) == "malformed_json");
+  BOOST_TEST(post("/api/jobs", "[1,2]").status == 400);
+  BOOST_TEST(post("/api/jobs", R"({"params":{}})").status == 400);
+  BOOST_TEST(post("/api/jobs", R"({"type":"countdown","bogus":1})").status == 400);
+  BOOST_TEST(post("/api/jobs", R"({"type":"countdown","params":{"n":1},"priority":1.5})").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_type_answers_400) {
+  auto r = post("/api/jobs", R"({"type":"no_such_type","params":{}})");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(error_code(r) == "unknown_job_type");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_params_answer_400_naming_the_field) {
+  auto r = post("/api/jobs", R"({"type":"countdown","params":{"n":"ten"}})");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(error_code(r) == "invalid_params");
+  BOOST_TEST(r.body.find("'n'") != std::string::npos);
+  BOOST_TEST(post("/api/jobs", R"({"type":"countdown","params":{}})").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_submit_with_the_same_idempotency_key_returns_the_first_job) {
+  auto body = R"({"type":"countdown","params":{"n":1},"idempotency_key":"invoice-42"})";
+  auto first = post("/api/jobs", body);
+  BOOST_REQUIRE_EQUAL(first.status, 202);
+  auto second = post("/api/jobs", body);
+  BOOST_REQUIRE_EQUAL(second.status, 202);
+  BOOST_TEST(body_of(first).at("id") == body_of(second).at("id"));
+  auto bad = post("/api/jobs", R"({"type":"countdown","params":{"n":1},"idempotency_key":7})");
+  BOOST_TEST(bad.status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(a_job_with_a_future_run_at_waits_as_scheduled) {
+  auto r = post("/api/jobs", R"({"type":"countdown","params":{"n":1},"run_at":4102444800000})");
+  BOOST_REQUIRE_EQUAL(r.status, 202);
+  BOOST_TEST(body_of(r).at("status") == "waiting");
+  auto rec = body_of(get("/api/jobs/" + std::to_string(body_of(r).at("id").as_int64())));
+  BOOST_TEST(rec.at("waiting_for") == "scheduled");
+  BOOST_TEST(post("/api/jobs", R"({"type":"countdown","params":{"n":1},"run_at":"soon"})").status
+             == 400);
+}
+
+BOOST_AUTO_TEST_CASE(an_oversized_body_answers_413) {
+  std::string big = R"({"type":"countdown","params":{"n":1,"pad":")" + std::string(2u << 20, 'x')
+                    + "\"}}";
+  auto r = post("/api/jobs", big);
+  BOOST_TEST(r.status == 413);
+  BOOST_TEST(error_code(r) == "payload_too_large");
+  BOOST_TEST(get("/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_or_wrong_token_answers_401) {
+  auto none = server.client().request(http::verb::get, "/api/jobs");
+  BOOST_TEST(none.status == 401);
+  BOOST_TEST(error_code(none) == "unauthorized");
+  BOOST_TEST(server.client("wrong").request(http::verb::get, "/api/jobs").status == 401);
+  BOOST_TEST(server.client("wrong").request(http::verb::post, "/api/jobs",
+                                            R"({"type":"countdown","params":{"n":1}})").status == 401);
+  BOOST_TEST(server.client("wrong").request(http::verb::get, "/metrics").status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(an_owner_token_sees_and_steers_only_its_own_jobs) {
+  auto acme_api = server.client(acme);
+  auto globex_api = server.client(globex);
+  // Submits are made as the token's owner; another owner is refused.
+  auto mine = submit_countdown(acme_api, 2000, 20);
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(mine))).at("owner") == "acme");
+  auto other = acme_api.request(http::verb::post, "/api/jobs",
+                                R"({"type":"countdown","params":{"n":1},"owner":"globex"})");
+  BOOST_TEST(other.status == 403);
+  // Another owner's job: 403 for get and every steer, and the job is unchanged.
+  auto path = "/api/jobs/" + std::to_string(mine);
+  BOOST_TEST(globex_api.request(http::verb::get, path).status == 403);
+  for (auto action : {"/pause", "/cancel", "/resume", "/retry"})
+    BOOST_TEST(globex_api.request(http::verb::post, path + action).status == 403, action);
+  BOOST_TEST(acme_api.request(http::verb::get, path).status == 200);
+  // Lists are filtered to the owner; asking for another owner is refused.
+  auto listed = body_of(globex_api.request(http::verb::get, "/api/jobs"));
+  for (const auto& j : listed.at("jobs").as_array())
+    BOOST_TEST(j.at("owner") == "globex");
+  BOOST_TEST(globex_api.request(http::verb::get, "/api/jobs?owner=acme").status == 403);
+  BOOST_TEST(acme_api.request(http::verb::get, "/metrics").status == 403);
+  BOOST_TEST(acme_api.request(http::verb::post, path + "/cancel").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(pause_resume_cancel_and_illegal_transitions) {
+  auto id = submit_countdown(100000, 20);
+  auto path = "/api/jobs/" + std::to_string(id);
+  BOOST_REQUIRE(wait_for_status(api, id, "running"));
+  auto paused = post(path + "/pause");
+  BOOST_REQUIRE_EQUAL(paused.status, 200);
+  BOOST_TEST(body_of(paused).at("status") == "paused");
+  auto again = post(path + "/pause");
+  BOOST_TEST(again.status == 409);
+  BOOST_TEST(error_code(again) == "illegal_transition");
+  BOOST_TEST(post(path + "/retry").status == 409); // only failed jobs retry
+  BOOST_TEST(body_of(get(path)).at("status") == "paused");
+  BOOST_TEST(post(path + "/resume").status == 200);
+  BOOST_REQUIRE(wait_for_status(api, id, "running"));
+  auto cancelled = post(path + "/cancel");
+  BOOST_REQUIRE_EQUAL(cancelled.status, 200);
+  BOOST_TEST(body_of(cancelled).at("status") == "cancelled");
+  BOOST_TEST(post(path + "/resume").status == 409);
+  BOOST_TEST(post(path + "/cancel").status == 409);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_job_can_be_retried) {
+  auto id = submit_countdown(-1, 0); // countdown fails for a negative n
+  BOOST_REQUIRE(wait_for_status(api, id, "failed"));
+  auto rec = body_of(get("/api/jobs/" + std::to_string(id)));
+  BOOST_TEST(!rec.at("error").as_string().empty());
+  auto r = post("/api/jobs/" + std::to_string(id) + "/retry");
+  BOOST_TEST(r.status == 200);
+  BOOST_REQUIRE(wait_for_status(api, id, "failed"));
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id))).at("attempts") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_ids_routes_and_methods) {
+  auto r = get("/api/jobs/999999");
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(error_code(r) == "not_found");
+  BOOST_TEST(post("/api/jobs/999999/pause").status == 404);
+  BOOST_TEST(get("/api/jobs/abc").status == 404);
+  BOOST_TEST(get("/api/jobs/0").status == 404);
+  BOOST_TEST(get("/api/jobs/99999999999999999999999").status == 404);
+  BOOST_TEST(post("/api/jobs/1/explode").status == 404);
+  BOOST_TEST(get("/api/nothing").status == 404);
+  BOOST_TEST(get("/nothing.html").status == 404);
+  BOOST_TEST(api.request(http::verb::put, "/api/jobs").status == 405);
+  BOOST_TEST(get("/api/jobs/1/pause").status == 405);
+}
+
+BOOST_AUTO_TEST_CASE(delete_removes_a_finished_job_and_refuses_an_unfinished_one) {
+  auto running = submit_countdown(1000, 50);
+  auto refused = api.request(http::verb::delete_, "/api/jobs/" + std::to_string(running));
+  BOOST_TEST(refused.status == 409);
+  BOOST_TEST(post("/api/jobs/" + std::to_string(running) + "/cancel").status == 200);
+  auto r = api.request(http::verb::delete_, "/api/jobs/" + std::to_string(running));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(get("/api/jobs/" + std::to_string(running)).status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_expose_counts_and_the_duration_histogram) {
+  auto id = submit_countdown(2, 0);
+  BOOST_REQUIRE(wait_for_status(api, id, "completed"));
+  // The histogram is fed by the server's own event subscription: poll for it.
+  std::string text;
+  BOOST_TEST(poll_until([&] {
+    auto r = get("/metrics");
+    text = r.body;
+    return r.status == 200 && text.find("jobrt_job_duration_seconds_count{type=\"countdown\"}") != std::string::npos;
+  }));
+  for (auto name : {"jobrt_jobs{status=\"queued\"}", "jobrt_jobs_submitted_total", "jobrt_jobs_completed_total",
+                    "jobrt_jobs_failed_total", "jobrt_queue_depth", "jobrt_jobs_running",
+                    "jobrt_job_duration_seconds_bucket{type=\"countdown\",le=\"+Inf\"}",
+                    "jobrt_http_requests_total{code=\"200\"}"})
+    BOOST_TEST(text.find(name) != std::string::npos, name);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_requests_do_not_crash_the_server_or_touch_jobs) {
+  auto id = submit_countdown(100000, 20);
+  BOOST_REQUIRE(wait_for_status(api, id, "running"));
+  auto garbage = api.raw("GARBAGE\r\n\r\n");
+  BOOST_TEST(garbage.status == 400);
+  auto bad_length = api.raw("POST /api/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
+  BOOST_TEST(bad_length.status == 400);
+  std::string huge_header = "GET /api/jobs HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a')
+                            + "\r\n\r\n";
+  BOOST_TEST(api.raw(huge_header).status == 431);
+  auto traversal = server.client().request(http::verb::get, "/../../etc/passwd");
+  BOOST_TEST(traversal.status == 404);
+  auto path = "/api/jobs/" + std::to_string(id);
+  BOOST_TEST(post(path + "/pause%00").status == 404);
+  BOOST_TEST(post("/api/jobs", std::string(1000, '{')).status == 400);
+  BOOST_TEST(body_of(get(path)).at("status") == "running");
+  BOOST_TEST(post(path + "/cancel").status == 200);
+  BOOST_TEST(get("/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(the_dashboard_is_served_from_the_binary) {
+  auto page = server.client().request(http::verb::get, "/");
+  BOOST_TEST(page.status == 200);
+  BOOST_TEST(page.content_type.find("text/html") == 0);
+  BOOST_TEST(page.body.find("jobrt dashboard") != std::string::npos);
+  auto js = server.client().request(http::verb::get, "/app.js");
+  BOOST_TEST(js.status == 200);
+  BOOST_TEST(js.content_type.find("text/javascript") == 0);
+  BOOST_TEST(server.client().request(http::verb::get, "/app.css").status == 200);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(the_server_stops_cleanly_on_sigterm) {
+  server_process s;
+  BOOST_TEST(s.client().request(http::verb::get, "/healthz").status == 200);
+  BOOST_TEST(s.stop() == 0);
+}
