@@ -1,0 +1,1237 @@
+// jobrt-bench: throughput, control latency, recovery, memory and scaling of the
+// jobrt runtime, each next to a baseline measured in the same run (a plain thread
+// pool, a bare CAF 0.17.6 program, raw LMDB). See bench/README.md.
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include "caf/all.hpp"
+
+#include "jobrt/runtime.hpp"
+
+#include "bench.hpp"
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace bench {
+namespace {
+
+constexpr double nan_v = std::numeric_limits<double>::quiet_NaN();
+
+// -- configuration ----------------------------------------------------------------------
+
+struct sizes {
+  std::size_t noop_n;          // scenarios 1 and 2
+  std::size_t ckpt_jobs;       // scenario 3
+  std::size_t ckpt_steps;      // scenario 3
+  std::size_t control_queued;  // scenario 4
+  std::size_t control_samples; // scenario 4
+  std::size_t recovery_n;      // scenario 5
+  std::size_t memory_n;        // scenario 6
+  std::vector<std::size_t> scale_n;   // scenario 7
+  std::vector<std::size_t> scale_cap; // scenario 7
+};
+
+sizes default_sizes() {
+  // Fits in about a minute on a 2-core machine; --full has the sizes of the targets.
+  return {5'000, 100, 20, 10'000, 300, 20'000, 5'000, {1'000, 5'000}, {1, 8, 64, 512}};
+}
+sizes full_sizes() {
+  return {100'000, 1'000, 50, 10'000, 2'000, 1'000'000, 100'000,
+          {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}};
+}
+sizes smoke_sizes() {
+  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}};
+}
+
+struct config {
+  bool full = false;
+  bool smoke = false;
+  bool json_out = false;
+  bool quiet = false;
+  std::string plot;
+  std::string scenario; // empty: all
+  std::vector<std::string> policies; ///< empty: stealing for 1-6, both for scaling
+  std::optional<std::size_t> n;
+  std::size_t threads = 0;
+  std::size_t lmdb_batch = 1000;
+  std::size_t cap = 8;
+  std::string dir;
+  sizes sz = default_sizes();
+};
+
+const char* const scenario_names[] = {"noop-mem", "noop-durable", "checkpoint", "control",
+                                      "recovery", "memory",       "scaling"};
+
+void print_help() {
+  std::cout <<
+    R"(jobrt-bench: benchmarks of the jobrt runtime, each with a baseline measured in the same run.
+
+usage: jobrt-bench [options]
+
+  --scenario NAME   run one scenario (default: all):
+                      noop-mem      1. no-op jobs, in memory (durable=false): submit and drain rate,
+                                       vs a 2-thread pool and a bare CAF spawn-per-job program
+                      noop-durable  2. no-op jobs, durable: 1 and 16 submitter threads, vs raw LMDB
+                      checkpoint    3. jobs of K steps with a checkpoint after each
+                      control       4. pause/resume/cancel round trips with 10k jobs queued
+                      recovery      5. restart with N unfinished jobs: time until queued, first run
+                      memory        6. RSS per queued, running and paused job
+                      scaling       7. rates of 1 and 2 by N and by max_running, both policies
+  --n N             job count of the chosen scenario(s) (scaling: the single N to run)
+  --full            big sizes (N up to 1M; several minutes and a few GiB of RAM)
+  --smoke           tiny sizes, to check that every scenario works (used by CTest)
+  --policy P        CAF scheduler policy: stealing | sharing | both
+                    (default: stealing for scenarios 1-6, both for scaling)
+  --threads T       CAF worker threads (default 0 = CAF's default, one per core)
+  --cap C           max_running for scenarios 1-4 (default 8)
+  --lmdb-batch B    records per transaction of the raw LMDB baseline (default 1000)
+  --dir DIR         scratch directory (default: $TMPDIR or /tmp, jobrt-bench-<pid>)
+  --json            print the results as JSON on stdout instead of the table
+  --plot FILE.png   draw the scaling curves with gnuplot
+  --quiet           no progress line on stderr
+  --help            this text
+
+Rates are jobs (or checkpoints) per second; "drain" is from the first submit to the
+last completion. Each row shows the absolute figure, its baseline, the ratio, and the
+target it is held to (pass/miss). Timings on a shared machine are noisy: trust ratios.
+)";
+}
+
+// -- progress line on stderr ----------------------------------------------------------
+
+class progress_line {
+public:
+  void set_quiet(bool q) { quiet_ = q; }
+  void begin(const std::string& label) {
+    std::lock_guard g{mtx_};
+    label_ = label;
+    last_ = 0;
+    if (quiet_)
+      return;
+    if (tty_)
+      std::fprintf(stderr, "\r\033[K[jobrt-bench] %s", label_.c_str());
+    else
+      std::fprintf(stderr, "[jobrt-bench] %s\n", label_.c_str());
+    std::fflush(stderr);
+  }
+  void update(const std::string& text) {
+    if (quiet_ || !tty_)
+      return;
+    auto t = now_ns();
+    std::lock_guard g{mtx_};
+    if (t - last_ < 100'000'000)
+      return;
+    last_ = t;
+    std::fprintf(stderr, "\r\033[K[jobrt-bench] %s: %s", label_.c_str(), text.c_str());
+    std::fflush(stderr);
+  }
+  void finish() {
+    if (quiet_ || !tty_)
+      return;
+    std::fprintf(stderr, "\r\033[K");
+    std::fflush(stderr);
+  }
+
+private:
+  std::mutex mtx_;
+  bool quiet_ = false;
+  bool tty_ = isatty(2) != 0;
+  std::string label_;
+  std::int64_t last_ = 0;
+};
+
+progress_line progress;
+
+// -- results --------------------------------------------------------------------------
+
+struct row {
+  std::string scenario;
+  std::string policy;
+  std::string metric;
+  double value = nan_v;
+  std::string unit;
+  std::string text; ///< replaces the value when set (e.g. "n/a (no bulk API)")
+  double baseline = nan_v;
+  std::string baseline_name;
+  double ratio = nan_v; ///< value / baseline (latency rows: p99 / baseline p99)
+  std::string target;
+  std::string status; ///< pass, miss, or empty (information only)
+  std::string note;
+};
+
+struct scale_point {
+  std::string policy;
+  std::string mode; ///< "memory" or "durable"
+  std::size_t n = 0;
+  std::size_t cap = 0;
+  double rate = 0;
+  double baseline = 0; ///< bare CAF (memory) or raw LMDB batched (durable)
+};
+
+std::vector<row> rows;
+std::vector<scale_point> scale_points;
+
+row& add(row r) {
+  if (std::isnan(r.ratio) && !std::isnan(r.value) && !std::isnan(r.baseline) && r.baseline > 0)
+    r.ratio = r.value / r.baseline;
+  rows.push_back(std::move(r));
+  return rows.back();
+}
+
+std::string pass(bool ok) {
+  return ok ? "pass" : "miss";
+}
+
+std::string fmt(double v, int prec = 0) {
+  if (std::isnan(v))
+    return "-";
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(prec);
+  if (prec == 0 && std::fabs(v) >= 10000) {
+    // thousands separators for big rates
+    auto s = std::to_string(static_cast<long long>(std::llround(v)));
+    std::string out;
+    int c = 0;
+    for (auto i = s.rbegin(); i != s.rend(); ++i) {
+      if (c != 0 && c % 3 == 0 && *i != '-')
+        out.push_back(',');
+      out.push_back(*i);
+      ++c;
+    }
+    return {out.rbegin(), out.rend()};
+  }
+  os << v;
+  return os.str();
+}
+
+std::string fmt_value(double v, const std::string& unit) {
+  if (std::isnan(v))
+    return "-";
+  if (unit == "us" || unit == "B/job" || unit == "us/job")
+    return fmt(v, v < 10 ? 2 : (v < 100 ? 1 : 0)) + " " + unit;
+  if (unit == "s")
+    return fmt(v, 3) + " s";
+  return fmt(v) + " " + unit;
+}
+
+// -- machine ----------------------------------------------------------------------------
+
+struct machine_info {
+  std::string cpu, kernel, date, host;
+  unsigned cores = 0;
+};
+
+machine_info machine() {
+  machine_info m;
+  m.cores = std::thread::hardware_concurrency();
+  std::ifstream f{"/proc/cpuinfo"};
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto c = line.find(':');
+      m.cpu = c == std::string::npos ? line : line.substr(c + 2);
+      break;
+    }
+  }
+  utsname u{};
+  if (uname(&u) == 0) {
+    m.kernel = std::string{u.sysname} + " " + u.release + " " + u.machine;
+    m.host = u.nodename;
+  }
+  auto t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", std::localtime(&t));
+  m.date = buf;
+  return m;
+}
+
+// -- runtime helpers ------------------------------------------------------------------
+
+std::string scratch(const config& c, const std::string& name) {
+  auto p = c.dir + "/" + name;
+  fs::remove_all(p);
+  return p;
+}
+
+std::unique_ptr<jobrt::runtime> start_rt(const config& c, const std::string& dir, bool durable,
+                                         std::size_t max_running, const std::string& policy) {
+  jobrt::runtime_options o;
+  o.data_dir = dir;
+  o.durable = durable;
+  o.max_running = max_running;
+  o.worker_threads = c.threads;
+  o.scheduler_policy = policy;
+  auto rt = jobrt::runtime::start(o);
+  if (!rt)
+    throw std::runtime_error("runtime::start: " + rt.error().message);
+  return std::move(*rt);
+}
+
+jobrt::runtime_stats stats_of(jobrt::runtime& rt) {
+  auto s = rt.stats();
+  if (!s)
+    throw std::runtime_error("stats: " + s.error().message);
+  return *s;
+}
+
+/// Polls stats() every `interval` until `done` holds; returns the steady-clock ns
+/// at which it was observed. Throws after `timeout`.
+std::int64_t wait_for(jobrt::runtime& rt, const std::function<bool(const jobrt::runtime_stats&)>& done,
+                      const std::function<std::string(const jobrt::runtime_stats&)>& show,
+                      std::chrono::seconds timeout = 600s,
+                      std::chrono::microseconds interval = 2000us) {
+  auto deadline = now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+  for (;;) {
+    auto s = stats_of(rt);
+    auto t = now_ns();
+    if (done(s))
+      return t;
+    progress.update(show(s));
+    if (t > deadline)
+      throw std::runtime_error("timed out waiting for the runtime (" + show(s) + ")");
+    std::this_thread::sleep_for(interval);
+  }
+}
+
+struct submitted {
+  std::vector<jobrt::job_id> ids;
+  std::int64_t t0 = 0, t1 = 0;
+  double rate() const {
+    return static_cast<double>(ids.size()) / (static_cast<double>(t1 - t0) / 1e9);
+  }
+};
+
+/// Submits `n` jobs from `threads` threads (each submit returns once durable).
+submitted submit_many(jobrt::runtime& rt, const char* type, const json::value& params,
+                      std::size_t n, std::size_t threads) {
+  threads = std::max<std::size_t>(1, std::min(threads, n));
+  std::vector<std::vector<jobrt::job_id>> per(threads);
+  std::atomic<std::size_t> count{0};
+  std::mutex err_mtx;
+  std::string err;
+  auto work = [&](std::size_t t) {
+    auto mine = n / threads + (t < n % threads ? 1 : 0);
+    per[t].reserve(mine);
+    for (std::size_t i = 0; i < mine; ++i) {
+      auto id = rt.submit(type, params);
+      if (!id) {
+        std::lock_guard g{err_mtx};
+        err = id.error().message;
+        return;
+      }
+      per[t].push_back(*id);
+      auto c = ++count;
+      if (t == 0 && (c & 1023) == 0)
+        progress.update("submitted " + std::to_string(c) + "/" + std::to_string(n));
+    }
+  };
+  submitted out;
+  out.t0 = now_ns();
+  if (threads == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> ts;
+    for (std::size_t t = 0; t < threads; ++t)
+      ts.emplace_back(work, t);
+    for (auto& th : ts)
+      th.join();
+  }
+  out.t1 = now_ns();
+  if (!err.empty())
+    throw std::runtime_error(std::string{"submit: "} + err);
+  for (auto& v : per)
+    out.ids.insert(out.ids.end(), v.begin(), v.end());
+  std::sort(out.ids.begin(), out.ids.end());
+  return out;
+}
+
+/// Runs `f(id)` for every id from `threads` threads; throws on the first error.
+void for_all(const std::vector<jobrt::job_id>& ids, std::size_t threads,
+             const std::function<jobrt::result<void>(jobrt::job_id)>& f, const char* what) {
+  threads = std::max<std::size_t>(1, std::min(threads, ids.size()));
+  std::atomic<std::size_t> next{0};
+  std::mutex err_mtx;
+  std::string err;
+  std::vector<std::thread> ts;
+  for (std::size_t t = 0; t < threads; ++t)
+    ts.emplace_back([&] {
+      for (auto i = next++; i < ids.size(); i = next++) {
+        auto r = f(ids[i]);
+        if (!r) {
+          std::lock_guard g{err_mtx};
+          err = r.error().message;
+          return;
+        }
+      }
+    });
+  for (auto& th : ts)
+    th.join();
+  if (!err.empty())
+    throw std::runtime_error(std::string{what} + ": " + err);
+}
+
+json::value empty_params() {
+  return json::object{};
+}
+
+// -- the no-op drain run, shared by scenarios 1, 2 and 7 ----------------------------------
+
+struct drain_result {
+  double submit_rate = 0;
+  double drain_rate = 0;
+  std::size_t events = 0; ///< completion events a subscriber saw
+  double record_bytes = 0; ///< average stored record size (after the run)
+};
+
+drain_result run_noop(const config& c, const std::string& policy, bool durable, std::size_t n,
+                      std::size_t cap, std::size_t submitters, bool subscribe,
+                      bool measure_record = false) {
+  auto dir = scratch(c, "noop");
+  drain_result out;
+  {
+    auto rt = start_rt(c, dir, durable, cap, policy);
+    std::atomic<std::size_t> seen{0};
+    std::atomic<std::int64_t> last_event_ns{0};
+    jobrt::subscription sub;
+    if (subscribe) {
+      jobrt::event_filter f;
+      f.progress = false;
+      sub = rt->subscribe(
+        [&](const jobrt::job_event& e) {
+          if (e.what == jobrt::job_event::kind::status && e.status == jobrt::job_status::completed) {
+            last_event_ns = now_ns();
+            ++seen;
+          }
+        },
+        f);
+    }
+    auto s = submit_many(*rt, noop_type, empty_params(), n, submitters);
+    auto show = [n](const jobrt::runtime_stats& st) {
+      return "completed " + std::to_string(st.completed) + "/" + std::to_string(n);
+    };
+    std::int64_t end = 0;
+    if (subscribe) {
+      // Completion as the subscriber sees it; stats() only as a guard against lost events.
+      auto done_at = wait_for(*rt, [n, &seen](const jobrt::runtime_stats& st) {
+        return seen.load() >= n || st.completed >= n;
+      }, show);
+      auto grace = now_ns() + 3'000'000'000LL;
+      while (seen.load() < n && now_ns() < grace)
+        std::this_thread::sleep_for(1ms);
+      end = seen.load() >= n ? last_event_ns.load() : done_at;
+      out.events = seen.load();
+    } else {
+      end = wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.completed >= n; }, show);
+    }
+    out.submit_rate = s.rate();
+    out.drain_rate = static_cast<double>(n) / (static_cast<double>(end - s.t0) / 1e9);
+    sub.cancel();
+    rt->shutdown();
+  }
+  if (measure_record)
+    out.record_bytes = lmdb_avg_value_bytes(dir, "jobs");
+  fs::remove_all(dir);
+  return out;
+}
+
+std::string cap_s(std::size_t cap) {
+  return "max_running=" + std::to_string(cap);
+}
+
+// -- 1. no-op throughput, in memory -------------------------------------------------------
+
+void scenario_noop_mem(const config& c, const std::string& policy) {
+  const std::string sc = "1 noop-mem";
+  auto n = c.n.value_or(c.sz.noop_n);
+  auto tag = " (N=" + std::to_string(n) + ", " + cap_s(c.cap) + ")";
+  progress.begin(sc + " [" + policy + "] baselines");
+  auto caf = baseline_caf(n, c.cap, policy, c.threads);
+  auto pool = baseline_thread_pool(n, 2);
+  progress.begin(sc + " [" + policy + "] 1 submitter");
+  auto r1 = run_noop(c, policy, false, n, c.cap, 1, false);
+  progress.begin(sc + " [" + policy + "] 1 submitter + subscriber");
+  auto rs = run_noop(c, policy, false, n, c.cap, 1, true);
+  progress.begin(sc + " [" + policy + "] 16 submitters");
+  auto r16 = run_noop(c, policy, false, n, c.cap, 16, false);
+  progress.finish();
+
+  // What one LMDB write transaction per submit costs here, without fsync.
+  auto lmdb1 = baseline_lmdb_write(scratch(c, "raw"), std::min<std::size_t>(n, 5'000), 340, 1, false);
+  add({sc, policy, "submit rate, 1 submitter" + tag, r1.submit_rate, "jobs/s", {}, lmdb1,
+       "raw LMDB 1 put/txn, no sync", nan_v, {}, {},
+       "each submit is a synchronous facade call that waits for its LMDB commit"});
+  add({sc, policy, "drain, 1 submitter", r1.drain_rate, "jobs/s", {}, caf, "bare CAF", nan_v,
+       ">= 0.8x bare CAF", pass(r1.drain_rate >= 0.8 * caf), "completion seen by stats() polling every 2 ms"});
+  add({sc, policy, "drain, 1 submitter, vs thread pool", r1.drain_rate, "jobs/s", {}, pool,
+       "2-thread pool", nan_v, {}, {}, {}});
+  auto& rsub = add({sc, policy, "drain, 1 submitter, with subscriber", rs.drain_rate, "jobs/s", {},
+                    r1.drain_rate, "same, no subscriber", nan_v, {}, {}, {}});
+  rsub.note = "completion seen by a subscribe() callback; it saw " + std::to_string(rs.events) + "/"
+              + std::to_string(n) + " completed events";
+  add({sc, policy, "drain, 16 submitters", r16.drain_rate, "jobs/s", {}, caf, "bare CAF", nan_v,
+       ">= 0.8x bare CAF", pass(r16.drain_rate >= 0.8 * caf), {}});
+  add({sc, policy, "bare CAF baseline itself", caf, "jobs/s", {}, pool, "2-thread pool", nan_v, {},
+       {}, "one short-lived actor per job, at most max_running alive"});
+}
+
+// -- 2. no-op throughput, durable -------------------------------------------------------
+
+void scenario_noop_durable(const config& c, const std::string& policy) {
+  const std::string sc = "2 noop-durable";
+  auto n = c.n.value_or(c.sz.noop_n);
+  auto tag = " (N=" + std::to_string(n) + ", " + cap_s(c.cap) + ")";
+  // One submitter waits for one fsync per job: fewer jobs are enough for a rate.
+  auto n1 = std::max<std::size_t>(std::min<std::size_t>(n, c.smoke ? n : (c.full ? 2'000 : 300)), 1);
+  progress.begin(sc + " [" + policy + "] 1 submitter");
+  auto r1 = run_noop(c, policy, true, n1, c.cap, 1, false);
+  progress.begin(sc + " [" + policy + "] 16 submitters");
+  auto r16 = run_noop(c, policy, true, n, c.cap, 16, false, true);
+  auto rec = r16.record_bytes > 0 ? r16.record_bytes : 200.0;
+  progress.begin(sc + " [" + policy + "] raw LMDB baseline");
+  auto lmdb = baseline_lmdb_write(scratch(c, "raw"), n, static_cast<std::size_t>(rec),
+                                  c.lmdb_batch, true);
+  auto lmdb1 = baseline_lmdb_write(scratch(c, "raw"), n1, static_cast<std::size_t>(rec), 1, true);
+  progress.finish();
+  auto base = "raw LMDB, " + std::to_string(c.lmdb_batch) + "/txn, fsync";
+  add({sc, policy, "submit rate, 1 submitter (N=" + std::to_string(n1) + ")", r1.submit_rate,
+       "jobs/s", {}, lmdb1, "raw LMDB, 1/txn, fsync", nan_v, {}, {}, {}});
+  add({sc, policy, "drain, 1 submitter", r1.drain_rate, "jobs/s", {}, lmdb1,
+       "raw LMDB, 1/txn, fsync", nan_v, {}, {}, {}});
+  add({sc, policy, "submit rate, 16 submitters" + tag, r16.submit_rate, "jobs/s", {}, lmdb, base,
+       nan_v, {}, {}, {}});
+  add({sc, policy, "drain, 16 submitters", r16.drain_rate, "jobs/s", {}, lmdb, base, nan_v,
+       ">= 50k/s and >= 0.3x raw LMDB",
+       pass(r16.drain_rate >= 50'000 && r16.drain_rate >= 0.3 * lmdb),
+       "raw LMDB writes one " + fmt(rec) + "-byte record per job (measured average of ours)"});
+  add({sc, policy, "bulk submit", nan_v, {}, "n/a (no bulk API)", nan_v, {}, nan_v, {}, {},
+       "the facade has no bulk submit yet"});
+}
+
+// -- 3. checkpoint-heavy --------------------------------------------------------------
+
+void scenario_checkpoint(const config& c, const std::string& policy) {
+  const std::string sc = "3 checkpoint";
+  auto m = c.n.value_or(c.sz.ckpt_jobs);
+  auto k = c.sz.ckpt_steps;
+  for (bool durable : {false, true}) {
+    auto mode = std::string{durable ? "durable" : "memory"};
+    progress.begin(sc + " [" + policy + ", " + mode + "]");
+    auto dir = scratch(c, "ckpt");
+    double cps = 0, jps = 0, cp_bytes = 0;
+    {
+      auto rt = start_rt(c, dir, durable, c.cap, policy);
+      auto s = submit_many(*rt, ckpt_type, json::object{{"k", static_cast<std::int64_t>(k)}}, m,
+                           16);
+      auto end = wait_for(*rt, [m](const jobrt::runtime_stats& st) { return st.completed >= m; },
+                          [m](const jobrt::runtime_stats& st) {
+                            return "completed " + std::to_string(st.completed) + "/"
+                                   + std::to_string(m) + " jobs";
+                          });
+      auto secs = static_cast<double>(end - s.t0) / 1e9;
+      cps = static_cast<double>(m * k) / secs;
+      jps = static_cast<double>(m) / secs;
+      rt->shutdown();
+    }
+    cp_bytes = lmdb_avg_value_bytes(dir, "checkpoints");
+    fs::remove_all(dir);
+    // Baseline: the same number of checkpoint-sized writes, max_running per txn
+    // (the most a group commit can gather when each job waits for its checkpoint).
+    auto lmdb = baseline_lmdb_write(scratch(c, "raw"), m * k,
+                                    static_cast<std::size_t>(cp_bytes > 0 ? cp_bytes : 100),
+                                    c.cap, durable);
+    progress.finish();
+    auto tag = " (" + mode + ", " + std::to_string(m) + " jobs x " + std::to_string(k) + " steps)";
+    add({sc, policy, "checkpoints/s" + tag, cps, "cp/s", {}, lmdb,
+         "raw LMDB, " + std::to_string(c.cap) + "/txn" + (durable ? ", fsync" : ""), nan_v, {}, {},
+         "checkpoint value " + fmt(cp_bytes) + " B"});
+    add({sc, policy, "jobs/s" + tag, jps, "jobs/s", {}, nan_v, {}, nan_v, {}, {}, {}});
+  }
+}
+
+// -- 4. control latency under load --------------------------------------------------
+
+/// An actor system the bench owns, for `runtime::start(sys, opts)`.
+struct host_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  host_system(const std::string& policy, std::size_t threads, std::size_t max_throughput) {
+    if (threads > 0)
+      cfg.set("scheduler.max-threads", threads);
+    cfg.set("scheduler.policy", caf::atom_from_string(policy));
+    cfg.set("scheduler.max-throughput", max_throughput);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+};
+
+constexpr std::size_t fixed_max_throughput = 64;
+
+void scenario_control(const config& c, const std::string& policy) {
+  const std::string sc = "4 control";
+  auto q = c.n.value_or(c.sz.control_queued);
+  auto samples = std::max<std::size_t>(1, std::min(c.sz.control_samples, q / 4));
+  auto running_samples = std::min<std::size_t>(samples, 100);
+  auto budget_ns = static_cast<std::int64_t>(c.smoke ? 1e9 : (c.full ? 6e9 : 1.5e9));
+  // Each running job takes k steps (tens of ms); 10k more wait behind them.
+  const std::int64_t k = 20'000;
+  for (bool durable : {false, true}) {
+    for (bool fixed : {false, true}) {
+      // The preview of the max-throughput fix runs in memory (and in durable with --full).
+      if (fixed && durable && !c.full)
+        continue;
+      auto mode = std::string{durable ? "durable" : "memory"};
+      auto variant = fixed ? "max-throughput=" + std::to_string(fixed_max_throughput)
+                           : std::string{"CAF defaults"};
+      auto lbl = sc + " [" + policy + ", " + mode + ", " + variant + "]";
+      progress.begin(lbl + " setup");
+      auto dir = scratch(c, "control");
+      std::vector<double> pause_us, resume_us, cancel_us, pause_run_us, stats_us;
+      std::size_t refused = 0;
+      {
+        std::unique_ptr<host_system> host;
+        std::unique_ptr<jobrt::runtime> rt;
+        if (fixed) {
+          host = std::make_unique<host_system>(policy, c.threads, fixed_max_throughput);
+          jobrt::runtime_options o;
+          o.data_dir = dir;
+          o.durable = durable;
+          o.max_running = c.cap;
+          auto r = jobrt::runtime::start(*host->sys, o);
+          if (!r)
+            throw std::runtime_error("runtime::start: " + r.error().message);
+          rt = std::move(*r);
+        } else {
+          rt = start_rt(c, dir, durable, c.cap, policy);
+        }
+        auto s = submit_many(*rt, steps_type, json::object{{"k", k}}, c.cap + q, 16);
+        wait_for(*rt, [&](const jobrt::runtime_stats& st) { return st.running == c.cap; },
+                 [](const jobrt::runtime_stats& st) {
+                   return "running " + std::to_string(st.running) + ", queued "
+                          + std::to_string(st.queued);
+                 });
+        progress.begin(lbl + " sampling");
+        // Returns the call's microseconds, or a negative value if it was refused.
+        auto timed = [](auto&& f) {
+          auto t0 = now_ns();
+          auto r = f();
+          auto us = static_cast<double>(now_ns() - t0) / 1e3;
+          if (!r) {
+            if (r.error().code != jobrt::errc::illegal_transition)
+              throw std::runtime_error("control call failed: " + r.error().message);
+            return -us;
+          }
+          return us;
+        };
+        auto deadline = now_ns() + budget_ns;
+        // Queued targets come from the back of the queue, so they do not start meanwhile.
+        for (std::size_t i = 0; i < samples && now_ns() < deadline; ++i) {
+          auto id = s.ids[s.ids.size() - 1 - 2 * i];
+          auto other = s.ids[s.ids.size() - 2 - 2 * i];
+          pause_us.push_back(timed([&] { return rt->pause(id); }));
+          resume_us.push_back(timed([&] { return rt->resume(id); }));
+          cancel_us.push_back(timed([&] { return rt->cancel(other); }));
+          progress.update(std::to_string(i + 1) + "/" + std::to_string(samples));
+        }
+        // Running targets: one that list() shows running; if it finished before the
+        // pause reached it, the pause is refused and not counted.
+        deadline = now_ns() + budget_ns / 2;
+        for (std::size_t i = 0; i < running_samples && now_ns() < deadline; ++i) {
+          jobrt::list_query lq;
+          lq.statuses = {jobrt::job_status::running};
+          lq.limit = 1;
+          auto page = rt->list(lq);
+          if (!page || page->jobs.empty())
+            continue;
+          auto target = page->jobs.front().id;
+          auto us = timed([&] { return rt->pause(target); });
+          if (us < 0)
+            ++refused;
+          else
+            pause_run_us.push_back(us);
+        }
+        for (std::size_t i = 0; i < 10; ++i) {
+          auto t0 = now_ns();
+          (void)stats_of(*rt);
+          stats_us.push_back(static_cast<double>(now_ns() - t0) / 1e3);
+        }
+        progress.begin(lbl + " shutdown");
+        rt->shutdown();
+        rt.reset();
+      }
+      fs::remove_all(dir);
+      // A queued target that started (and finished) meanwhile is refused: not a sample.
+      std::size_t refused_q = 0;
+      for (auto* v : {&pause_us, &resume_us, &cancel_us}) {
+        auto keep = std::remove_if(v->begin(), v->end(), [](double x) { return x < 0; });
+        refused_q += static_cast<std::size_t>(v->end() - keep);
+        v->erase(keep, v->end());
+      }
+      progress.begin(lbl + " baseline");
+      latency base = durable ? baseline_lmdb_commit_latency(scratch(c, "raw"), 100, 200, true)
+                             : baseline_caf_roundtrip(500, c.cap, policy, c.threads,
+                                                      fixed_max_throughput);
+      auto base_name = durable ? std::string{"raw LMDB 1-put commit, fsync"}
+                               : "bare CAF round trip, " + std::to_string(c.cap)
+                                   + " spinners, max-throughput=" + std::to_string(fixed_max_throughput);
+      progress.finish();
+      double limit_us = durable ? 5000 : 1000;
+      auto tgt = std::string{"p99 <= "} + (durable ? "5 ms" : "1 ms");
+      auto tag = " (" + mode + ", " + variant + ")";
+      auto lat_row = [&](const std::string& what, std::vector<double> v, bool judged,
+                         std::string extra = {}) {
+        auto l = summarize(std::move(v));
+        bool judge = judged && !fixed;
+        row r{sc, policy, what + " p99" + tag, l.p99_us, "us", {}, base.p99_us, base_name,
+              l.p99_us / base.p99_us, judge ? tgt : "", judge ? pass(l.p99_us <= limit_us) : "",
+              "p50 " + fmt(l.p50_us, 0) + " us, max " + fmt(l.max_us, 0) + " us, n="
+                + std::to_string(l.n) + "; baseline p50 " + fmt(base.p50_us, 0) + " us" + extra};
+        if (fixed && judged)
+          r.note += "; preview of the proposed fix (host actor system with scheduler.max-throughput="
+                    + std::to_string(fixed_max_throughput) + ")";
+        add(r);
+      };
+      lat_row("pause (queued job)", pause_us, true,
+              "; load: " + std::to_string(c.cap) + " running bench.steps jobs of " + std::to_string(k)
+                + " steps, " + std::to_string(q) + " queued"
+                + (refused_q ? "; " + std::to_string(refused_q) + " calls refused (target had run)" : ""));
+      lat_row("resume", resume_us, true);
+      lat_row("cancel (queued job)", cancel_us, true);
+      lat_row("pause (running job)", pause_run_us, true,
+              refused ? "; " + std::to_string(refused) + " targets had already finished" : "");
+      lat_row("stats()", stats_us, false, "; stats() walks every unfinished job");
+    }
+  }
+}
+
+// -- 5. recovery ----------------------------------------------------------------------
+
+void scenario_recovery(const config& c, const std::string& policy) {
+  const std::string sc = "5 recovery";
+  auto n = c.n.value_or(c.sz.recovery_n);
+  auto dir = scratch(c, "recovery");
+  progress.begin(sc + " [" + policy + "] creating " + std::to_string(n) + " unfinished jobs");
+  {
+    // max_running 1: one bench.hold job runs (and never ends), the others stay queued.
+    auto rt = start_rt(c, dir, false, 1, policy);
+    submit_many(*rt, hold_type, empty_params(), n, 16);
+    wait_for(*rt, [](const jobrt::runtime_stats& st) { return st.running == 1; },
+             [](const jobrt::runtime_stats&) { return std::string{"starting"}; });
+    rt->shutdown();
+  }
+  auto rec_bytes = lmdb_avg_value_bytes(dir, "jobs");
+  progress.begin(sc + " [" + policy + "] reopening");
+  first_hold_step_ns = 0;
+  auto t0 = now_ns();
+  auto rt = start_rt(c, dir, false, 1, policy);
+  auto t_started = now_ns();
+  auto first = stats_of(*rt); // answered once the scheduler's recovery is done
+  auto t_first_stats = now_ns();
+  auto t_recovered = wait_for(*rt, [n](const jobrt::runtime_stats& st) {
+    return st.recovered >= n && st.queued + st.running >= n;
+  }, [n](const jobrt::runtime_stats& st) {
+    return "recovered " + std::to_string(st.recovered) + "/" + std::to_string(n);
+  }, 600s, 100us);
+  auto deadline = now_ns() + 60'000'000'000LL;
+  while (first_hold_step_ns.load() == 0 && now_ns() < deadline)
+    std::this_thread::sleep_for(100us);
+  auto t_first = first_hold_step_ns.load();
+  rt->shutdown();
+  rt.reset();
+  fs::remove_all(dir);
+  progress.begin(sc + " [" + policy + "] raw LMDB scan baseline");
+  auto scan = baseline_lmdb_scan(scratch(c, "raw"), n, static_cast<std::size_t>(rec_bytes > 0 ? rec_bytes : 200));
+  progress.finish();
+  auto secs_q = static_cast<double>(t_recovered - t0) / 1e9;
+  auto secs_f = t_first == 0 ? nan_v : static_cast<double>(t_first - t0) / 1e9;
+  auto at_1m = secs_q * 1e6 / static_cast<double>(n);
+  auto tag = " (N=" + std::to_string(n) + ")";
+  add({sc, policy, "start -> all queued again" + tag, secs_q, "s", {}, scan,
+       "raw LMDB scan of N records", nan_v, "1M in <= 2 s",
+       pass(at_1m <= 2.0) + (n < 1'000'000 ? " (extrap.)" : ""),
+       "runtime::start itself took " + fmt(static_cast<double>(t_started - t0) / 1e6, 1)
+         + " ms; first stats() answered after " + fmt(static_cast<double>(t_first_stats - t0) / 1e6, 1)
+         + " ms with recovered=" + std::to_string(first.recovered) + "; linear extrapolation to 1M: "
+         + fmt(at_1m, 2) + " s"});
+  add({sc, policy, "start -> first job runs" + tag, secs_f, "s", {}, nan_v, {}, nan_v, {}, {}, {}});
+  add({sc, policy, "recovery cost per job", secs_q * 1e6 / static_cast<double>(n), "us/job", {},
+       scan * 1e6 / static_cast<double>(n), "raw LMDB scan", nan_v, {}, {}, {}});
+}
+
+// -- 6. memory ------------------------------------------------------------------------
+
+void settle_memory() {
+  std::this_thread::sleep_for(100ms);
+}
+
+/// Per-job growth between two samples: anonymous RSS, and malloc'd bytes in use.
+/// RSS alone understates it when freed heap from an earlier scenario is reused,
+/// so the target is judged on the larger of the two.
+struct growth {
+  double rss = 0, heap = 0, total = 0;
+  double judged() const { return std::max(rss, heap); }
+};
+
+growth per_job(const rss& a, const rss& b, std::size_t n) {
+  auto d = static_cast<double>(n);
+  return {static_cast<double>(b.anon - a.anon) / d, static_cast<double>(b.heap - a.heap) / d,
+          static_cast<double>(b.total - a.total) / d};
+}
+
+std::string growth_note(const growth& g) {
+  return "anon RSS " + fmt(g.rss) + " B/job, malloc in use " + fmt(g.heap)
+         + " B/job, total RSS incl. LMDB file pages " + fmt(g.total) + " B/job";
+}
+
+void scenario_memory(const config& c, const std::string& policy) {
+  const std::string sc = "6 memory";
+  auto n = c.n.value_or(c.sz.memory_n);
+  auto tag = " (N=" + std::to_string(n) + ")";
+  growth queued, queued_paused, running, running_paused;
+  {
+    progress.begin(sc + " [" + policy + "] queued");
+    auto dir = scratch(c, "memory");
+    auto rt = start_rt(c, dir, false, 1, policy);
+    submit_many(*rt, hold_type, empty_params(), 1, 1);
+    wait_for(*rt, [](const jobrt::runtime_stats& st) { return st.running == 1; },
+             [](const jobrt::runtime_stats&) { return std::string{"warming up"}; });
+    settle_memory();
+    auto r0 = read_rss();
+    auto s = submit_many(*rt, hold_type, empty_params(), n, 1);
+    settle_memory();
+    queued = per_job(r0, read_rss(), n);
+    progress.begin(sc + " [" + policy + "] queued -> paused");
+    for_all(s.ids, 1, [&](jobrt::job_id id) { return rt->pause(id); }, "pause");
+    settle_memory();
+    queued_paused = per_job(r0, read_rss(), n);
+    rt->shutdown();
+    rt.reset();
+    fs::remove_all(dir);
+  }
+  {
+    progress.begin(sc + " [" + policy + "] running");
+    auto dir = scratch(c, "memory");
+    auto rt = start_rt(c, dir, false, n + 1, policy);
+    submit_many(*rt, hold_type, empty_params(), 1, 1);
+    wait_for(*rt, [](const jobrt::runtime_stats& st) { return st.running == 1; },
+             [](const jobrt::runtime_stats&) { return std::string{"warming up"}; });
+    settle_memory();
+    auto r0 = read_rss();
+    auto s = submit_many(*rt, hold_type, empty_params(), n, 1);
+    wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.running == n + 1; },
+             [n](const jobrt::runtime_stats& st) {
+               return "running " + std::to_string(st.running) + "/" + std::to_string(n + 1);
+             });
+    settle_memory();
+    running = per_job(r0, read_rss(), n);
+    progress.begin(sc + " [" + policy + "] running -> paused");
+    for_all(s.ids, 1, [&](jobrt::job_id id) { return rt->pause(id); }, "pause");
+    settle_memory();
+    running_paused = per_job(r0, read_rss(), n);
+    rt->shutdown();
+    rt.reset();
+    fs::remove_all(dir);
+  }
+  progress.begin(sc + " [" + policy + "] bare CAF actor baseline");
+  auto actor_bytes = baseline_caf_actor_bytes(n, policy, c.threads);
+  progress.finish();
+  add({sc, policy, "per queued job" + tag, queued.judged(), "B/job", {}, nan_v, {}, nan_v,
+       "<= 300 B", pass(queued.judged() <= 300), growth_note(queued)});
+  add({sc, policy, "per paused job, paused while queued", queued_paused.judged(), "B/job", {},
+       nan_v, {}, nan_v, "<= 4 KiB", pass(queued_paused.judged() <= 4096),
+       "no actor; " + growth_note(queued_paused)});
+  add({sc, policy, "per running job", running.judged(), "B/job", {}, actor_bytes,
+       "bare CAF idle actor", nan_v, {}, {}, growth_note(running)});
+  add({sc, policy, "per paused job, paused while running", running_paused.judged(), "B/job", {},
+       actor_bytes, "bare CAF idle actor", nan_v, "<= 4 KiB", pass(running_paused.judged() <= 4096),
+       "the paused job keeps its actor and loaded record; " + growth_note(running_paused)});
+}
+
+// -- 7. scaling -------------------------------------------------------------------------
+
+void scenario_scaling(const config& c, const std::vector<std::string>& policies) {
+  const std::string sc = "7 scaling";
+  std::vector<std::size_t> ns = c.n ? std::vector<std::size_t>{*c.n} : c.sz.scale_n;
+  auto n0 = ns.front();
+  for (const auto& policy : policies) {
+    // Points: every N at the default cap, and every cap at the first N.
+    std::vector<std::pair<std::size_t, std::size_t>> points;
+    for (auto n : ns)
+      points.emplace_back(n, c.cap);
+    for (auto cap : c.sz.scale_cap)
+      if (cap != c.cap)
+        points.emplace_back(n0, cap);
+    for (auto [n, cap] : points) {
+      auto lbl = sc + " [" + policy + "] N=" + std::to_string(n) + " " + cap_s(cap);
+      progress.begin(lbl + " baseline");
+      auto caf = baseline_caf(n, cap, policy, c.threads);
+      progress.begin(lbl + " memory");
+      auto mem = run_noop(c, policy, false, n, cap, 1, false);
+      progress.begin(lbl + " durable");
+      auto dur = run_noop(c, policy, true, n, cap, 16, false, true);
+      auto lmdb = baseline_lmdb_write(scratch(c, "raw"), n,
+                                      static_cast<std::size_t>(dur.record_bytes > 0 ? dur.record_bytes : 200),
+                                      c.lmdb_batch, true);
+      scale_points.push_back({policy, "memory", n, cap, mem.drain_rate, caf});
+      scale_points.push_back({policy, "durable", n, cap, dur.drain_rate, lmdb});
+    }
+    progress.finish();
+    for (const auto& p : scale_points) {
+      if (p.policy != policy)
+        continue;
+      auto what = std::string{p.mode == "memory" ? "drain memory, 1 submitter" : "drain durable, 16 submitters"}
+                  + " N=" + std::to_string(p.n) + " " + cap_s(p.cap);
+      add({sc, policy, what, p.rate, "jobs/s", {}, p.baseline,
+           p.mode == "memory" ? "bare CAF" : "raw LMDB batched, fsync", nan_v, {}, {},
+           fmt(1e6 / p.rate, 2) + " us/job"});
+    }
+    if (ns.size() > 1) {
+      for (const char* mode : {"memory", "durable"}) {
+        double small = 0, big = 0;
+        std::size_t nbig = 0;
+        for (const auto& p : scale_points)
+          if (p.policy == policy && p.mode == mode && p.cap == c.cap) {
+            if (p.n == n0)
+              small = p.rate;
+            if (p.n == ns.back()) {
+              big = p.rate;
+              nbig = p.n;
+            }
+          }
+        add({sc, policy,
+             std::string{"throughput N="} + std::to_string(nbig) + " vs N=" + std::to_string(n0)
+               + " (" + mode + ")",
+             big / small, "x", {}, nan_v, {}, big / small, ">= 0.8x at 1M vs 10k",
+             pass(big / small >= 0.8) + (nbig < 1'000'000 ? " (at N=" + std::to_string(nbig) + ")" : ""),
+             {}});
+      }
+    }
+  }
+}
+
+// -- output -----------------------------------------------------------------------------
+
+std::string value_text(const row& r) {
+  if (!r.text.empty())
+    return r.text;
+  if (r.unit == "x")
+    return fmt(r.value, 2) + "x";
+  return fmt_value(r.value, r.unit);
+}
+
+std::string baseline_text(const row& r) {
+  if (std::isnan(r.baseline))
+    return "";
+  auto unit = r.unit;
+  return fmt_value(r.baseline, unit) + " (" + r.baseline_name + ")";
+}
+
+std::string ratio_text(const row& r) {
+  if (std::isnan(r.ratio) || r.unit == "x")
+    return "";
+  return fmt(r.ratio, 2) + "x";
+}
+
+void print_table(const machine_info& m, const std::string& cmd) {
+  std::cout << "jobrt-bench  " << m.date << "  " << m.cores << " cores  " << m.cpu << "  "
+            << m.kernel << "\ncommand: " << cmd << "\n\n";
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({"scenario", "policy", "metric", "value", "baseline", "ratio", "target", "status"});
+  for (const auto& r : rows)
+    cells.push_back({r.scenario, r.policy, r.metric, value_text(r), baseline_text(r), ratio_text(r),
+                     r.target, r.status});
+  std::vector<std::size_t> w(cells.front().size(), 0);
+  for (const auto& c : cells)
+    for (std::size_t i = 0; i < c.size(); ++i)
+      w[i] = std::max(w[i], c[i].size());
+  auto line = [&](const std::vector<std::string>& c) {
+    std::string s = "|";
+    for (std::size_t i = 0; i < c.size(); ++i)
+      s += " " + c[i] + std::string(w[i] - c[i].size(), ' ') + " |";
+    std::cout << s << "\n";
+  };
+  line(cells.front());
+  std::string sep = "|";
+  for (auto x : w)
+    sep += std::string(x + 2, '-') + "|";
+  std::cout << sep << "\n";
+  for (std::size_t i = 1; i < cells.size(); ++i)
+    line(cells[i]);
+  std::cout << "\nnotes:\n";
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (!rows[i].note.empty())
+      std::cout << "  " << rows[i].scenario << " / " << rows[i].policy << " / " << rows[i].metric
+                << ": " << rows[i].note << "\n";
+  std::size_t passed = 0, missed = 0;
+  for (const auto& r : rows) {
+    if (r.status.rfind("pass", 0) == 0)
+      ++passed;
+    else if (r.status.rfind("miss", 0) == 0)
+      ++missed;
+  }
+  std::cout << "\ntargets: " << passed << " pass, " << missed << " miss\n";
+}
+
+json::value num(double v) {
+  if (std::isnan(v) || std::isinf(v))
+    return nullptr;
+  return v;
+}
+
+void print_json(const machine_info& m, const std::string& cmd) {
+  json::object root;
+  root["machine"] = {{"cores", m.cores}, {"cpu", m.cpu}, {"kernel", m.kernel}, {"date", m.date}};
+  root["command"] = cmd;
+  json::array rs;
+  for (const auto& r : rows)
+    rs.push_back(json::object{{"scenario", r.scenario}, {"policy", r.policy}, {"metric", r.metric},
+                              {"value", num(r.value)}, {"unit", r.unit}, {"text", r.text},
+                              {"baseline", num(r.baseline)}, {"baseline_name", r.baseline_name},
+                              {"ratio", num(r.ratio)}, {"target", r.target}, {"status", r.status},
+                              {"note", r.note}});
+  root["rows"] = std::move(rs);
+  json::array sp;
+  for (const auto& p : scale_points)
+    sp.push_back(json::object{{"policy", p.policy}, {"mode", p.mode}, {"n", p.n}, {"cap", p.cap},
+                              {"rate", num(p.rate)}, {"baseline", num(p.baseline)}});
+  root["scaling"] = std::move(sp);
+  std::cout << json::serialize(root) << "\n";
+}
+
+bool have_gnuplot() {
+  return std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
+
+void write_plot(const config& c, const std::vector<std::string>& policies) {
+  if (scale_points.empty()) {
+    std::cerr << "jobrt-bench: --plot: no scaling points (run the scaling scenario)\n";
+    return;
+  }
+  if (!have_gnuplot()) {
+    std::cerr << "jobrt-bench: gnuplot is not installed (apt-get install -y gnuplot-nox); "
+                 "skipping the plot\n";
+    return;
+  }
+  auto dir = c.dir + "/plot";
+  fs::create_directories(dir);
+  // One data file per (policy, mode, axis): "n" curves at the default cap, "cap" curves at N0.
+  std::vector<std::string> by_n, by_cap;
+  auto n0 = scale_points.front().n;
+  for (const auto& policy : policies)
+    for (const char* mode : {"memory", "durable"}) {
+      auto base = policy + "-" + mode;
+      std::ofstream fn{dir + "/" + base + "-n.dat"}, fc{dir + "/" + base + "-cap.dat"};
+      for (const auto& p : scale_points) {
+        if (p.policy != policy || p.mode != mode)
+          continue;
+        if (p.cap == c.cap)
+          fn << p.n << " " << p.rate << " " << p.baseline << "\n";
+        if (p.n == n0)
+          fc << p.cap << " " << p.rate << " " << p.baseline << "\n";
+      }
+      by_n.push_back(base);
+      by_cap.push_back(base);
+    }
+  // cap curves must be sorted by cap
+  for (const auto& b : by_cap) {
+    auto path = dir + "/" + b + "-cap.dat";
+    std::ifstream in{path};
+    std::vector<std::tuple<double, double, double>> v;
+    for (double a, r, bl; in >> a >> r >> bl;)
+      v.emplace_back(a, r, bl);
+    std::sort(v.begin(), v.end());
+    std::ofstream out{path};
+    for (auto& [a, r, bl] : v)
+      out << a << " " << r << " " << bl << "\n";
+  }
+  std::ofstream gp{dir + "/plot.gp"};
+  gp << "set terminal png size 1400,560 noenhanced\nset output '" << c.plot << "'\n"
+     << "set multiplot layout 1,2 title 'jobrt-bench scaling (no-op jobs; memory: 1 submitter, "
+        "durable: 16 submitters)'\n"
+     << "set logscale x\nset logscale y\nset grid\nset key bottom left font ',9'\n"
+     << "set ylabel 'jobs/s (drain)'\n";
+  auto plot = [&](const std::vector<std::string>& bases, const std::string& suffix,
+                  const std::string& xlabel, const std::string& title) {
+    gp << "set xlabel '" << xlabel << "'\nset title '" << title << "'\nplot ";
+    int color = 0;
+    for (const auto& b : bases) {
+      if (color != 0)
+        gp << ", ";
+      ++color;
+      gp << "'" << dir << "/" << b << suffix << "' using 1:2 with linespoints lc " << color
+         << " lw 2 title '" << b << "'";
+      gp << ", '" << dir << "/" << b << suffix << "' using 1:3 with lines lc " << color
+         << " dashtype 2 title '" << b << " baseline'";
+    }
+    gp << "\n";
+  };
+  plot(by_n, "-n.dat", "N (jobs)", "by N, max_running=" + std::to_string(c.cap));
+  plot(by_cap, "-cap.dat", "max_running", "by max_running, N=" + std::to_string(n0));
+  gp << "unset multiplot\n";
+  gp.close();
+  auto cmd = "gnuplot '" + dir + "/plot.gp' 2>&1";
+  if (std::system(cmd.c_str()) != 0)
+    std::cerr << "jobrt-bench: gnuplot failed (script kept in " << dir << "/plot.gp)\n";
+  else
+    std::cerr << "jobrt-bench: wrote " << c.plot << "\n";
+}
+
+// -- command line ---------------------------------------------------------------------------
+
+std::size_t parse_size(const std::string& opt, const char* v) {
+  char* end = nullptr;
+  auto x = std::strtoull(v, &end, 10);
+  if (end == v || *end != '\0')
+    throw std::invalid_argument(opt + ": expected a number, got '" + v + "'");
+  return static_cast<std::size_t>(x);
+}
+
+config parse(int argc, char** argv) {
+  config c;
+  bool sizes_set = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc)
+        throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      print_help();
+      std::exit(0);
+    } else if (a == "--full") {
+      c.full = true;
+    } else if (a == "--smoke") {
+      c.smoke = true;
+    } else if (a == "--json") {
+      c.json_out = true;
+    } else if (a == "--quiet") {
+      c.quiet = true;
+    } else if (a == "--plot") {
+      c.plot = value();
+    } else if (a == "--scenario") {
+      c.scenario = value();
+      if (std::find(std::begin(scenario_names), std::end(scenario_names), c.scenario)
+          == std::end(scenario_names))
+        throw std::invalid_argument("unknown scenario '" + c.scenario + "' (see --help)");
+    } else if (a == "--policy") {
+      std::string p = value();
+      if (p == "both")
+        c.policies = {"stealing", "sharing"};
+      else if (p == "stealing" || p == "sharing")
+        c.policies = {p};
+      else
+        throw std::invalid_argument("--policy: stealing, sharing or both");
+    } else if (a == "--n") {
+      c.n = parse_size(a, value());
+      if (*c.n == 0)
+        throw std::invalid_argument("--n must be at least 1");
+    } else if (a == "--threads") {
+      c.threads = parse_size(a, value());
+    } else if (a == "--cap") {
+      c.cap = std::max<std::size_t>(1, parse_size(a, value()));
+    } else if (a == "--lmdb-batch") {
+      c.lmdb_batch = std::max<std::size_t>(1, parse_size(a, value()));
+    } else if (a == "--dir") {
+      c.dir = value();
+    } else {
+      throw std::invalid_argument("unknown option '" + a + "' (see --help)");
+    }
+  }
+  if (c.full && c.smoke)
+    throw std::invalid_argument("--full and --smoke exclude each other");
+  c.sz = c.full ? full_sizes() : c.smoke ? smoke_sizes() : default_sizes();
+  (void)sizes_set;
+  if (c.dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    c.dir = std::string{tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"} + "/jobrt-bench-"
+            + std::to_string(getpid());
+  }
+  return c;
+}
+
+} // namespace
+} // namespace bench
+
+int main(int argc, char** argv) {
+  using namespace bench;
+  link_jobs();
+  config c;
+  try {
+    c = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "jobrt-bench: " << e.what() << "\n";
+    return 2;
+  }
+  std::string cmd;
+  for (int i = 0; i < argc; ++i)
+    cmd += (i ? " " : "") + std::string{argv[i]};
+  progress.set_quiet(c.quiet);
+  fs::create_directories(c.dir);
+  auto m = machine();
+  auto want = [&](const char* name) { return c.scenario.empty() || c.scenario == name; };
+  auto main_policies = c.policies.empty() ? std::vector<std::string>{"stealing"} : c.policies;
+  auto scale_policies =
+    c.policies.empty() ? std::vector<std::string>{"stealing", "sharing"} : c.policies;
+  int rc = 0;
+  auto t0 = now_ns();
+  try {
+    // Memory first, while the heap is fresh (freed memory of other scenarios would be reused).
+    for (const auto& policy : main_policies)
+      if (want("memory"))
+        scenario_memory(c, policy);
+    for (const auto& policy : main_policies) {
+      if (want("noop-mem"))
+        scenario_noop_mem(c, policy);
+      if (want("noop-durable"))
+        scenario_noop_durable(c, policy);
+      if (want("checkpoint"))
+        scenario_checkpoint(c, policy);
+      if (want("control"))
+        scenario_control(c, policy);
+      if (want("recovery"))
+        scenario_recovery(c, policy);
+    }
+    if (want("scaling"))
+      scenario_scaling(c, scale_policies);
+  } catch (const std::exception& e) {
+    progress.finish();
+    std::cerr << "jobrt-bench: failed: " << e.what() << "\n";
+    rc = 1;
+  }
+  progress.finish();
+  if (!c.quiet)
+    std::cerr << "[jobrt-bench] done in " << fmt(static_cast<double>(now_ns() - t0) / 1e9, 1)
+              << " s\n";
+  if (c.json_out)
+    print_json(m, cmd);
+  else
+    print_table(m, cmd);
+  if (!c.plot.empty())
+    write_plot(c, scale_policies);
+  std::error_code ec;
+  fs::remove_all(c.dir, ec);
+  return rc;
+}
