@@ -73,6 +73,13 @@ struct submit_request {
   submit_options options;
 };
 
+/// Many submits of one type, validated by the facade, written in one transaction.
+struct bulk_submit_request {
+  std::string type;
+  std::vector<boost::json::value> params;
+  submit_options options;
+};
+
 /// How a job actor's run ended.
 struct job_outcome {
   enum class kind : std::uint8_t {
@@ -110,6 +117,7 @@ using event_batch = std::vector<job_event>;
 //
 // from the facade:
 //   (submit_atom, submit_request, reply<job_id>)        acknowledged once durable
+//   (submit_atom, bulk_submit_request, reply<vector<job_id>>)  one transaction
 //   (pause_atom | resume_atom | cancel_atom | retry_atom, job_id, reply<void>)
 //   (get_atom, job_id, reply<job_record>)               store record + live overlay
 //   (overlay_atom, list_page, reply<list_page>)         live status/progress on a page
@@ -161,6 +169,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::list_page>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::runtime_stats>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::submit_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::bulk_submit_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::vector<jobrt::job_id>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_start)

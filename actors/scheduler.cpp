@@ -650,77 +650,132 @@ bool answer_existing_key(scheduler_actor* self, const std::string& key,
   return false; // free, or held by a job that no longer exists
 }
 
+/// A new job's record, with the type's defaults applied.
+job_record new_record(scheduler_actor* self, std::uint16_t type_index, const std::string& type,
+                      boost::json::value params, const submit_options& opts) {
+  auto& st = self->state;
+  const auto& defaults = st.types[type_index].options;
+  job_record rec;
+  rec.id = ++st.last_id;
+  rec.type = type;
+  rec.params = std::move(params);
+  rec.owner = opts.owner;
+  rec.priority = opts.priority;
+  rec.created_at = now(self);
+  rec.max_attempts = std::max<std::uint32_t>(
+    1, opts.max_attempts != 0 ? opts.max_attempts : defaults.max_attempts);
+  rec.timeout_ms = opts.timeout_ms != 0 ? opts.timeout_ms : defaults.timeout_ms;
+  rec.idempotency_key = opts.idempotency_key;
+  if (opts.run_at > rec.created_at) {
+    rec.status = job_status::waiting;
+    rec.wake_at = opts.run_at;
+    rec.waiting_for = "scheduled";
+  }
+  return rec;
+}
+
+/// What the scheduler keeps of a job whose submit is being committed.
+struct admission {
+  job_id id;
+  job_status status;
+  millis wake_at;
+  boost::json::value params; ///< only when the type has limits keyed by it
+};
+
+admission admission_of(scheduler_actor* self, std::uint16_t type_index, const job_record& rec) {
+  bool keep = !self->state.types[type_index].limits.empty();
+  return {rec.id, rec.status, rec.wake_at, keep ? rec.params : boost::json::value{}};
+}
+
+/// Takes a durable job into the scheduler: queued, or waiting for its start time.
+void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options& opts,
+           const admission& a) {
+  auto& st = self->state;
+  entry e;
+  e.id = a.id;
+  e.type = type_index;
+  e.owner = opts.owner;
+  e.priority = opts.priority;
+  e.status = a.status;
+  set_limit_keys(self, e, a.params);
+  auto& stored = st.jobs.emplace(a.id, std::move(e)).first->second;
+  if (a.status == job_status::waiting)
+    arm_timer(self, stored, a.wake_at);
+  else
+    enqueue(self, stored);
+  ++st.counters.submitted;
+  publish_status(self, stored);
+}
+
 void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<job_id> rp) {
   auto& st = self->state;
   if (st.stopping) {
     answer<job_id>(rp, error{errc::shutting_down, "the runtime is shutting down"});
     return;
   }
-  const auto& key = req.options.idempotency_key;
+  const auto key = req.options.idempotency_key;
   if (!key.empty() && answer_existing_key(self, key, rp))
     return;
   auto type_index = intern_type(self, req.type);
-  const auto& defaults = st.types[type_index].options;
-  job_record rec;
-  rec.id = ++st.last_id;
-  rec.type = std::move(req.type);
-  rec.params = std::move(req.params);
-  rec.owner = std::move(req.options.owner);
-  rec.priority = req.options.priority;
-  rec.created_at = now(self);
-  rec.max_attempts = std::max<std::uint32_t>(
-    1, req.options.max_attempts != 0 ? req.options.max_attempts : defaults.max_attempts);
-  rec.timeout_ms = req.options.timeout_ms != 0 ? req.options.timeout_ms : defaults.timeout_ms;
-  rec.idempotency_key = key;
-  if (req.options.run_at > rec.created_at) {
-    rec.status = job_status::waiting;
-    rec.wake_at = req.options.run_at;
-    rec.waiting_for = "scheduled";
-  }
+  auto rec = new_record(self, type_index, req.type, std::move(req.params), req.options);
   storage::write_batch batch;
   batch.put_record(rec);
   if (!key.empty()) {
     batch.put_unique_key(key, rec.id);
     st.pending_keys.emplace(key, rec.id);
   }
-  auto id = rec.id;
-  auto status = rec.status;
-  auto wake_at = rec.wake_at;
-  auto params = st.types[type_index].limits.empty() ? boost::json::value{} : rec.params;
-  auto owner = rec.owner;
-  auto priority = rec.priority;
+  auto a = admission_of(self, type_index, rec);
+  auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
     auto& st = self->state;
     std::vector<proto::reply<job_id>> waiters{rp};
     if (!key.empty()) {
       st.pending_keys.erase(key);
-      auto w = st.key_waiters.find(id);
+      auto w = st.key_waiters.find(a.id);
       if (w != st.key_waiters.end()) {
         waiters.insert(waiters.end(), w->second.begin(), w->second.end());
         st.key_waiters.erase(w);
       }
     }
+    if (r)
+      admit(self, type_index, opts, a);
+    for (auto& w : waiters)
+      answer<job_id>(w, r ? result<job_id>{a.id} : result<job_id>{r.error()});
+    if (r)
+      try_start(self);
+  });
+}
+
+/// Many jobs of one type in one transaction: acknowledged together.
+void on_submit_many(scheduler_actor* self, proto::bulk_submit_request& req,
+                    proto::reply<std::vector<job_id>> rp) {
+  auto& st = self->state;
+  if (st.stopping) {
+    answer<std::vector<job_id>>(rp, error{errc::shutting_down, "the runtime is shutting down"});
+    return;
+  }
+  auto type_index = intern_type(self, req.type);
+  storage::write_batch batch;
+  std::vector<admission> admissions;
+  admissions.reserve(req.params.size());
+  for (auto& p : req.params) {
+    auto rec = new_record(self, type_index, req.type, std::move(p), req.options);
+    batch.put_record(rec);
+    admissions.push_back(admission_of(self, type_index, rec));
+  }
+  auto opts = std::move(req.options);
+  persist_batch(self, std::move(batch), [=](result<void> r) {
     if (!r) {
-      for (auto& w : waiters)
-        answer<job_id>(w, r.error());
+      answer<std::vector<job_id>>(rp, r.error());
       return;
     }
-    entry e;
-    e.id = id;
-    e.type = type_index;
-    e.owner = owner;
-    e.priority = priority;
-    e.status = status;
-    set_limit_keys(self, e, params);
-    auto& stored = st.jobs.emplace(id, std::move(e)).first->second;
-    if (status == job_status::waiting)
-      arm_timer(self, stored, wake_at);
-    else
-      enqueue(self, stored);
-    ++st.counters.submitted;
-    publish_status(self, stored);
-    for (auto& w : waiters)
-      answer<job_id>(w, id);
+    std::vector<job_id> ids;
+    ids.reserve(admissions.size());
+    for (const auto& a : admissions) {
+      admit(self, type_index, opts, a);
+      ids.push_back(a.id);
+    }
+    answer<std::vector<job_id>>(rp, std::move(ids));
     try_start(self);
   });
 }
@@ -1262,6 +1317,8 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
     [=](proto::submit_atom, proto::submit_request& req, proto::reply<job_id>& rp) {
       on_submit(self, req, std::move(rp));
     },
+    [=](proto::submit_atom, proto::bulk_submit_request& req,
+        proto::reply<std::vector<job_id>>& rp) { on_submit_many(self, req, std::move(rp)); },
     [=](proto::pause_atom, job_id id, proto::reply<void>& rp) { on_pause(self, id, rp); },
     [=](proto::resume_atom, job_id id, proto::reply<void>& rp) { on_resume(self, id, rp); },
     [=](proto::cancel_atom, job_id id, proto::reply<void>& rp) { on_cancel(self, id, rp); },

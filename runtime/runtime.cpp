@@ -204,6 +204,31 @@ result<job_id> runtime::submit(std::string_view type, const json::value& params,
   return rt.ask<job_id>(proto::submit_atom::value, std::move(req));
 }
 
+result<std::vector<job_id>> runtime::submit_many(std::string_view type,
+                                                 std::vector<json::value> params,
+                                                 const submit_options& opts) {
+  auto& rt = *impl_;
+  if (!opts.idempotency_key.empty())
+    return error{errc::invalid_argument, "an idempotency key names one job; submit_many takes none"};
+  if (opts.owner.size() > max_owner_bytes)
+    return error{errc::invalid_argument, "owner is " + std::to_string(opts.owner.size())
+                                           + " bytes, over the limit of "
+                                           + std::to_string(max_owner_bytes)};
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (auto ok = rt.opts.types->validate(type, params[i]); !ok)
+      return error{ok.error().code, "job " + std::to_string(i) + ": " + ok.error().message};
+    auto size = json::serialize(params[i]).size();
+    if (size > rt.opts.max_payload_bytes)
+      return error{errc::payload_too_large, "job " + std::to_string(i) + ": parameters are "
+                                              + std::to_string(size) + " bytes, over the limit of "
+                                              + std::to_string(rt.opts.max_payload_bytes)};
+  }
+  if (params.empty())
+    return std::vector<job_id>{};
+  proto::bulk_submit_request req{std::string{type}, std::move(params), opts};
+  return rt.ask<std::vector<job_id>>(proto::submit_atom::value, std::move(req));
+}
+
 result<job_id> runtime::submit_json(std::string_view type, std::string_view params_json,
                                     const submit_options& opts) {
   auto params = parse_params(params_json, impl_->opts.max_payload_bytes);

@@ -96,6 +96,26 @@ BOOST_AUTO_TEST_CASE(an_oversized_payload_is_refused) {
   BOOST_TEST(rt->list()->jobs.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_bulk_submit_stores_every_job_and_runs_them_all) {
+  std::vector<json::value> params;
+  for (int i = 1; i <= 500; ++i)
+    params.push_back({{"n", i % 7 + 1}});
+  auto ids = rt->submit_many("sum", params);
+  BOOST_REQUIRE_MESSAGE(ids.ok(), (ids ? "" : ids.error().message));
+  BOOST_REQUIRE(ids->size() == 500u);
+  BOOST_REQUIRE(events.wait_count(job_status::completed, 500));
+  BOOST_TEST(get(ids->back()).output.at("total").as_int64() == 1 + 2 + 3 + 4); // n = 500 % 7 + 1
+}
+
+BOOST_AUTO_TEST_CASE(a_bulk_submit_with_one_invalid_entry_stores_nothing) {
+  std::vector<json::value> params{{{"n", 1}}, {{"n", "two"}}, {{"n", 3}}};
+  auto ids = rt->submit_many("sum", params);
+  BOOST_REQUIRE(!ids.ok());
+  BOOST_TEST(ids.error().code == errc::invalid_params);
+  BOOST_TEST(ids.error().message.find("job 1:") == 0u);
+  BOOST_TEST(rt->list()->jobs.empty());
+}
+
 BOOST_AUTO_TEST_CASE(the_registry_lists_each_type_with_its_parameters) {
   auto types = rt->job_types();
   auto sum = std::find_if(types.begin(), types.end(), [](auto& t) { return t.name == "sum"; });

@@ -154,6 +154,12 @@ public:
   /// unknown_job_type, invalid_params, payload_too_large, storage_full, shutting_down.
   result<job_id> submit(std::string_view type, const boost::json::value& params,
                         const submit_options& opts = {});
+  /// Submits many jobs of one type in one transaction: all are durable when it
+  /// returns, or none is submitted (an invalid entry is named by its index).
+  /// Idempotency keys do not apply to bulk submits.
+  result<std::vector<job_id>> submit_many(std::string_view type,
+                                          std::vector<boost::json::value> params,
+                                          const submit_options& opts = {});
   /// As `submit`, with the parameters as JSON text (malformed_json if they do not parse).
   result<job_id> submit_json(std::string_view type, std::string_view params_json,
                              const submit_options& opts = {});

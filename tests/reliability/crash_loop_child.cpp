@@ -1,0 +1,192 @@
+/// The child process of the crash loop: it runs a runtime on DATA_DIR under a
+/// steady, seeded load until the parent kills it with SIGKILL. It submits `loop`
+/// jobs and pauses, resumes and cancels them itself, and reports on stdout every
+/// fact that the runtime acknowledged, one line per fact, each written with a
+/// single write(2) so that a kill never leaves half a line behind:
+///   ack ID STEPS EVERY   a submit was acknowledged (the record is durable)
+///   pause ID             a pause was acknowledged (`paused` is durable)
+///   resume ID            a resume was acknowledged
+///   cancel ID            a cancel was acknowledged (`cancelled` is durable)
+///   done ID              the runtime said the job completed (its output is durable)
+///   start ID I / step ID N   from the job itself (see crash_loop_job.hpp)
+///   error WHAT ID MESSAGE    a control call failed in a way it never should
+///
+/// usage: crash_loop_child DATA_DIR SEED
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reliability/crash_loop_job.hpp"
+
+JOBRT_REGISTER_JOB(crash_loop::loop_job);
+
+namespace {
+
+void say(const std::string& line) {
+  auto text = line + "\n";
+  [[maybe_unused]] auto n = ::write(STDOUT_FILENO, text.data(), text.size());
+}
+
+/// The jobs this child may act on: unfinished ones, split by whether it paused them.
+struct job_sets {
+  std::mutex mtx;
+  std::set<jobrt::job_id> active; ///< queued, running or waiting
+  std::set<jobrt::job_id> paused;
+
+  void finished(jobrt::job_id id) {
+    std::lock_guard guard{mtx};
+    active.erase(id);
+    paused.erase(id);
+  }
+  std::size_t size() {
+    std::lock_guard guard{mtx};
+    return active.size() + paused.size();
+  }
+  /// A random member of `which`, or 0.
+  template <class Rng>
+  jobrt::job_id pick(std::set<jobrt::job_id>& which, Rng& rng) {
+    std::lock_guard guard{mtx};
+    if (which.empty())
+      return 0;
+    auto it = which.begin();
+    std::advance(it, std::uniform_int_distribution<std::size_t>(0, which.size() - 1)(rng));
+    return *it;
+  }
+  void move(jobrt::job_id id, std::set<jobrt::job_id>& from, std::set<jobrt::job_id>& to) {
+    std::lock_guard guard{mtx};
+    if (from.erase(id) > 0)
+      to.insert(id);
+  }
+};
+
+/// A control call failed: expected when the job finished meanwhile, a finding otherwise.
+void on_control_error(const char* what, jobrt::job_id id, const jobrt::error& e, job_sets& jobs) {
+  if (e.code == jobrt::errc::illegal_transition || e.code == jobrt::errc::not_found) {
+    jobs.finished(id); // it completed or was cancelled meanwhile
+    return;
+  }
+  say(std::string{"error "} + what + " " + std::to_string(id) + " " + e.message);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: crash_loop_child DATA_DIR SEED\n");
+    return 2;
+  }
+  crash_loop::report = say;
+  std::mt19937_64 rng{std::stoull(argv[2])};
+
+  jobrt::runtime_options opts;
+  opts.data_dir = argv[1];
+  opts.durable = true;
+  opts.max_running = 4;
+  opts.worker_threads = 2;
+  auto rt = jobrt::runtime::start(opts);
+  if (!rt) {
+    std::fprintf(stderr, "crash_loop_child: %s\n", rt.error().message.c_str());
+    return 1;
+  }
+  auto& r = **rt;
+
+  job_sets jobs;
+  jobrt::event_filter status_only;
+  status_only.progress = false;
+  auto sub = r.subscribe(
+    [&jobs](const jobrt::job_event& e) {
+      if (e.status == jobrt::job_status::completed)
+        say("done " + std::to_string(e.id));
+      if (jobrt::is_finished(e.status))
+        jobs.finished(e.id);
+    },
+    status_only);
+
+  // The unfinished jobs of earlier runs are targets too.
+  jobrt::list_query q;
+  q.statuses = {jobrt::job_status::queued, jobrt::job_status::running,
+                jobrt::job_status::waiting, jobrt::job_status::paused};
+  q.limit = 1000;
+  for (;;) {
+    auto page = r.list(q);
+    if (!page) {
+      say("error list 0 " + page.error().message);
+      break;
+    }
+    {
+      std::lock_guard guard{jobs.mtx};
+      for (const auto& rec : page->jobs)
+        (rec.status == jobrt::job_status::paused ? jobs.paused : jobs.active).insert(rec.id);
+    }
+    if (page->next_cursor == 0)
+      break;
+    q.before = page->next_cursor;
+  }
+
+  std::uniform_int_distribution<int> percent(0, 99);
+  for (;;) {
+    int dice = percent(rng);
+    if (dice < 45) {
+      if (jobs.size() < 24) {
+        auto steps = std::uniform_int_distribution<std::int64_t>(10, 60)(rng);
+        auto every = std::uniform_int_distribution<std::int64_t>(2, 8)(rng);
+        auto pace = std::uniform_int_distribution<std::int64_t>(0, 3)(rng);
+        auto id = r.submit("loop", {{"steps", steps}, {"every", every}, {"pace_ms", pace}});
+        if (id) {
+          {
+            std::lock_guard guard{jobs.mtx};
+            jobs.active.insert(*id);
+          }
+          say("ack " + std::to_string(*id) + " " + std::to_string(steps) + " "
+              + std::to_string(every));
+        } else {
+          say("error submit 0 " + id.error().message);
+        }
+      }
+    } else if (dice < 62) {
+      if (auto id = jobs.pick(jobs.active, rng)) {
+        if (auto res = r.pause(id)) {
+          jobs.move(id, jobs.active, jobs.paused);
+          say("pause " + std::to_string(id));
+        } else {
+          on_control_error("pause", id, res.error(), jobs);
+        }
+      }
+    } else if (dice < 80) {
+      if (auto id = jobs.pick(jobs.paused, rng)) {
+        if (auto res = r.resume(id)) {
+          jobs.move(id, jobs.paused, jobs.active);
+          say("resume " + std::to_string(id));
+        } else {
+          on_control_error("resume", id, res.error(), jobs);
+        }
+      }
+    } else if (dice < 85) {
+      auto id = jobs.pick(percent(rng) < 50 ? jobs.active : jobs.paused, rng);
+      if (id) {
+        if (auto res = r.cancel(id)) {
+          jobs.finished(id);
+          say("cancel " + std::to_string(id));
+        } else {
+          on_control_error("cancel", id, res.error(), jobs);
+        }
+      }
+    } else {
+      if (auto id = jobs.pick(jobs.active, rng)) {
+        auto rec = r.get(id);
+        if (!rec && rec.error().code != jobrt::errc::not_found)
+          say("error get " + std::to_string(id) + " " + rec.error().message);
+      }
+    }
+    // Load shaping, not waiting for anything: a steady stream of calls.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
