@@ -186,20 +186,33 @@ result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_
 
 // -- jobs -----------------------------------------------------------------------------
 
+namespace {
+
+/// Checks one submit on the caller's thread: the owner, the type, the
+/// parameters and their size. Nothing reaches the actors unless it passes.
+result<void> check_submit(const runtime_options& opts, std::string_view type,
+                          const json::value& params, const submit_options& so) {
+  if (so.owner.size() > max_owner_bytes)
+    return error{errc::invalid_argument, "owner is " + std::to_string(so.owner.size())
+                                           + " bytes, over the limit of "
+                                           + std::to_string(max_owner_bytes)};
+  if (auto ok = opts.types->validate(type, params); !ok)
+    return ok.error();
+  auto size = json::serialize(params).size();
+  if (size > opts.max_payload_bytes)
+    return error{errc::payload_too_large, "parameters are " + std::to_string(size)
+                                            + " bytes, over the limit of "
+                                            + std::to_string(opts.max_payload_bytes)};
+  return {};
+}
+
+} // namespace
+
 result<job_id> runtime::submit(std::string_view type, const json::value& params,
                                const submit_options& opts) {
   auto& rt = *impl_;
-  if (opts.owner.size() > max_owner_bytes)
-    return error{errc::invalid_argument, "owner is " + std::to_string(opts.owner.size())
-                                           + " bytes, over the limit of "
-                                           + std::to_string(max_owner_bytes)};
-  if (auto ok = rt.opts.types->validate(type, params); !ok)
+  if (auto ok = check_submit(rt.opts, type, params, opts); !ok)
     return ok.error();
-  auto size = json::serialize(params).size();
-  if (size > rt.opts.max_payload_bytes)
-    return error{errc::payload_too_large, "parameters are " + std::to_string(size)
-                                            + " bytes, over the limit of "
-                                            + std::to_string(rt.opts.max_payload_bytes)};
   proto::submit_request req{std::string{type}, params, opts};
   return rt.ask<job_id>(proto::submit_atom::value, std::move(req));
 }
@@ -210,19 +223,9 @@ result<std::vector<job_id>> runtime::submit_many(std::string_view type,
   auto& rt = *impl_;
   if (!opts.idempotency_key.empty())
     return error{errc::invalid_argument, "an idempotency key names one job; submit_many takes none"};
-  if (opts.owner.size() > max_owner_bytes)
-    return error{errc::invalid_argument, "owner is " + std::to_string(opts.owner.size())
-                                           + " bytes, over the limit of "
-                                           + std::to_string(max_owner_bytes)};
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    if (auto ok = rt.opts.types->validate(type, params[i]); !ok)
+  for (std::size_t i = 0; i < params.size(); ++i)
+    if (auto ok = check_submit(rt.opts, type, params[i], opts); !ok)
       return error{ok.error().code, "job " + std::to_string(i) + ": " + ok.error().message};
-    auto size = json::serialize(params[i]).size();
-    if (size > rt.opts.max_payload_bytes)
-      return error{errc::payload_too_large, "job " + std::to_string(i) + ": parameters are "
-                                              + std::to_string(size) + " bytes, over the limit of "
-                                              + std::to_string(rt.opts.max_payload_bytes)};
-  }
   if (params.empty())
     return std::vector<job_id>{};
   proto::bulk_submit_request req{std::string{type}, std::move(params), opts};
