@@ -3,6 +3,9 @@
 /// What every actor of one runtime shares: the store (read-only for all but the
 /// persistence actor), the job types, the clock, the options, and a log.
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -15,6 +18,37 @@
 
 namespace jobrt {
 
+/// Counts latencies into fixed buckets; any thread may record.
+class latency_recorder {
+public:
+  static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  void record(std::chrono::nanoseconds d) {
+    auto s = std::chrono::duration<double>(d).count();
+    std::size_t b = 0;
+    while (b < bounds.size() && s > bounds[b])
+      ++b;
+    ++buckets_[b];
+    sum_ns_ += static_cast<std::uint64_t>(d.count());
+  }
+  latency_histogram snapshot() const {
+    latency_histogram h;
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < bounds.size(); ++b) {
+      cumulative += buckets_[b].load();
+      h.bounds_seconds.push_back(bounds[b]);
+      h.counts.push_back(cumulative);
+    }
+    h.count = cumulative + buckets_[bounds.size()].load();
+    h.sum_seconds = static_cast<double>(sum_ns_.load()) / 1e9;
+    return h;
+  }
+
+private:
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> sum_ns_{0};
+};
+
 struct actor_env {
   storage::job_store* store = nullptr;
   const registry* types = nullptr;
@@ -22,6 +56,7 @@ struct actor_env {
   runtime_options opts;
   caf::actor persistence;
   caf::actor events;
+  std::shared_ptr<latency_recorder> checkpoint_latency = std::make_shared<latency_recorder>();
 };
 
 using env_ptr = std::shared_ptr<const actor_env>;

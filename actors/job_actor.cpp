@@ -213,10 +213,12 @@ void write_checkpoint(job_actor* self) {
   storage::write_batch batch;
   batch.put_checkpoint(st.start.id, cp);
   st.checkpoint_in_flight = true;
+  auto asked = std::chrono::steady_clock::now();
   self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch))
     .then(
       [=](const proto::write_ack& ack) {
         self->state.checkpoint_in_flight = false;
+        self->state.env->checkpoint_latency->record(std::chrono::steady_clock::now() - asked);
         if (ack.failure) {
           fail_now(self, "checkpoint could not be saved: " + ack.failure->message);
           return;

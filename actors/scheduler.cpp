@@ -1335,6 +1335,7 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
       for (const auto& kv : self->state.jobs)
         ++s.jobs_by_status[kv.second.status];
       s.running = self->state.running;
+      s.checkpoint_latency = self->state.env->checkpoint_latency->snapshot();
       s.paused_types.clear();
       for (const auto& slot : self->state.types)
         if (slot.paused)

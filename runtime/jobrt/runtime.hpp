@@ -122,6 +122,15 @@ private:
   std::function<void()> cancel_;
 };
 
+/// A latency histogram: `counts[i]` observations at or below `bounds_seconds[i]`
+/// (cumulative, as Prometheus wants), `count` in all, `sum_seconds` their total.
+struct latency_histogram {
+  std::vector<double> bounds_seconds;
+  std::vector<std::uint64_t> counts;
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+};
+
 /// Counts the scheduler keeps, for dashboards and metrics.
 struct runtime_stats {
   std::map<job_status, std::uint64_t> jobs_by_status; ///< unfinished jobs known to the scheduler
@@ -134,6 +143,8 @@ struct runtime_stats {
   std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
   std::uint64_t deleted = 0;     ///< finished jobs deleted (retention and admin) since start
   std::vector<std::string> paused_types;
+  /// From a job's checkpoint request to the moment it is durable.
+  latency_histogram checkpoint_latency;
 };
 
 class runtime {

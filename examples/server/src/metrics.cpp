@@ -135,6 +135,15 @@ std::string metrics::render() {
     line(out, "jobrt_jobs_recovered_total " + std::to_string(st->recovered));
     header(out, "jobrt_records_quarantined_total", "counter", "Corrupt records moved aside at start.");
     line(out, "jobrt_records_quarantined_total " + std::to_string(st->quarantined));
+    const auto& cp = st->checkpoint_latency;
+    header(out, "jobrt_checkpoint_write_seconds", "histogram",
+           "From a job's checkpoint request until the checkpoint is durable.");
+    for (std::size_t b = 0; b < cp.bounds_seconds.size(); ++b)
+      line(out, "jobrt_checkpoint_write_seconds_bucket{le=\"" + number(cp.bounds_seconds[b])
+                  + "\"} " + std::to_string(cp.counts[b]));
+    line(out, "jobrt_checkpoint_write_seconds_bucket{le=\"+Inf\"} " + std::to_string(cp.count));
+    line(out, "jobrt_checkpoint_write_seconds_sum " + number(cp.sum_seconds));
+    line(out, "jobrt_checkpoint_write_seconds_count " + std::to_string(cp.count));
   }
   header(out, "jobrt_up", "gauge", "1 if the runtime answered the stats request.");
   line(out, std::string{"jobrt_up "} + (st ? "1" : "0"));

@@ -287,6 +287,8 @@ BOOST_AUTO_TEST_CASE(metrics_expose_counts_and_the_duration_histogram) {
   for (auto name : {"jobrt_jobs{status=\"queued\"}", "jobrt_jobs_submitted_total", "jobrt_jobs_completed_total",
                     "jobrt_jobs_failed_total", "jobrt_queue_depth", "jobrt_jobs_running",
                     "jobrt_job_duration_seconds_bucket{type=\"countdown\",le=\"+Inf\"}",
+                    "jobrt_checkpoint_write_seconds_bucket{le=\"+Inf\"}",
+                    "jobrt_checkpoint_write_seconds_count",
                     "jobrt_http_requests_total{code=\"200\"}"})
     BOOST_TEST(text.find(name) != std::string::npos, name);
 }
