@@ -61,7 +61,7 @@ public:
   }
 
   void progress_detail(boost::json::value detail) override {
-    st().prog.detail = std::move(detail);
+    st().prog.detail = has_non_finite(detail) ? boost::json::value{} : std::move(detail);
     st().progress_dirty = true;
   }
 
@@ -201,6 +201,10 @@ void write_checkpoint(job_actor* self) {
     fail_now(self, std::string{"saving the job's state threw: "} + e.what());
     return;
   }
+  if (has_non_finite(cp.state)) {
+    fail_now(self, "checkpoint state holds a number that is not finite (JSON cannot store it)");
+    return;
+  }
   auto size = boost::json::serialize(cp.state).size();
   if (size > st.env->opts.max_payload_bytes) {
     fail_now(self, "checkpoint state is " + std::to_string(size) + " bytes, over the limit of "
@@ -232,12 +236,23 @@ void write_checkpoint(job_actor* self) {
       });
 }
 
+/// Whether the job runs again after this ending (and so needs its checkpoint).
+bool resumes_later(const proto::job_outcome& o) {
+  using kind = proto::job_outcome::kind;
+  return o.what == kind::rate_limited || (o.what == kind::failed && o.transient);
+}
+
 /// Acts on what the last step (or a reply handler) asked for: a checkpoint
 /// first, then the ending, else the next step.
 void settle(job_actor* self) {
   auto& st = self->state;
   if (st.finished || st.checkpoint_in_flight)
     return;
+  // A run that ends in completion, a permanent failure or a cancel needs no
+  // checkpoint: writing one in its own commit before the final record would let
+  // a crash between the two restart the job after its last step.
+  if (st.want_checkpoint && st.outcome && !resumes_later(*st.outcome))
+    st.want_checkpoint = false;
   if (st.want_checkpoint) {
     write_checkpoint(self);
     return;
@@ -326,6 +341,11 @@ caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start start,
   return {
     [=](proto::step_atom) { run_step(self); },
     [=](proto::pause_atom) {
+      // Once the run's ending is decided (its checkpoint may still be in
+      // flight), a pause would race it: the scheduler answers the pause when the
+      // ending arrives instead.
+      if (self->state.outcome)
+        return;
       self->become(caf::keep_behavior, paused_behavior(self));
       if (self->state.progress_dirty)
         send_progress(self, 0);

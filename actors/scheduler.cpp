@@ -395,6 +395,13 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
   using kind = proto::job_outcome::kind;
   switch (o.what) {
     case kind::completed: {
+      if (has_non_finite(o.output)) {
+        rec.error = "output holds a number that is not finite (JSON cannot store it)";
+        rec.status = job_status::failed;
+        rec.finished_at = t;
+        finish_job(self, e, job_status::failed, std::move(rec), rec.error);
+        break;
+      }
       auto size = boost::json::serialize(o.output).size();
       if (size > self->state.env->opts.max_payload_bytes) {
         rec.error = "output is " + std::to_string(size) + " bytes, over the limit of "

@@ -198,6 +198,8 @@ result<void> check_submit(const runtime_options& opts, std::string_view type,
                                            + std::to_string(max_owner_bytes)};
   if (auto ok = opts.types->validate(type, params); !ok)
     return ok.error();
+  if (has_non_finite(params))
+    return error{errc::invalid_params, "parameters hold a number that is not finite"};
   auto size = json::serialize(params).size();
   if (size > opts.max_payload_bytes)
     return error{errc::payload_too_large, "parameters are " + std::to_string(size)

@@ -482,3 +482,36 @@ BOOST_AUTO_TEST_CASE(a_paused_job_type_starts_nothing_until_resumed_even_across_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// -- regressions found by the crash loop and the fuzzers ------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(regressions, clock_fixture)
+
+BOOST_AUTO_TEST_CASE(a_step_that_checkpoints_and_completes_writes_no_checkpoint_past_the_end) {
+  auto id = submit("sum", {{"n", 10}, {"every", 10}}); // the last step asks for both
+  BOOST_REQUIRE(events.wait_status(id, job_status::completed));
+  sub.cancel();
+  rt->shutdown();
+  rt.reset();
+  jobrt::storage::store_config cfg;
+  cfg.path = (dir.path / "store").string();
+  auto store = jobrt::storage::job_store::open(cfg);
+  BOOST_REQUIRE(store.ok());
+  // A checkpoint of the final step, committed before the completion, would let a
+  // crash between the two restart the job past its last step.
+  BOOST_TEST(!(*store)->get_checkpoint(id)->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_parameter_of_exactly_two_to_the_63_is_refused_not_converted) {
+  auto r = rt->submit_json("sum", R"({"n": 9.2233720368547758e18})");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == jobrt::errc::invalid_params);
+}
+
+BOOST_AUTO_TEST_CASE(a_number_that_json_cannot_store_is_refused_at_submit) {
+  auto r = rt->submit_json("sum", R"({"n": 3, "pace_ms": null, "every": 1e400})");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == jobrt::errc::invalid_params);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

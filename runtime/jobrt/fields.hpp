@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <boost/describe.hpp>
+#include <boost/json/kind.hpp>
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
 
@@ -114,8 +115,10 @@ bool read_integer(const boost::json::value& v, T& out, const std::string& path,
   }
   if (v.is_double()) {
     double d = v.get_double();
+    // The upper bound is exclusive: (double)max rounds up to 2^digits, which
+    // does not fit, and converting it would be undefined behaviour.
     if (std::isfinite(d) && d == std::floor(d) && d >= static_cast<double>(lim::min())
-        && d <= static_cast<double>(lim::max())) {
+        && d < std::ldexp(1.0, lim::digits)) {
       out = static_cast<T>(d);
       return true;
     }
@@ -254,6 +257,27 @@ boost::json::value write(const T& x) {
 }
 
 } // namespace detail
+
+/// True if `v` holds a number that JSON cannot represent (infinity, NaN), as
+/// `1e400` parses to. Such values would be stored as text that never reads back.
+inline bool has_non_finite(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      return !std::isfinite(v.get_double());
+    case boost::json::kind::array:
+      for (const auto& x : v.get_array())
+        if (has_non_finite(x))
+          return true;
+      return false;
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (has_non_finite(kv.value()))
+          return true;
+      return false;
+    default:
+      return false;
+  }
+}
 
 /// Decodes a described struct from JSON; `invalid_params` names the first bad field.
 template <class T>
