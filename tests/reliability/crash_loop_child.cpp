@@ -4,19 +4,23 @@
 /// fact that the runtime acknowledged, one line per fact, each written with a
 /// single write(2) so that a kill never leaves half a line behind:
 ///   ack ID STEPS EVERY   a submit was acknowledged (the record is durable)
+///   try ID ACTION        a pause, resume or cancel is about to be asked for: from
+///                        here on the store may show it, acknowledged or not
 ///   pause ID             a pause was acknowledged (`paused` is durable)
 ///   resume ID            a resume was acknowledged
 ///   cancel ID            a cancel was acknowledged (`cancelled` is durable)
 ///   done ID              the runtime said the job completed (its output is durable)
+///   event ID STATUS      any other status event (for the history in a report)
 ///   start ID I / step ID N   from the job itself (see crash_loop_job.hpp)
 ///   error WHAT ID MESSAGE    a control call failed in a way it never should
 ///
-/// usage: crash_loop_child DATA_DIR SEED
+/// usage: crash_loop_child DATA_DIR SEED  (env: JOBRT_CRASH_LOOP_FINAL_CHECKPOINT=1)
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <random>
 #include <set>
@@ -84,6 +88,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   crash_loop::report = say;
+  // JOBRT_CRASH_LOOP_FINAL_CHECKPOINT=1: jobs also checkpoint in their completing
+  // step (see crash_loop_job.hpp), which shows the two-commit ending.
+  const char* fc = std::getenv("JOBRT_CRASH_LOOP_FINAL_CHECKPOINT");
+  bool final_checkpoint = fc != nullptr && std::string{fc} == "1";
   std::mt19937_64 rng{std::stoull(argv[2])};
 
   jobrt::runtime_options opts;
@@ -105,6 +113,8 @@ int main(int argc, char** argv) {
     [&jobs](const jobrt::job_event& e) {
       if (e.status == jobrt::job_status::completed)
         say("done " + std::to_string(e.id));
+      else
+        say("event " + std::to_string(e.id) + " " + jobrt::to_string(e.status));
       if (jobrt::is_finished(e.status))
         jobs.finished(e.id);
     },
@@ -139,7 +149,10 @@ int main(int argc, char** argv) {
         auto steps = std::uniform_int_distribution<std::int64_t>(10, 60)(rng);
         auto every = std::uniform_int_distribution<std::int64_t>(2, 8)(rng);
         auto pace = std::uniform_int_distribution<std::int64_t>(0, 3)(rng);
-        auto id = r.submit("loop", {{"steps", steps}, {"every", every}, {"pace_ms", pace}});
+        boost::json::object params{{"steps", steps}, {"every", every}, {"pace_ms", pace}};
+        if (final_checkpoint)
+          params["final_checkpoint"] = true;
+        auto id = r.submit("loop", params);
         if (id) {
           {
             std::lock_guard guard{jobs.mtx};
@@ -153,6 +166,7 @@ int main(int argc, char** argv) {
       }
     } else if (dice < 62) {
       if (auto id = jobs.pick(jobs.active, rng)) {
+        say("try " + std::to_string(id) + " pause");
         if (auto res = r.pause(id)) {
           jobs.move(id, jobs.active, jobs.paused);
           say("pause " + std::to_string(id));
@@ -162,6 +176,7 @@ int main(int argc, char** argv) {
       }
     } else if (dice < 80) {
       if (auto id = jobs.pick(jobs.paused, rng)) {
+        say("try " + std::to_string(id) + " resume");
         if (auto res = r.resume(id)) {
           jobs.move(id, jobs.paused, jobs.active);
           say("resume " + std::to_string(id));
@@ -172,6 +187,7 @@ int main(int argc, char** argv) {
     } else if (dice < 85) {
       auto id = jobs.pick(percent(rng) < 50 ? jobs.active : jobs.paused, rng);
       if (id) {
+        say("try " + std::to_string(id) + " cancel");
         if (auto res = r.cancel(id)) {
           jobs.finished(id);
           say("cancel " + std::to_string(id));

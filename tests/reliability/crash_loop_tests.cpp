@@ -85,10 +85,21 @@ struct job_facts {
   std::int64_t every = 0;
   std::int64_t max_step = 0;        ///< highest `step` line seen, over all runs
   std::string last_control;         ///< "pause", "resume" or "cancel": the last acknowledged
+  /// A control call asked for after `last_control` whose answer was never seen
+  /// (the child died first): the store may or may not show it.
+  std::string unanswered;
   bool done_reported = false;
   std::optional<std::string> output; ///< serialized output, once seen completed
   std::int64_t stored_checkpoint = 0; ///< highest checkpointed i seen in the store
   std::set<job_status> statuses_seen;
+  job_status last_seen = job_status::queued;
+  /// The last facts about it (control lines, starts, kills), for a finding's report.
+  std::vector<std::string> history;
+  void note(std::string fact) {
+    if (history.size() >= 24)
+      history.erase(history.begin());
+    history.push_back(std::move(fact));
+  }
 };
 
 struct ledger {
@@ -114,6 +125,23 @@ struct ledger {
     if (findings.size() < 50)
       findings.push_back(std::move(what));
   }
+  /// A finding about one job, with what happened to it lately.
+  void finding(job_id id, std::string what) {
+    auto it = jobs.find(id);
+    if (it != jobs.end()) {
+      what += "; its history:";
+      for (const auto& h : it->second.history)
+        what += " | " + h;
+    }
+    finding(std::move(what));
+  }
+  /// Marks a kill in the history of every job that was active in the run.
+  void note_kill(int kill_no, const std::set<job_id>& touched) {
+    for (auto id : touched)
+      if (auto it = jobs.find(id); it != jobs.end())
+        it->second.note("KILL " + std::to_string(kill_no));
+  }
+  std::set<job_id> touched; ///< jobs with a line in the current run
 
   /// Applies one line; the caller holds `mtx`.
   void apply(const std::string& line) {
@@ -122,15 +150,25 @@ struct ledger {
     std::string what;
     job_id id = 0;
     words >> what >> id;
+    if (what != "step" && id != 0) {
+      jobs[id].note(line);
+      touched.insert(id);
+    }
     if (what == "ack") {
       auto& j = jobs[id];
       words >> j.steps >> j.every;
       ++acks;
+    } else if (what == "try") {
+      words >> jobs[id].unanswered;
     } else if (what == "pause" || what == "resume" || what == "cancel") {
       jobs[id].last_control = what;
+      jobs[id].unanswered.clear();
       ++(what == "pause" ? pauses : what == "resume" ? resumes : cancels);
     } else if (what == "done") {
-      jobs[id].done_reported = true;
+      auto& j = jobs[id];
+      j.done_reported = true;
+      if (j.last_control == "pause" && j.unanswered.empty())
+        finding(id, "job " + std::to_string(id) + " completed after an acknowledged pause");
       ++completions;
     } else if (what == "step") {
       std::int64_t n = 0;
@@ -147,7 +185,7 @@ struct ledger {
       if (j.max_step > 0)
         ++restarts;
       if (from < proven_checkpoint(j) || from < j.stored_checkpoint)
-        finding("job " + std::to_string(id) + " restarted from " + std::to_string(from)
+        finding(id, "job " + std::to_string(id) + " restarted from " + std::to_string(from)
                 + " but checkpoint " + std::to_string(std::max(proven_checkpoint(j),
                                                                j.stored_checkpoint))
                 + " was durable: its checkpoint went backwards");
@@ -156,7 +194,7 @@ struct ledger {
         reworked_steps += static_cast<std::uint64_t>(rework);
         largest_rework = std::max(largest_rework, rework);
         if (j.every > 0 && rework > j.every)
-          finding("job " + std::to_string(id) + " ran " + std::to_string(rework)
+          finding(id, "job " + std::to_string(id) + " ran " + std::to_string(rework)
                   + " steps again, more than its checkpoint interval of "
                   + std::to_string(j.every));
       }
@@ -250,38 +288,44 @@ void check_store(const std::string& store, ledger& led, int kill_no) {
       continue; // a job we saw act but never saw acknowledged
     auto rec = st.get(id);
     if (!rec) {
-      led.finding("acknowledged job " + std::to_string(id) + " is missing: "
+      led.finding(id, "acknowledged job " + std::to_string(id) + " is missing: "
                   + rec.error().message + where);
       continue;
     }
     j.statuses_seen.insert(rec->status);
+    if (j.last_seen != rec->status || j.history.empty()
+        || j.history.back().rfind("KILL", 0) == 0)
+      j.note(std::string{"stored: "} + jobrt::to_string(rec->status));
+    j.last_seen = rec->status;
     bool was_completed = j.output.has_value() || j.done_reported;
     if (was_completed && rec->status != job_status::completed)
-      led.finding("job " + std::to_string(id) + " had completed but is now "
+      led.finding(id, "job " + std::to_string(id) + " had completed but is now "
                   + jobrt::to_string(rec->status) + where);
     if (rec->status == job_status::completed) {
       auto out = boost::json::serialize(rec->output);
       boost::json::value expected = {{"total", crash_loop::expected_total(j.steps)},
                                      {"steps", j.steps}};
       if (rec->output != expected)
-        led.finding("job " + std::to_string(id) + " completed with " + out + ", expected "
+        led.finding(id, "job " + std::to_string(id) + " completed with " + out + ", expected "
                     + boost::json::serialize(expected) + where);
       if (j.output && *j.output != out)
-        led.finding("job " + std::to_string(id) + "'s output changed from " + *j.output
+        led.finding(id, "job " + std::to_string(id) + "'s output changed from " + *j.output
                     + " to " + out + where);
       j.output = out;
     }
-    if (j.last_control == "pause" && rec->status != job_status::paused)
-      led.finding("job " + std::to_string(id) + " was paused (acknowledged) but is "
+    // A pause acknowledged, with nothing asked for since, holds; a later call
+    // that was never answered may have taken effect.
+    if (j.last_control == "pause" && j.unanswered.empty() && rec->status != job_status::paused)
+      led.finding(id, "job " + std::to_string(id) + " was paused (acknowledged) but is "
                   + jobrt::to_string(rec->status) + where);
     if (j.last_control == "cancel" && rec->status != job_status::cancelled)
-      led.finding("job " + std::to_string(id) + " was cancelled (acknowledged) but is "
+      led.finding(id, "job " + std::to_string(id) + " was cancelled (acknowledged) but is "
                   + jobrt::to_string(rec->status) + where);
     if (jobrt::is_finished(rec->status))
       continue;
     auto cp = st.get_checkpoint(id);
     if (!cp) {
-      led.finding("job " + std::to_string(id) + "'s checkpoint is unreadable: "
+      led.finding(id, "job " + std::to_string(id) + "'s checkpoint is unreadable: "
                   + cp.error().message + where);
       continue;
     }
@@ -290,14 +334,14 @@ void check_store(const std::string& store, ledger& led, int kill_no) {
       const auto* s = (*cp)->state.is_object() ? (*cp)->state.as_object().if_contains("i")
                                                : nullptr;
       if (s == nullptr || !s->is_int64()) {
-        led.finding("job " + std::to_string(id) + " has a checkpoint without i" + where);
+        led.finding(id, "job " + std::to_string(id) + " has a checkpoint without i" + where);
         continue;
       }
       i = s->as_int64();
     }
     auto floor = std::max(j.stored_checkpoint, led.proven_checkpoint(j));
     if (i < floor)
-      led.finding("job " + std::to_string(id) + "'s checkpoint went back to i = "
+      led.finding(id, "job " + std::to_string(id) + "'s checkpoint went back to i = "
                   + std::to_string(i) + " from " + std::to_string(floor) + where);
     j.stored_checkpoint = std::max(j.stored_checkpoint, i);
   }
@@ -341,6 +385,11 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
   auto began = std::chrono::steady_clock::now();
   for (int k = 1; k <= opts.kills; ++k) {
     run_and_kill(opts.child, store, rng(), std::chrono::milliseconds(run_ms(rng)), led);
+    {
+      std::lock_guard guard{led.mtx};
+      led.note_kill(k, led.touched);
+      led.touched.clear();
+    }
     check_store(store, led, k);
     BOOST_REQUIRE_MESSAGE(led.findings.empty(), "after kill " << k << ":" << report_findings(led));
   }
@@ -374,6 +423,10 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
       for (const auto& rec : page->jobs) {
         unfinished.insert(rec.id);
         if (rec.status == job_status::paused) {
+          {
+            std::lock_guard guard{led.mtx};
+            led.apply("try " + std::to_string(rec.id) + " resume");
+          }
           auto res = r.resume(rec.id);
           BOOST_REQUIRE_MESSAGE(res.ok() || res.error().code == jobrt::errc::illegal_transition,
                                 "resume " << rec.id << ": " << res.error().message);
@@ -420,10 +473,10 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
       BOOST_REQUIRE_MESSAGE(rec.ok(), "job " << id);
       ++final_status[jobrt::to_string(rec->status)];
       if (!jobrt::is_finished(rec->status))
-        led.finding("job " + std::to_string(id) + " is still " + jobrt::to_string(rec->status)
+        led.finding(id, "job " + std::to_string(id) + " is still " + jobrt::to_string(rec->status)
                     + " after the final run");
       if (rec->status == job_status::failed)
-        led.finding("job " + std::to_string(id) + " failed: " + rec->error);
+        led.finding(id, "job " + std::to_string(id) + " failed: " + rec->error);
     }
   }
   BOOST_TEST(led.findings.empty(), "findings:" << report_findings(led));
