@@ -77,7 +77,17 @@ JOBRT_REGISTER_JOB(hang_job);
 struct clock_fixture : runtime_fixture {
   clock_fixture() : runtime_fixture(2, true) {}
 
-  bool terminal_or_now(jobrt::job_id id, job_status s) {
+  /// Stops the runtime and opens its store directly, to look at what it wrote.
+  std::unique_ptr<jobrt::storage::job_store> stop_and_open_store() {
+    stop();
+    jobrt::storage::store_config cfg;
+    cfg.path = (dir.path / "store").string();
+    auto store = jobrt::storage::job_store::open(cfg);
+    BOOST_REQUIRE(store.ok());
+    return std::move(*store);
+  }
+
+    bool terminal_or_now(jobrt::job_id id, job_status s) {
     auto st = get(id).status;
     return st == s && jobrt::is_finished(s);
   }
@@ -215,9 +225,7 @@ BOOST_AUTO_TEST_CASE(a_timer_that_came_due_while_the_process_was_down_fires_at_o
   jobrt::submit_options o;
   o.run_at = clock->now() + 1000;
   auto id = submit("sum", {{"n", 3}}, o);
-  sub.cancel();
-  rt->shutdown();
-  rt.reset();
+  stop();
   clock->advance(60000); // the process is down for a minute
   start(2);
   when(id, job_status::completed);
@@ -417,15 +425,9 @@ BOOST_AUTO_TEST_CASE(retention_deletes_finished_jobs_with_their_checkpoints_and_
   auto s = rt->stats();
   BOOST_TEST(s->deleted == 2u);
   // The checkpoint went with the record.
-  sub.cancel();
-  rt->shutdown();
-  rt.reset();
-  jobrt::storage::store_config cfg;
-  cfg.path = (dir.path / "store").string();
-  auto store = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE(store.ok());
-  BOOST_TEST(!(*store)->get_checkpoint(done)->has_value());
-  BOOST_TEST((*store)->get_checkpoint(paused).ok());
+  auto store = stop_and_open_store();
+  BOOST_TEST(!store->get_checkpoint(done)->has_value());
+  BOOST_TEST(store->get_checkpoint(paused).ok());
 }
 
 BOOST_AUTO_TEST_CASE(delete_refuses_an_unfinished_job_and_removes_a_finished_one) {
@@ -490,16 +492,10 @@ BOOST_FIXTURE_TEST_SUITE(regressions, clock_fixture)
 BOOST_AUTO_TEST_CASE(a_step_that_checkpoints_and_completes_writes_no_checkpoint_past_the_end) {
   auto id = submit("sum", {{"n", 10}, {"every", 10}}); // the last step asks for both
   BOOST_REQUIRE(events.wait_status(id, job_status::completed));
-  sub.cancel();
-  rt->shutdown();
-  rt.reset();
-  jobrt::storage::store_config cfg;
-  cfg.path = (dir.path / "store").string();
-  auto store = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE(store.ok());
+  auto store = stop_and_open_store();
   // A checkpoint of the final step, committed before the completion, would let a
   // crash between the two restart the job past its last step.
-  BOOST_TEST(!(*store)->get_checkpoint(id)->has_value());
+  BOOST_TEST(!store->get_checkpoint(id)->has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_parameter_of_exactly_two_to_the_63_is_refused_not_converted) {

@@ -330,10 +330,15 @@ struct runtime_fixture {
     sub = rt->subscribe(std::ref(events));
   }
 
-  void restart(std::size_t max_running = 4, bool with_manual_clock = false) {
+  /// Shuts the runtime down, as a restart or a look at the store needs.
+  void stop() {
     sub.cancel();
     rt->shutdown();
     rt.reset();
+  }
+
+  void restart(std::size_t max_running = 4, bool with_manual_clock = false) {
+    stop();
     start(max_running, with_manual_clock);
   }
 
