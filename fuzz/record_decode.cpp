@@ -18,6 +18,7 @@
 
 #include <boost/json.hpp>
 
+#include "jobrt/fields.hpp"
 #include "jobrt/record.hpp"
 #include "storage/codec.hpp"
 
@@ -63,33 +64,16 @@ bool same(const boost::json::value& a, const boost::json::value& b) {
   return a == b;
 }
 
-/// Known bug, reported (storage/codec.cpp, encode_record / encode_checkpoint):
-/// JSON text such as 1e400 parses to infinity, which is accepted into params,
-/// state or progress and then serialized as `Infinity`, which is not JSON: the
-/// stored value no longer decodes (a corrupt record or checkpoint). Until it is
-/// fixed, values holding a non-finite number are skipped unless the target is
-/// built with -DJOBRT_FUZZ_STRICT=ON.
+/// The runtime refuses non-finite numbers (1e400 parses to infinity) at submit,
+/// in checkpoint state and in outputs, but the codec fuzzed here still encodes
+/// them as `Infinity`, which does not decode. Such values are skipped unless the
+/// target is built with -DJOBRT_FUZZ_STRICT=ON.
 bool hits_known_bug(const boost::json::value& v) {
 #ifdef JOBRT_FUZZ_STRICT
   (void)v;
   return false;
 #else
-  switch (v.kind()) {
-    case boost::json::kind::double_:
-      return !std::isfinite(v.get_double());
-    case boost::json::kind::array:
-      for (const auto& x : v.get_array())
-        if (hits_known_bug(x))
-          return true;
-      return false;
-    case boost::json::kind::object:
-      for (const auto& kv : v.get_object())
-        if (hits_known_bug(kv.value()))
-          return true;
-      return false;
-    default:
-      return false;
-  }
+  return jobrt::has_non_finite(v);
 #endif
 }
 
