@@ -3,7 +3,6 @@
 #include <cstring>
 #include <exception>
 
-#include <boost/crc.hpp>
 #include <boost/json.hpp>
 
 namespace json = boost::json;
@@ -176,10 +175,45 @@ std::string owner_key(std::string_view owner, job_id id) {
 
 // -- values -----------------------------------------------------------------------
 
+namespace {
+
+/// Tables for CRC-32 "slicing by 8": eight bytes per step instead of one. The
+/// polynomial is zlib's (reflected 0xEDB88320), so the checksums are the same as
+/// a byte-at-a-time CRC-32 and stored records keep their meaning.
+struct crc_tables {
+  std::uint32_t t[8][256];
+  constexpr crc_tables() : t{} {
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[0][i] = c;
+    }
+    for (std::uint32_t i = 0; i < 256; ++i)
+      for (int s = 1; s < 8; ++s)
+        t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
+  }
+};
+
+constexpr crc_tables crc_table{};
+
+} // namespace
+
 std::uint32_t crc32(std::string_view bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
+  const auto& t = crc_table.t;
+  auto p = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto n = bytes.size();
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint32_t lo = (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16
+                        | std::uint32_t{p[3]} << 24)
+                       ^ c;
+    c = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24]
+        ^ t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+  }
+  for (; n > 0; --n, ++p)
+    c = t[0][(c ^ *p) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
 }
 
 std::optional<job_status> status_from_byte(std::uint8_t b) {

@@ -472,8 +472,10 @@ int job_store::impl::drop_index_entries(lmdb::txn& t, job_id id, bool every_stat
   if (rc == 0) {
     if (auto h = codec::decode_header(id, old))
       verified = h->summary;
-    if (auto h = codec::decode_header_unverified(id, old))
-      owner = h->summary.owner;
+    else if (auto u = codec::decode_header_unverified(id, old))
+      owner = u->summary.owner;
+    if (verified)
+      owner = verified->owner;
   }
   if (verified && !every_status) {
     rc = t.del(by_status_, codec::status_key(verified->status, id));

@@ -18,6 +18,7 @@
 #include <boost/json.hpp>
 #include <lmdb.h> // only to plant corruption and inspect indexes, as a bad disk would
 
+#include "storage/codec.hpp"
 #include "storage/job_store.hpp"
 
 using namespace jobrt;
@@ -206,6 +207,21 @@ struct store_fixture {
 };
 
 } // namespace
+
+BOOST_AUTO_TEST_CASE(the_fast_crc32_equals_the_byte_at_a_time_crc32_at_every_length_and_offset) {
+  BOOST_TEST(codec::crc32("123456789") == 0xCBF43926u); // the CRC-32 check value
+  std::mt19937 rng{7};
+  std::string bytes(300, '\0');
+  for (auto& b : bytes)
+    b = static_cast<char>(rng());
+  for (std::size_t offset = 0; offset < 8; ++offset)
+    for (std::size_t len = 0; offset + len <= bytes.size(); ++len) {
+      boost::crc_32_type slow;
+      slow.process_bytes(bytes.data() + offset, len);
+      BOOST_TEST_REQUIRE(codec::crc32(std::string_view{bytes}.substr(offset, len))
+                         == slow.checksum());
+    }
+}
 
 BOOST_FIXTURE_TEST_SUITE(job_store_tests, store_fixture)
 
