@@ -57,6 +57,11 @@ struct actor_env {
   caf::actor persistence;
   caf::actor events;
   std::shared_ptr<latency_recorder> checkpoint_latency = std::make_shared<latency_recorder>();
+  /// Live subscriptions. With none, the scheduler builds and sends no events:
+  /// three messages per job saved. Counted up before `subscribe` returns, so an
+  /// event of any change that starts after it is sent.
+  std::shared_ptr<std::atomic<std::size_t>> subscribers =
+    std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 using env_ptr = std::shared_ptr<const actor_env>;

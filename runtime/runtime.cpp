@@ -30,6 +30,7 @@ struct runtime::impl {
   caf::actor persistence;
   caf::actor events;
   caf::actor scheduler;
+  std::shared_ptr<std::atomic<std::size_t>> subscribers; ///< shared with the scheduler
   std::mutex stop_mtx;
   std::shared_mutex store_mtx; ///< readers on caller threads vs. closing the store
   std::atomic<bool> stopped{false};
@@ -86,10 +87,14 @@ result<void> open_and_spawn(runtime::impl& rt) {
   env->types = rt.opts.types;
   env->clock = rt.clock;
   env->opts = rt.opts;
-  rt.persistence = spawn_persistence(*rt.sys, *rt.store);
+  // Durable commits wait for fsync, so the writer gets a thread of its own. Without
+  // fsync a commit takes microseconds, and a thread of its own would cost two
+  // thread wake-ups per write instead.
+  rt.persistence = spawn_persistence(*rt.sys, *rt.store, rt.opts.durable);
   rt.events = spawn_event_fanout(*rt.sys);
   env->persistence = rt.persistence;
   env->events = rt.events;
+  rt.subscribers = env->subscribers;
   rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
   return {};
 }
@@ -296,17 +301,34 @@ result<list_page> runtime::list(const list_query& q) {
   return rt.ask<list_page>(proto::overlay_atom::value, std::move(*page));
 }
 
+namespace {
+
+/// Counts `inner` among the runtime's subscribers until it is cancelled.
+subscription counted(std::shared_ptr<std::atomic<std::size_t>> count, subscription inner) {
+  auto held = std::make_shared<subscription>(std::move(inner));
+  return subscription{[count = std::move(count), held] {
+    held->cancel();
+    --*count;
+  }};
+}
+
+} // namespace
+
 subscription runtime::subscribe(std::function<void(const job_event&)> callback,
                                 event_filter filter) {
   if (impl_->stopped.load())
     return subscription{};
-  return subscribe_callback(*impl_->sys, impl_->events, std::move(callback), std::move(filter));
+  ++*impl_->subscribers; // before subscribing: no change after this call goes unpublished
+  return counted(impl_->subscribers, subscribe_callback(*impl_->sys, impl_->events,
+                                                        std::move(callback), std::move(filter)));
 }
 
 subscription runtime::subscribe(const caf::actor& subscriber, event_filter filter) {
   if (impl_->stopped.load())
     return subscription{};
-  return subscribe_actor(*impl_->sys, impl_->events, subscriber, std::move(filter));
+  ++*impl_->subscribers;
+  return counted(impl_->subscribers,
+                 subscribe_actor(*impl_->sys, impl_->events, subscriber, std::move(filter)));
 }
 
 // -- the runtime ----------------------------------------------------------------------
