@@ -31,7 +31,9 @@ struct entry {
   std::string owner;
   std::vector<std::string> limit_keys; ///< one per limit of its type, in the same order
   caf::actor actor;                   ///< while running, or paused with its actor kept
-  std::unique_ptr<job_record> record; ///< loaded while the job has an actor
+  /// The full record: while the job has an actor; and, for a bounded number of
+  /// jobs, from submit to their first start, so that starting them needs no read.
+  std::unique_ptr<job_record> record;
   bool holds_slot = false;
   std::vector<proto::reply<void>> pause_waiters;
   std::vector<proto::reply<void>> cancel_waiters;
@@ -188,7 +190,13 @@ void answer_all(std::vector<proto::reply<void>>& waiters, const result<void>& r)
   waiters.clear();
 }
 
+bool anyone_listens(scheduler_actor* self) {
+  return self->state.env->subscribers->load() > 0;
+}
+
 void publish_status(scheduler_actor* self, const entry& e, const std::string& error = {}) {
+  if (!anyone_listens(self))
+    return;
   job_event ev;
   ev.what = job_event::kind::status;
   ev.id = e.id;
@@ -320,8 +328,10 @@ void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change
     enqueue(self, e);
   rec->status = to;
   change(*rec);
-  if (e.record)
+  if (e.record && (e.actor || to == job_status::queued))
     *e.record = *rec;
+  else
+    e.record.reset(); // an idle job holds its record only while queued
   persist(self, *rec, std::move(done));
 }
 
@@ -479,7 +489,10 @@ void start(scheduler_actor* self, entry& e) {
     publish_status(self, e);
     return;
   }
-  auto rec = st.env->store->get(e.id);
+  // A held record is one that never started, so it has no checkpoint to read.
+  const bool fresh = e.record != nullptr;
+  auto rec = fresh ? result<job_record>{std::move(*e.record)} : st.env->store->get(e.id);
+  e.record.reset();
   if (!rec) {
     log_line("job " + std::to_string(e.id) + " cannot start: " + rec.error().message);
     if (rec.error().code == errc::corrupt_record) {
@@ -491,7 +504,8 @@ void start(scheduler_actor* self, entry& e) {
     forget_job(self, e.id);
     return;
   }
-  auto cp = st.env->store->get_checkpoint(e.id);
+  auto cp = fresh ? result<std::optional<checkpoint>>{std::nullopt}
+                  : st.env->store->get_checkpoint(e.id);
   rec->status = job_status::running;
   rec->started_at = now(self);
   rec->wake_at = 0;
@@ -681,17 +695,24 @@ job_record new_record(scheduler_actor* self, std::uint16_t type_index, const std
   return rec;
 }
 
+/// At most this many queued jobs keep their submitted record in memory (see
+/// `entry::record`); the others are read from the store when they start. The
+/// bound keeps memory per queued job small when millions are queued.
+constexpr std::size_t max_held_records = 1024;
+
 /// What the scheduler keeps of a job whose submit is being committed.
 struct admission {
   job_id id;
   job_status status;
   millis wake_at;
-  boost::json::value params; ///< only when the type has limits keyed by it
+  std::shared_ptr<job_record> record; ///< held from submit to the first start, if room
 };
 
-admission admission_of(scheduler_actor* self, std::uint16_t type_index, const job_record& rec) {
-  bool keep = !self->state.types[type_index].limits.empty();
-  return {rec.id, rec.status, rec.wake_at, keep ? rec.params : boost::json::value{}};
+admission admission_of(job_record rec) {
+  auto id = rec.id;
+  auto status = rec.status;
+  auto wake_at = rec.wake_at;
+  return {id, status, wake_at, std::make_shared<job_record>(std::move(rec))};
 }
 
 /// Takes a durable job into the scheduler: queued, or waiting for its start time.
@@ -704,7 +725,9 @@ void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options
   e.owner = opts.owner;
   e.priority = opts.priority;
   e.status = a.status;
-  set_limit_keys(self, e, a.params);
+  set_limit_keys(self, e, a.record->params);
+  if (a.status == job_status::queued && st.queue.size() < max_held_records)
+    e.record = std::make_unique<job_record>(std::move(*a.record));
   auto& stored = st.jobs.emplace(a.id, std::move(e)).first->second;
   if (a.status == job_status::waiting)
     arm_timer(self, stored, a.wake_at);
@@ -731,7 +754,7 @@ void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<j
     batch.put_unique_key(key, rec.id);
     st.pending_keys.emplace(key, rec.id);
   }
-  auto a = admission_of(self, type_index, rec);
+  auto a = admission_of(std::move(rec));
   auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
     auto& st = self->state;
@@ -768,7 +791,7 @@ void on_submit_many(scheduler_actor* self, proto::bulk_submit_request& req,
   for (auto& p : req.params) {
     auto rec = new_record(self, type_index, req.type, std::move(p), req.options);
     batch.put_record(rec);
-    admissions.push_back(admission_of(self, type_index, rec));
+    admissions.push_back(admission_of(std::move(rec)));
   }
   auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
@@ -1163,6 +1186,8 @@ void on_progress(scheduler_actor* self, job_id id, progress& p, millis checkpoin
   e.record->progress = std::move(p);
   if (checkpoint_at != 0)
     e.record->checkpoint_at = checkpoint_at;
+  if (!anyone_listens(self))
+    return;
   job_event ev;
   ev.what = job_event::kind::progress;
   ev.id = id;
