@@ -53,12 +53,6 @@ bool is_permission_error(int err) {
   return err == EACCES || err == EPERM || err == EROFS;
 }
 
-job_summary summary_of(job_id id) {
-  job_summary s;
-  s.id = id;
-  return s;
-}
-
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
 }
@@ -595,37 +589,26 @@ result<void> job_store::impl::for_each_status(
   const job_status* first, const job_status* last,
   const std::function<void(const job_summary&)>& fn,
   const std::function<void(job_id, const std::string&)>& on_corrupt) const {
-  struct entry {
-    job_summary summary;
-    std::optional<std::string> corrupt_reason;
-  };
-  std::vector<entry> found;
-  {
-    auto rt = begin_read();
-    if (!rt)
-      return rt.error();
-    const auto& t = rt->txn;
-    for (auto s = first; s != last; ++s) {
-      auto collect = [&](job_id id) {
-        std::string_view bytes;
-        if (t.get(jobs_, codec::id_key(id), bytes) != 0)
-          return; // index entry without a record
-        auto h = codec::decode_header(id, bytes);
-        if (!h)
-          found.push_back({summary_of(id), h.error().message});
-        else if (h->summary.status == *s) // else a stale entry
-          found.push_back({std::move(h->summary), std::nullopt});
-      };
-      auto prefix = std::string(1, static_cast<char>(*s));
-      if (int rc = scan_forward(t, by_status_, prefix, collect))
-        return lmdb_failure("cannot scan the status index of store at " + cfg_.path, rc);
-    }
-  }
-  for (const auto& e : found) {
-    if (!e.corrupt_reason)
-      fn(e.summary);
-    else if (on_corrupt)
-      on_corrupt(e.summary.id, *e.corrupt_reason);
+  auto rt = begin_read();
+  if (!rt)
+    return rt.error();
+  const auto& t = rt->txn;
+  for (auto s = first; s != last; ++s) {
+    auto visit = [&](job_id id) {
+      std::string_view bytes;
+      if (t.get(jobs_, codec::id_key(id), bytes) != 0)
+        return; // index entry without a record
+      auto h = codec::decode_header(id, bytes);
+      if (!h) {
+        if (on_corrupt)
+          on_corrupt(id, h.error().message);
+      } else if (h->summary.status == *s) { // else a stale entry
+        fn(h->summary);
+      }
+    };
+    auto prefix = std::string(1, static_cast<char>(*s));
+    if (int rc = scan_forward(t, by_status_, prefix, visit))
+      return lmdb_failure("cannot scan the status index of store at " + cfg_.path, rc);
   }
   return {};
 }

@@ -143,7 +143,9 @@ public:
   result<list_page> list(const list_query& q) const;
   /// Calls `fn` for every queued, running, paused and waiting job, in id order
   /// within each status. Records whose header fails its checksum are passed to
-  /// `on_corrupt` with a reason instead.
+  /// `on_corrupt` with a reason instead. The calls happen inside the scan's read
+  /// transaction (no copy of a million summaries): they may read the store, but
+  /// should be quick.
   result<void> for_each_unfinished(
     const std::function<void(const job_summary&)>& fn,
     const std::function<void(job_id, const std::string& reason)>& on_corrupt) const;
