@@ -1,5 +1,6 @@
 #include "actors/scheduler.hpp"
 
+#include <array>
 #include <limits>
 #include <random>
 #include <deque>
@@ -14,6 +15,7 @@
 
 #include "actors/job_actor.hpp"
 #include "actors/protocol.hpp"
+#include "actors/ready_queue.hpp"
 
 namespace jobrt {
 
@@ -35,6 +37,7 @@ struct entry {
   /// jobs, from submit to their first start, so that starting them needs no read.
   std::unique_ptr<job_record> record;
   bool holds_slot = false;
+  bool in_queue = false; ///< in scheduler_state::queue (set and cleared only there)
   std::vector<proto::reply<void>> pause_waiters;
   std::vector<proto::reply<void>> cancel_waiters;
 };
@@ -55,13 +58,10 @@ struct limiter {
   std::uint32_t running = 0;
 };
 
-using queue_key = std::pair<std::int64_t, job_id>; // (-priority, id)
-
 struct scheduler_state {
   env_ptr env;
   std::unordered_map<job_id, entry> jobs;
-  std::set<queue_key> queue;
-  std::set<job_id> fifo; ///< the same jobs in submission order, for the fairness rule
+  ready_queue queue;
   std::uint64_t starts = 0;
   /// Idempotency keys whose first submit is not durable yet, and the callers
   /// who submitted the same key meanwhile.
@@ -76,6 +76,8 @@ struct scheduler_state {
   std::unordered_map<std::string, std::uint16_t> type_index;
   std::unordered_map<caf::actor_addr, job_id> by_actor;
   std::size_t running = 0;
+  /// How many entries of `jobs` have each status, so that stats() is O(1).
+  std::array<std::uint64_t, all_statuses.size()> by_status{};
   job_id last_id = 0;
   runtime_stats counters;
 
@@ -94,18 +96,33 @@ millis now(scheduler_actor* self) {
   return self->state.env->clock->now();
 }
 
-queue_key key_of(const entry& e) {
-  return {-static_cast<std::int64_t>(e.priority), e.id};
+void enqueue(scheduler_actor* self, entry& e) {
+  if (!e.in_queue) {
+    e.in_queue = true;
+    self->state.queue.push(e.id, e.priority);
+  }
 }
 
-void enqueue(scheduler_actor* self, const entry& e) {
-  self->state.queue.insert(key_of(e));
-  self->state.fifo.insert(e.id);
+void dequeue(scheduler_actor* self, entry& e) {
+  if (e.in_queue) {
+    e.in_queue = false;
+    self->state.queue.erase(e.id, e.priority);
+  }
 }
 
-void dequeue(scheduler_actor* self, const entry& e) {
-  self->state.queue.erase(key_of(e));
-  self->state.fifo.erase(e.id);
+/// Every change of an entry's status goes through here, to keep the counts.
+void set_status(scheduler_actor* self, entry& e, job_status to) {
+  auto& counts = self->state.by_status;
+  --counts[static_cast<std::size_t>(e.status)];
+  ++counts[static_cast<std::size_t>(to)];
+  e.status = to;
+}
+
+/// Takes a new entry into `jobs`, counted under its status.
+entry& add_job(scheduler_actor* self, entry e) {
+  ++self->state.by_status[static_cast<std::size_t>(e.status)];
+  auto id = e.id;
+  return self->state.jobs.insert_or_assign(id, std::move(e)).first->second;
 }
 
 std::uint16_t intern_type(scheduler_actor* self, const std::string& name) {
@@ -294,7 +311,12 @@ void persist_in_background(scheduler_actor* self, const job_record& rec) {
 
 /// Drops a finished job from memory once its final record is durable.
 void forget_job(scheduler_actor* self, job_id id) {
-  self->state.jobs.erase(id);
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end())
+    return;
+  dequeue(self, i->second);
+  --self->state.by_status[static_cast<std::size_t>(i->second.status)];
+  self->state.jobs.erase(i);
 }
 
 void arm_timer(scheduler_actor* self, entry& e, millis at) {
@@ -323,7 +345,7 @@ void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change
   if (e.status == job_status::queued)
     dequeue(self, e);
   ++e.timer_generation; // any pending timer is stale now
-  e.status = to;
+  set_status(self, e, to);
   if (to == job_status::queued)
     enqueue(self, e);
   rec->status = to;
@@ -338,7 +360,7 @@ void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change
 void finish_job(scheduler_actor* self, entry& e, job_status to, job_record rec,
                 const std::string& error_text) {
   auto id = e.id;
-  e.status = to;
+  set_status(self, e, to);
   e.record = std::make_unique<job_record>(rec);
   auto& counters = self->state.counters;
   if (to == job_status::completed)
@@ -374,7 +396,7 @@ void to_waiting(scheduler_actor* self, entry& e, job_record rec, millis wake_at,
   rec.status = job_status::waiting;
   rec.wake_at = wake_at;
   rec.waiting_for = reason;
-  e.status = job_status::waiting;
+  set_status(self, e, job_status::waiting);
   arm_timer(self, e, wake_at);
   persist(self, rec, [=](result<void> r) {
     auto j = self->state.jobs.find(id);
@@ -476,7 +498,7 @@ void start(scheduler_actor* self, entry& e) {
   auto& st = self->state;
   auto& slot = st.types[e.type];
   if (e.actor) {
-    e.status = job_status::running;
+    set_status(self, e, job_status::running);
     take_slot(self, e);
     if (e.record)
       e.record->status = job_status::running;
@@ -519,7 +541,7 @@ void start(scheduler_actor* self, entry& e) {
   if (cp && *cp)
     js.restored = std::move(**cp);
   e.record = std::make_unique<job_record>(std::move(*rec));
-  e.status = job_status::running;
+  set_status(self, e, job_status::running);
   take_slot(self, e);
   if (!cp) {
     // The checkpoint is unreadable: running from scratch could repeat side
@@ -597,15 +619,16 @@ bool startable(scheduler_actor* self, const entry& e, millis& free_at) {
 /// priority, so a stream of high-priority jobs cannot starve a low one forever.
 job_id pick_next(scheduler_actor* self, millis& free_at) {
   auto& st = self->state;
+  auto is_queued = [&st](job_id id) {
+    auto i = st.jobs.find(id);
+    return i != st.jobs.end() && i->second.in_queue;
+  };
+  auto can_start = [&](job_id id) { return startable(self, st.jobs.at(id), free_at); };
   auto every = st.env->opts.fairness_every;
   if (every > 0 && (st.starts + 1) % every == 0)
-    for (auto id : st.fifo)
-      if (startable(self, st.jobs.at(id), free_at))
-        return id;
-  for (const auto& q : st.queue)
-    if (startable(self, st.jobs.at(q.second), free_at))
-      return q.second;
-  return 0;
+    if (auto id = st.queue.find_oldest(is_queued, can_start))
+      return id;
+  return st.queue.find(is_queued, can_start);
 }
 
 /// Arms one timer for the moment a rate limit frees up.
@@ -698,7 +721,7 @@ job_record new_record(scheduler_actor* self, std::uint16_t type_index, const std
 /// At most this many queued jobs keep their submitted record in memory (see
 /// `entry::record`); the others are read from the store when they start. The
 /// bound keeps memory per queued job small when millions are queued.
-constexpr std::size_t max_held_records = 1024;
+constexpr std::size_t max_held_records = 256;
 
 /// What the scheduler keeps of a job whose submit is being committed.
 struct admission {
@@ -728,7 +751,7 @@ void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options
   set_limit_keys(self, e, a.record->params);
   if (a.status == job_status::queued && st.queue.size() < max_held_records)
     e.record = std::make_unique<job_record>(std::move(*a.record));
-  auto& stored = st.jobs.emplace(a.id, std::move(e)).first->second;
+  auto& stored = add_job(self, std::move(e));
   if (a.status == job_status::waiting)
     arm_timer(self, stored, a.wake_at);
   else
@@ -842,7 +865,7 @@ void on_paused(scheduler_actor* self, job_id id) {
   if (i == self->state.jobs.end() || i->second.status != job_status::running)
     return;
   auto& e = i->second;
-  e.status = job_status::paused;
+  set_status(self, e, job_status::paused);
   release_slot(self, e);
   if (e.record) {
     e.record->status = job_status::paused;
@@ -897,7 +920,7 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     // Running, or paused with its actor: it stops at its next step boundary.
     if (e.status == job_status::queued) {
       dequeue(self, e); // resumed but not started yet
-      e.status = job_status::paused;
+      set_status(self, e, job_status::paused);
     }
     e.cancel_waiters.push_back(rp);
     if (e.cancel_waiters.size() == 1)
@@ -946,7 +969,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   e.priority = rec->priority;
   e.status = job_status::queued;
   set_limit_keys(self, e, rec->params);
-  st.jobs.emplace(id, std::move(e));
+  add_job(self, std::move(e));
   persist(self, *rec, [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end()) {
@@ -1295,7 +1318,7 @@ void recover(scheduler_actor* self) {
             params = std::move(rec->params);
         set_limit_keys(self, e, params);
       }
-      auto& stored = st.jobs.emplace(s.id, std::move(e)).first->second;
+      auto& stored = add_job(self, std::move(e));
       ++st.counters.recovered;
       switch (s.status) {
         case job_status::running:
@@ -1364,8 +1387,9 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
     [=](proto::stats_atom, proto::reply<runtime_stats>& rp) {
       auto s = self->state.counters;
       s.jobs_by_status.clear();
-      for (const auto& kv : self->state.jobs)
-        ++s.jobs_by_status[kv.second.status];
+      for (std::size_t i = 0; i < self->state.by_status.size(); ++i)
+        if (auto n = self->state.by_status[i])
+          s.jobs_by_status[static_cast<job_status>(i)] = n;
       s.running = self->state.running;
       s.checkpoint_latency = self->state.env->checkpoint_latency->snapshot();
       s.paused_types.clear();
