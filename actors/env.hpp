@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "caf/actor.hpp"
@@ -62,6 +63,9 @@ struct actor_env {
   /// event of any change that starts after it is sent.
   std::shared_ptr<std::atomic<std::size_t>> subscribers =
     std::make_shared<std::atomic<std::size_t>>(0);
+  /// The nice value a thread is set to the first time it runs job code (if it
+  /// is not already that low); none: threads are left as they are.
+  std::optional<int> job_thread_nice;
 };
 
 using env_ptr = std::shared_ptr<const actor_env>;

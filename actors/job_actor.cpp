@@ -1,10 +1,15 @@
 #include "actors/job_actor.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 
 #include <boost/json/serialize.hpp>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace jobrt {
 
@@ -266,11 +271,28 @@ void settle(job_actor* self) {
     queue_step(self);
 }
 
+/// Lowers the CPU priority of the calling thread to nice value `target`, once
+/// per thread (Linux niceness is per thread). Threads that run job code then
+/// yield the CPU to the host's threads and to the writer's thread, so a facade
+/// call or a commit is not queued behind job code on a busy machine.
+void lower_this_thread_once(std::optional<int> target) {
+  thread_local bool lowered = false;
+  if (lowered || !target)
+    return;
+  lowered = true;
+  auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  errno = 0;
+  int current = ::getpriority(PRIO_PROCESS, tid);
+  if (errno == 0 && current < *target)
+    ::setpriority(PRIO_PROCESS, tid, *target);
+}
+
 void run_step(job_actor* self) {
   auto& st = self->state;
   st.step_queued = false;
   if (st.finished || st.outcome || st.suspended || st.checkpoint_in_flight)
     return;
+  lower_this_thread_once(st.env->job_thread_nice);
   st.in_step = true;
   try {
     st.job->step(*st.ctx);

@@ -1,6 +1,7 @@
 #include "jobrt/runtime.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
@@ -8,6 +9,10 @@
 #include <boost/json.hpp>
 
 #include "caf/all.hpp"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "actors/env.hpp"
 #include "actors/events.hpp"
@@ -95,6 +100,14 @@ result<void> open_and_spawn(runtime::impl& rt) {
   env->persistence = rt.persistence;
   env->events = rt.events;
   rt.subscribers = env->subscribers;
+  // Only threads the runtime owns are reniced; a host's workers are the host's.
+  // The target is relative to the thread that starts the runtime.
+  if (rt.own_sys && rt.opts.worker_nice > 0) {
+    errno = 0;
+    int host_nice = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+    if (errno == 0)
+      env->job_thread_nice = std::min(19, host_nice + rt.opts.worker_nice);
+  }
   rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
   return {};
 }

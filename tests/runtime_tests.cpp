@@ -29,6 +29,8 @@ JOBRT_REGISTER_JOB(test_jobs::busy_job);
 JOBRT_REGISTER_JOB(test_jobs::thrower_job);
 JOBRT_REGISTER_JOB(test_jobs::quitter_job);
 JOBRT_REGISTER_JOB(test_jobs::limited_job);
+JOBRT_REGISTER_JOB(test_jobs::niceness_job);
+JOBRT_REGISTER_JOB(test_jobs::blocking_niceness_job);
 
 using test_jobs::runtime_fixture;
 
@@ -440,4 +442,33 @@ BOOST_AUTO_TEST_CASE(jobs_that_never_stop_stepping_do_not_starve_control_calls) 
   BOOST_TEST(f.get(ids[0]).status == job_status::paused);
   for (auto id : ids)
     BOOST_REQUIRE(f.rt->cancel(id).ok());
+}
+
+// -- sharing the CPU with the host ----------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(job_code_runs_worker_nice_levels_below_the_host_threads) {
+  runtime_fixture f;
+  auto id = f.submit("niceness", boost::json::object{});
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::completed));
+  auto expected = std::min(19, test_jobs::this_thread_nice() + 5); // runtime_options' default
+  BOOST_TEST(f.get(id).output.at("nice").as_int64() == expected);
+}
+
+BOOST_AUTO_TEST_CASE(a_blocking_job_spawned_from_a_lowered_worker_is_lowered_only_once) {
+  runtime_fixture f;
+  auto warm = f.submit("niceness", boost::json::object{}); // lowers a worker first
+  BOOST_REQUIRE(f.events.wait_status(warm, job_status::completed));
+  auto id = f.submit("blocking_niceness", boost::json::object{});
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::completed));
+  auto expected = std::min(19, test_jobs::this_thread_nice() + 5);
+  BOOST_TEST(f.get(id).output.at("nice").as_int64() == expected);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_nice_of_zero_leaves_job_threads_at_the_host_priority) {
+  runtime_fixture f;
+  f.tweak = [](jobrt::runtime_options& o) { o.worker_nice = 0; };
+  f.restart();
+  auto id = f.submit("niceness", boost::json::object{});
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::completed));
+  BOOST_TEST(f.get(id).output.at("nice").as_int64() == test_jobs::this_thread_nice());
 }

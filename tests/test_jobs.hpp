@@ -16,6 +16,10 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "jobrt/jobrt.hpp"
 
 namespace test_jobs {
@@ -154,6 +158,28 @@ struct busy_job : jobrt::job<busy_params, busy_state> {
       return;
     }
     ctx.next_step_after(std::chrono::milliseconds(1));
+  }
+};
+
+/// The nice value of the calling thread (Linux niceness is per thread).
+inline int this_thread_nice() {
+  return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+}
+
+/// Reports the nice value of the thread its step runs on.
+struct niceness_job : jobrt::job<jobrt::no_fields> {
+  static constexpr const char* name = "niceness";
+  static constexpr const char* description = "Outputs the nice value of its thread";
+  void step(jobrt::context& ctx) override { ctx.complete({{"nice", this_thread_nice()}}); }
+};
+
+/// The same on a thread of its own (a blocking type), which a worker spawns.
+struct blocking_niceness_job : niceness_job {
+  static constexpr const char* name = "blocking_niceness";
+  static jobrt::job_type_options options() {
+    jobrt::job_type_options o;
+    o.blocking = true;
+    return o;
   }
 };
 

@@ -81,6 +81,12 @@ struct runtime_options {
   /// worker threads (0 = CAF's default) and scheduler policy ("stealing" or "sharing").
   std::size_t worker_threads = 0;
   std::string scheduler_policy = "stealing";
+  /// How many nice levels below the host's threads the threads that run job code
+  /// run (0 = the same). Background jobs then yield the CPU to the host's own
+  /// work and to the store's writer thread, so a facade call or a commit is not
+  /// kept waiting behind job code on a busy machine. Only for the actor system
+  /// the runtime creates: a host's actor system is left as it is.
+  int worker_nice = 5;
 };
 
 /// Which events a subscriber wants; empty fields match everything.
