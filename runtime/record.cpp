@@ -90,8 +90,9 @@ auto decode(F&& f) -> result<decltype(f())> {
 
 // -- encoders -----------------------------------------------------------------------
 
-json::value to_json(const progress& p) {
-  json::object o;
+json::value to_json(const progress& p, json::storage_ptr sp) {
+  json::object o(std::move(sp));
+  o.reserve(4);
   if (p.fraction && std::isfinite(*p.fraction))
     o["fraction"] = *p.fraction;
   else
@@ -102,15 +103,16 @@ json::value to_json(const progress& p) {
   return o;
 }
 
-json::value to_json(const job_record& r) {
-  json::object o;
+json::value to_json(const job_record& r, json::storage_ptr sp) {
+  json::object o(sp);
+  o.reserve(20);
   o["id"] = r.id;
   o["type"] = r.type;
   o["params"] = r.params;
   o["owner"] = r.owner;
   o["priority"] = r.priority;
   o["status"] = to_string(r.status);
-  o["progress"] = to_json(r.progress);
+  o["progress"] = to_json(r.progress, sp);
   o["created_at"] = r.created_at;
   o["started_at"] = r.started_at;
   o["finished_at"] = r.finished_at;

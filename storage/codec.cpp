@@ -241,7 +241,18 @@ result<std::string> encode_record(const job_record& r) {
   out += r.type;
   put_uint_le(out, r.owner.size(), 2);
   out += r.owner;
-  out += json::serialize(to_json(r));
+  {
+    // The JSON is thrown away once serialized: build it in one arena, not with
+    // a heap allocation per node.
+    unsigned char arena[4096];
+    json::monotonic_resource mr(arena, sizeof(arena));
+    auto doc = to_json(r, &mr);
+    json::serializer sr;
+    sr.reset(&doc);
+    char chunk[4096];
+    while (!sr.done())
+      out += sr.read(chunk);
+  }
   auto crc = crc32(std::string_view{out}.substr(crc_size));
   std::string crc_bytes;
   put_u32_le(crc_bytes, crc);

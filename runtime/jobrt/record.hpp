@@ -112,8 +112,10 @@ struct job_event {
 
 // -- JSON codecs ----------------------------------------------------------------
 
-boost::json::value to_json(const progress& p);
-boost::json::value to_json(const job_record& r);
+/// `sp`: where the JSON is allocated (a monotonic resource makes a throwaway
+/// value cheap); the default heap if none.
+boost::json::value to_json(const progress& p, boost::json::storage_ptr sp = {});
+boost::json::value to_json(const job_record& r, boost::json::storage_ptr sp = {});
 boost::json::value to_json(const checkpoint& c);
 boost::json::value to_json(const job_event& e);
 
