@@ -84,7 +84,7 @@ struct config {
 };
 
 const char* const scenario_names[] = {"noop-mem", "noop-durable", "checkpoint", "control",
-                                      "recovery", "memory",       "scaling"};
+                                      "recovery", "memory",       "scaling",    "soak"};
 
 void print_help() {
   std::cout <<
@@ -101,6 +101,9 @@ usage: jobrt-bench [options]
                       recovery      5. restart with N unfinished jobs: time until queued, first run
                       memory        6. RSS per queued, running and paused job
                       scaling       7. rates of 1 and 2 by N and by max_running, both policies
+                      soak          1M no-op jobs submitted and completed while 100k paused
+                                    jobs are held: memory and rate (only when named; --n
+                                    sets the job count, a tenth of it is paused)
   --n N             job count of the chosen scenario(s) (scaling: the single N to run)
   --full            big sizes (N up to 1M; several minutes and a few GiB of RAM)
   --smoke           tiny sizes, to check that every scenario works (used by CTest)
@@ -898,6 +901,82 @@ void scenario_memory(const config& c, const std::string& policy) {
        "the paused job keeps its actor and loaded record; " + growth_note(running_paused)});
 }
 
+// -- soak -------------------------------------------------------------------------------
+
+/// 100k paused jobs held while 1M no-op jobs are submitted (bulk) and completed:
+/// memory per paused and per queued job at full size, what stays after the
+/// drain, and the drain rate at 1M against 10k in the same run.
+void scenario_soak(const config& c, const std::string& policy) {
+  const std::string sc = "soak";
+  const std::size_t n = c.n.value_or(c.smoke ? 2'000 : 1'000'000);
+  const std::size_t paused_n = std::max<std::size_t>(1, n / 10);
+  const std::size_t small_n = std::max<std::size_t>(1, n / 100);
+  const std::size_t chunk = 1000;
+  // The small run first, in a runtime of its own, for the rate ratio.
+  double small_rate = 0;
+  {
+    progress.begin(sc + " [" + policy + "] " + std::to_string(small_n) + " jobs");
+    auto r = run_noop(c, policy, false, small_n, c.cap, 1, false, false, chunk);
+    small_rate = r.drain_rate;
+  }
+  auto dir = scratch(c, "soak");
+  auto rt = start_rt(c, dir, false, c.cap, policy);
+  settle_memory();
+  auto r0 = read_rss();
+  progress.begin(sc + " [" + policy + "] pausing " + std::to_string(paused_n));
+  if (auto r = rt->pause_type(hold_type); !r)
+    throw std::runtime_error("pause_type: " + r.error().message);
+  auto held = submit_bulk(*rt, hold_type, empty_params(), paused_n, chunk);
+  for_all(held.ids, 4, [&](jobrt::job_id id) { return rt->pause(id); }, "pause");
+  settle_memory();
+  auto r1 = read_rss();
+  progress.begin(sc + " [" + policy + "] submitting " + std::to_string(n));
+  // Submitted faster than they drain: the queue peaks near n.
+  auto s = submit_bulk(*rt, noop_type, empty_params(), n, chunk);
+  auto peak_queued = stats_of(*rt).queued;
+  auto r2 = read_rss();
+  auto done_at = wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.completed >= n; },
+                          [n](const jobrt::runtime_stats& st) {
+                            return "completed " + std::to_string(st.completed) + "/"
+                                   + std::to_string(n) + ", queued " + std::to_string(st.queued);
+                          });
+  settle_memory();
+  auto r3 = read_rss();
+  auto end = stats_of(*rt);
+  auto still_paused = end.jobs_by_status.count(jobrt::job_status::paused)
+                        ? end.jobs_by_status.at(jobrt::job_status::paused)
+                        : 0;
+  rt->shutdown();
+  rt.reset();
+  fs::remove_all(dir);
+  progress.finish();
+  if (end.completed != n || still_paused != paused_n)
+    throw std::runtime_error("soak: " + std::to_string(end.completed) + "/" + std::to_string(n)
+                             + " completed, " + std::to_string(still_paused) + "/"
+                             + std::to_string(paused_n) + " still paused");
+  auto per_paused = per_job(r0, r1, paused_n);
+  auto per_queued = per_job(r1, r2, peak_queued > 0 ? peak_queued : 1);
+  auto kept = per_job(r1, r3, n);
+  auto rate = static_cast<double>(n) / (static_cast<double>(done_at - s.t0) / 1e9);
+  auto tag = " (N=" + std::to_string(n) + ", " + std::to_string(paused_n) + " paused)";
+  add({sc, policy, "per paused job" + tag, per_paused.judged(), "B/job", {}, nan_v, {}, nan_v,
+       "<= 4 KiB", pass(per_paused.judged() <= 4096),
+       "paused while queued; " + growth_note(per_paused)});
+  add({sc, policy, "per queued job at the peak", per_queued.judged(), "B/job", {}, nan_v, {},
+       nan_v, "<= 300 B", pass(per_queued.judged() <= 300),
+       std::to_string(peak_queued) + " queued when the last bulk submit returned; "
+         + growth_note(per_queued)});
+  add({sc, policy, "kept per completed job after the drain", kept.judged(), "B/job", {}, nan_v,
+       {}, nan_v, {}, {},
+       "memory not given back once all " + std::to_string(n)
+         + " completed (the job table's bucket array does not shrink); " + growth_note(kept)});
+  add({sc, policy, "drain rate, bulk submit", rate, "jobs/s", {}, small_rate,
+       "same, N=" + std::to_string(small_n), rate / small_rate, ">= 0.8x at 1M vs 10k",
+       n >= 1'000'000 ? pass(rate / small_rate >= 0.8) : std::string{},
+       "all " + std::to_string(n) + " completed and all " + std::to_string(paused_n)
+         + " paused jobs still paused at the end"});
+}
+
 // -- 7. scaling -------------------------------------------------------------------------
 
 void scenario_scaling(const config& c, const std::vector<std::string>& policies) {
@@ -1245,6 +1324,10 @@ int main(int argc, char** argv) {
     }
     if (want("scaling"))
       scenario_scaling(c, scale_policies);
+    // Minutes long: only when asked for by name (and at tiny size in --smoke).
+    if (c.scenario == "soak" || (c.smoke && c.scenario.empty()))
+      for (const auto& policy : main_policies)
+        scenario_soak(c, policy);
   } catch (const std::exception& e) {
     progress.finish();
     std::cerr << "jobrt-bench: failed: " << e.what() << "\n";
