@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include "jobrt/fields.hpp" // has_non_finite
+
 namespace json = boost::json;
 
 namespace jobrt::storage::codec {
@@ -15,6 +17,11 @@ constexpr std::size_t crc_size = 4;
 
 error corrupt(std::string reason) {
   return error{errc::corrupt_record, std::move(reason)};
+}
+
+error not_finite(const std::string& what) {
+  return error{errc::invalid_argument,
+               what + ": a number is not finite (JSON cannot store it), nothing written"};
 }
 
 /// Reads fixed-size fields from a byte string, front to back, with bounds checks.
@@ -247,6 +254,8 @@ result<std::string> encode_record(const job_record& r) {
     unsigned char arena[4096];
     json::monotonic_resource mr(arena, sizeof(arena));
     auto doc = to_json(r, &mr);
+    if (has_non_finite(doc))
+      return not_finite("job " + std::to_string(r.id));
     json::serializer sr;
     sr.reset(&doc);
     char chunk[4096];
@@ -305,8 +314,11 @@ result<job_record> decode_record(job_id id, std::string_view bytes) {
   return rec;
 }
 
-std::string encode_checkpoint(const checkpoint& c) {
-  auto text = json::serialize(to_json(c));
+result<std::string> encode_checkpoint(const checkpoint& c) {
+  auto doc = to_json(c);
+  if (has_non_finite(doc))
+    return not_finite("checkpoint");
+  auto text = json::serialize(doc);
   std::string out;
   out.reserve(crc_size + text.size());
   put_u32_le(out, crc32(text));

@@ -58,7 +58,8 @@ struct record_header {
 };
 
 /// Encodes a record value. Fails (invalid_argument) if the type or owner is too
-/// long for the header or the owner index.
+/// long for the header or the owner index, or if a number in it is not finite
+/// (JSON has no infinity or NaN: such a record could never be read back).
 result<std::string> encode_record(const job_record& r);
 /// Checks the crc and reads the header of a record value stored under `id`.
 result<record_header> decode_header(job_id id, std::string_view bytes);
@@ -68,7 +69,8 @@ result<record_header> decode_header_unverified(job_id id, std::string_view bytes
 /// Decodes a whole record value; also checks that the JSON id matches `id`.
 result<job_record> decode_record(job_id id, std::string_view bytes);
 
-std::string encode_checkpoint(const checkpoint& c);
+/// Encodes a checkpoint value; fails (invalid_argument) on a number that is not finite.
+result<std::string> encode_checkpoint(const checkpoint& c);
 result<checkpoint> decode_checkpoint(std::string_view bytes);
 
 /// crc32 (the zlib polynomial) of `bytes`.

@@ -149,7 +149,11 @@ void write_batch::put_record(const job_record& r) {
 
 void write_batch::put_checkpoint(job_id id, const checkpoint& c) {
   auto o = make_op(op::kind::put_checkpoint, id);
-  o.value = codec::encode_checkpoint(c);
+  // As for records: an unencodable checkpoint makes commit refuse the batch.
+  if (auto v = codec::encode_checkpoint(c))
+    o.value = std::move(*v);
+  else
+    o.key = v.error().message;
   ops_.push_back(std::move(o));
 }
 
@@ -361,7 +365,8 @@ result<void> job_store::impl::validate(const write_batch& batch) const {
       return error{errc::invalid_argument,
                    "idempotency key must be 1 to " + std::to_string(codec::max_key_size)
                      + " bytes long (got " + std::to_string(o.key.size()) + ")"};
-    if (o.what == op::kind::put_record && o.value.empty())
+    if ((o.what == op::kind::put_record || o.what == op::kind::put_checkpoint)
+        && o.value.empty())
       return error{errc::invalid_argument, o.key};
   }
   return {};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <set>
 #include <string>
@@ -276,6 +277,35 @@ BOOST_AUTO_TEST_CASE(last_id_is_not_lowered_by_erasing_the_newest_job) {
   }
   auto store = open_store();
   BOOST_TEST(store->last_id() == 9u);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_with_an_infinite_number_is_refused_and_nothing_written) {
+  auto store = open_store();
+  write_batch b;
+  b.put_record(make_record(1));
+  auto bad = make_record(2);
+  bad.output = json::object{{"ratio", std::numeric_limits<double>::infinity()}};
+  b.put_record(bad);
+  auto r = store->commit(b);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::invalid_argument);
+  BOOST_TEST(r.error().message.find("not finite") != std::string::npos);
+  BOOST_TEST(store->get(1).error().code == errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_with_a_nan_is_refused_and_nothing_written) {
+  auto store = open_store();
+  put(*store, make_record(1));
+  checkpoint cp;
+  cp.state = json::object{{"x", std::numeric_limits<double>::quiet_NaN()}};
+  write_batch b;
+  b.put_checkpoint(1, cp);
+  auto r = store->commit(b);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::invalid_argument);
+  auto got = store->get_checkpoint(1);
+  BOOST_REQUIRE(got.ok());
+  BOOST_TEST(!got->has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_record_with_an_over_long_type_is_refused_and_nothing_written) {
