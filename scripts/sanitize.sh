@@ -8,7 +8,7 @@
 # libcaf_core 0.17.6 is not, and against it TSan reports every message handed
 # to an actor as a race), so tsan.sh builds libcaf_core 0.17.6 from Debian's
 # source archive with -fsanitize=thread into build-tsan-caf/ (once, then cached)
-# and builds and runs the same targets and suites as below against it, with
+# and builds and runs the same suites (scripts/sanitizer-suites.sh) against it, with
 # halt_on_error=1 and scripts/tsan.supp. The first run takes about 10 minutes
 # on 2 cores (about 6 of them for CAF); see scripts/tsan.sh.
 set -euo pipefail
@@ -17,17 +17,15 @@ root="$(pwd)"
 kinds=("$@")
 if [ "${#kinds[@]}" -eq 0 ]; then kinds=(asan); fi
 
-targets=(storage_tests state_machine_tests runtime_tests clockwork_tests crash_tests crash_child
-         crash_loop_tests crash_loop_child fault_tests fault_helper)
-tests='^(storage_tests|state_machine_tests|runtime_tests|clockwork_tests|crash_tests|crash_loop|fault_tests)$'
+source scripts/sanitizer-suites.sh # sanitizer_targets, sanitizer_tests
 
 run() { # kind sanitizers
   local build="build-$1"
   echo "== $1: -DJOBRT_SANITIZE=$2 in $build"
   cmake -S . -B "$build" -DJOBRT_SANITIZE="$2" -DJOBRT_BUILD_EXAMPLES=OFF \
     -DJOBRT_BUILD_BENCH=OFF > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
-  cmake --build "$build" -j2 --target "${targets[@]}"
-  ctest --test-dir "$build" --output-on-failure --timeout 1200 -R "$tests"
+  cmake --build "$build" -j2 --target "${sanitizer_targets[@]}"
+  ctest --test-dir "$build" --output-on-failure --timeout 1200 -R "$sanitizer_tests"
 }
 
 for kind in "${kinds[@]}"; do

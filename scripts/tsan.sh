@@ -15,7 +15,7 @@
 #   3. configures build-tsan/ against that prefix (headers and library; the
 #      Debian headers in /usr/include/caf and the Debian libraries are not used,
 #      checked below with ldd and the compiler's dependency files), builds the
-#      same targets as scripts/sanitize.sh and runs the same suites through CTest.
+#      suites listed in scripts/sanitizer-suites.sh and runs them through CTest.
 # TSan reports go to build-tsan/tsan-logs/ (one file per reporting process, so
 # that reports from the child processes of the crash and fault suites are seen
 # too); the script prints them and fails if there is any, or if a suite fails.
@@ -96,10 +96,7 @@ fi
 caf_lib="$prefix/lib/libcaf_core.so"
 [ -f "$caf_lib" ] && [ -f "$prefix/include/caf/all.hpp" ] || { echo "no CAF in $prefix"; exit 1; }
 
-# The same targets and suites as scripts/sanitize.sh (keep the two in step).
-targets=(storage_tests state_machine_tests runtime_tests clockwork_tests crash_tests crash_child
-         crash_loop_tests crash_loop_child fault_tests fault_helper)
-tests='^(storage_tests|state_machine_tests|runtime_tests|clockwork_tests|crash_tests|crash_loop|fault_tests)$'
+source scripts/sanitizer-suites.sh # sanitizer_targets, sanitizer_tests
 
 # The cache variables are given explicitly (not only CMAKE_PREFIX_PATH) so that an
 # existing build-tsan/ that found Debian's CAF before is switched over. jobrt
@@ -113,7 +110,7 @@ cmake -S . -B "$build" -DJOBRT_SANITIZE=thread -DJOBRT_BUILD_EXAMPLES=OFF \
   "-DCAF_INCLUDE_DIR=$prefix/include" "-DCAF_CORE_LIBRARY=$caf_lib" \
   "-DCAF_IO_LIBRARY=$prefix/lib/libcaf_io-not-built.so" \
   > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j2 --target "${targets[@]}"
+cmake --build "$build" -j2 --target "${sanitizer_targets[@]}"
 
 # The instrumented CAF must be what the binaries load and what they were compiled
 # against (Debian's libcaf_core has the same soname, so this relies on RPATH).
@@ -133,7 +130,7 @@ rm -rf "$logs" && mkdir -p "$logs"
 start=$SECONDS
 status=0
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 log_path=$logs/tsan suppressions=$root/scripts/tsan.supp" \
-  ctest --test-dir "$build" --output-on-failure --timeout 1200 -R "$tests" || status=$?
+  ctest --test-dir "$build" --output-on-failure --timeout 1200 -R "$sanitizer_tests" || status=$?
 echo "== tests ran in $((SECONDS - start)) s"
 reports=("$logs"/tsan.*)
 if [ -e "${reports[0]}" ]; then

@@ -1,0 +1,5 @@
+# The suites the sanitizer runs cover, for scripts/sanitize.sh and scripts/tsan.sh
+# (sourced, not run): the CMake targets to build and the CTest names to run.
+sanitizer_targets=(storage_tests state_machine_tests runtime_tests clockwork_tests crash_tests
+                   crash_child crash_loop_tests crash_loop_child fault_tests fault_helper)
+sanitizer_tests='^(storage_tests|state_machine_tests|runtime_tests|clockwork_tests|crash_tests|crash_loop|fault_tests)$'
