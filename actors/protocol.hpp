@@ -141,7 +141,7 @@ using event_batch = std::vector<job_event>;
 //
 // -- job actor (one per running job) -----------------------------------------------
 //   (step_atom)                 one unit of work; skipped (left in the mailbox) while paused
-//   (pause_atom)                high priority; answers the scheduler with paused_atom
+//   (pause_atom)                normal priority (ordered after a resume); answers paused_atom
 //   (resume_atom)               back to running
 //   (cancel_atom)               high priority; reports done(cancelled) and quits
 //   (stop_atom)                 shutdown: quits, leaving the job recoverable

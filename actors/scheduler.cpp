@@ -845,10 +845,13 @@ void on_pause(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     return;
   }
   if (e.status == job_status::running) {
-    // The actor pauses between two steps and answers with paused_atom.
+    // The actor pauses between two steps and answers with paused_atom. Normal
+    // priority, like resume: a high-priority pause could overtake the resume
+    // that restarted a kept actor, which would then answer "paused" and run on.
+    // Behind it in the mailbox is at most the one step the actor queued itself.
     e.pause_waiters.push_back(rp);
     if (e.pause_waiters.size() == 1)
-      self->send<caf::message_priority::high>(e.actor, proto::pause_atom::value);
+      self->send(e.actor, proto::pause_atom::value);
     return;
   }
   move_idle_job(self, e, job_status::paused, [](job_record&) {},

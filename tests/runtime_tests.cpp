@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE runtime_tests
 #include <boost/test/unit_test.hpp>
 
+#include <thread>
+
 #include "caf/all.hpp"
 
 #include "test_jobs.hpp"
@@ -193,6 +195,26 @@ BOOST_AUTO_TEST_CASE(a_queued_job_can_be_paused_resumed_and_cancelled) {
   BOOST_TEST(get(id).status == job_status::cancelled);
   test_jobs::permits = 10;
   BOOST_REQUIRE(events.wait_status(gate, job_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(a_pause_sent_right_after_a_resume_holds) {
+  // A job paused while running keeps its actor; resuming it sends the actor a
+  // resume, and a pause sent at once must not overtake that resume.
+  auto id = submit("gated", {{"n", 1'000'000'000}});
+  test_jobs::permits = 1;
+  BOOST_REQUIRE(wait_steps(id, 1));
+  BOOST_REQUIRE(rt->pause(id).ok());
+  test_jobs::permits = 1'000'000'000; // from here on it would run, if it ran
+  for (int round = 0; round < 500; ++round) {
+    BOOST_REQUIRE(rt->resume(id).ok());
+    BOOST_REQUIRE(rt->pause(id).ok());
+  }
+  auto steps = test_jobs::steps_run.load();
+  // Nothing can be awaited here: the check is that no step runs while paused.
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(test_jobs::steps_run.load() == steps);
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->cancel(id).ok());
 }
 
 BOOST_AUTO_TEST_CASE(a_paused_job_can_be_cancelled) {
