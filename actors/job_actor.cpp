@@ -17,12 +17,11 @@ namespace {
 
 class job_context;
 
-struct job_actor_state {
-  env_ptr env;
-  caf::actor scheduler;
+/// Everything about the job an actor runs now; reset for each job.
+struct current_job {
   proto::job_start start;
+  std::string type;
   std::unique_ptr<job_base> job;
-  std::unique_ptr<job_context> ctx;
 
   progress prog;
   bool progress_dirty = false;
@@ -35,9 +34,24 @@ struct job_actor_state {
   std::optional<proto::job_outcome> outcome;
 
   std::chrono::milliseconds step_delay{0}; ///< set by next_step_after
-  bool step_queued = false;         ///< a step message is in the mailbox
+  bool step_queued = false;                ///< a step message is in the mailbox
   bool checkpoint_in_flight = false;
-  bool finished = false;
+  bool paused = false; ///< the paused behavior is on top of the behavior stack
+};
+
+struct job_actor_state {
+  env_ptr env;
+  caf::actor scheduler;
+  std::unique_ptr<job_context> ctx;
+  current_job cur;
+  /// Counts the jobs this actor has started. Step messages and checkpoint
+  /// replies carry it, so that those of an earlier job are recognised as stale.
+  std::uint64_t run = 0;
+  bool busy = false; ///< a job is between its start and its outcome
+  /// False once job code used the actor itself (`ctx.self()`): replies to its
+  /// requests, or handlers it installed, may still arrive, so the actor is not
+  /// given another job.
+  bool reusable = true;
 
   static inline const char* name = "jobrt.job";
 };
@@ -51,32 +65,32 @@ class job_context final : public context {
 public:
   explicit job_context(job_actor* self) : self_(self) {}
 
-  job_id id() const override { return st().start.id; }
-  std::uint32_t attempt() const override { return st().start.attempt; }
+  job_id id() const override { return cur().start.id; }
+  std::uint32_t attempt() const override { return cur().start.attempt; }
 
   void progress(double fraction, std::string_view stage, std::string_view message) override {
-    auto& p = st().prog;
+    auto& p = cur().prog;
     p.fraction = std::isfinite(fraction) ? std::clamp(fraction, 0.0, 1.0) : 0.0;
     set_text(stage, message);
   }
 
   void progress_indeterminate(std::string_view stage, std::string_view message) override {
-    st().prog.fraction.reset();
+    cur().prog.fraction.reset();
     set_text(stage, message);
   }
 
   void progress_detail(boost::json::value detail) override {
-    st().prog.detail = has_non_finite(detail) ? boost::json::value{} : std::move(detail);
-    st().progress_dirty = true;
+    cur().prog.detail = has_non_finite(detail) ? boost::json::value{} : std::move(detail);
+    cur().progress_dirty = true;
   }
 
   void checkpoint() override {
-    st().want_checkpoint = true;
+    cur().want_checkpoint = true;
     settle_outside_step();
   }
 
   void log(std::string_view message) override {
-    log_line(std::string{st().start.type} + " #" + std::to_string(id()) + ": "
+    log_line(cur().type + " #" + std::to_string(id()) + ": "
              + std::string{message});
   }
 
@@ -109,41 +123,44 @@ public:
     end(std::move(o));
   }
 
-  void suspend() override { st().suspended = true; }
+  void suspend() override { cur().suspended = true; }
 
   void next_step() override {
-    st().suspended = false;
+    cur().suspended = false;
     settle_outside_step();
   }
 
   void next_step_after(std::chrono::milliseconds delay) override {
-    st().step_delay = std::max(delay, std::chrono::milliseconds{0});
-    st().suspended = false;
+    cur().step_delay = std::max(delay, std::chrono::milliseconds{0});
+    cur().suspended = false;
     settle_outside_step();
   }
 
-  caf::event_based_actor* self() override { return self_; }
+  caf::event_based_actor* self() override {
+    self_->state.reusable = false;
+    return self_;
+  }
 
 private:
-  job_actor_state& st() const { return self_->state; }
+  current_job& cur() const { return self_->state.cur; }
 
   void set_text(std::string_view stage, std::string_view message) {
-    auto& p = st().prog;
+    auto& p = cur().prog;
     if (!stage.empty())
       p.stage.assign(stage.data(), stage.size());
     p.message.assign(message.data(), message.size());
-    st().progress_dirty = true;
+    cur().progress_dirty = true;
   }
 
   void end(proto::job_outcome o) {
-    if (!st().outcome)
-      st().outcome = std::move(o); // the first ending wins
+    if (!cur().outcome)
+      cur().outcome = std::move(o); // the first ending wins
     settle_outside_step();
   }
 
   /// Calls made from a reply handler rather than from `step` act at once.
   void settle_outside_step() {
-    if (!st().in_step)
+    if (!cur().in_step)
       settle(self_);
   }
 
@@ -151,41 +168,56 @@ private:
 };
 
 void send_progress(job_actor* self, millis checkpoint_at) {
-  auto& st = self->state;
-  st.progress_dirty = false;
-  st.progress_sent = std::chrono::steady_clock::now();
-  self->send(st.scheduler, proto::progress_atom::value, st.start.id, st.prog, checkpoint_at);
+  auto& cur = self->state.cur;
+  cur.progress_dirty = false;
+  cur.progress_sent = std::chrono::steady_clock::now();
+  self->send(self->state.scheduler, proto::progress_atom::value, cur.start.id, cur.prog,
+             checkpoint_at);
 }
 
 void maybe_send_progress(job_actor* self) {
-  auto& st = self->state;
-  if (!st.progress_dirty)
+  auto& cur = self->state.cur;
+  if (!cur.progress_dirty)
     return;
-  if (std::chrono::steady_clock::now() - st.progress_sent >= st.env->opts.progress_interval)
+  if (std::chrono::steady_clock::now() - cur.progress_sent >= self->state.env->opts.progress_interval)
     send_progress(self, 0);
 }
 
+/// Reports how the job ended. A reusable actor then waits for its next job;
+/// any other quits.
 void finish(job_actor* self, proto::job_outcome o) {
   auto& st = self->state;
-  if (st.finished)
+  if (!st.busy)
     return;
-  st.finished = true;
-  o.last_progress = st.prog;
-  self->send(st.scheduler, proto::done_atom::value, st.start.id, std::move(o));
-  self->quit();
+  st.busy = false;
+  o.last_progress = std::move(st.cur.prog);
+  self->send(st.scheduler, proto::done_atom::value, st.cur.start.id, std::move(o), st.reusable);
+  if (st.cur.paused)
+    self->unbecome();
+  if (!st.reusable) {
+    // The job's own handlers may still be running up the stack: its object
+    // goes with the actor's state, after this handler returns.
+    self->quit();
+    return;
+  }
+  // Nothing of the job is on the stack here (finish is only reached from the
+  // runtime's own handlers), so it is destroyed now rather than when the next
+  // job starts.
+  st.cur = current_job{};
 }
 
 void queue_step(job_actor* self) {
   auto& st = self->state;
-  if (st.step_queued || st.finished)
+  auto& cur = st.cur;
+  if (cur.step_queued || !st.busy)
     return;
-  st.step_queued = true;
-  if (st.step_delay.count() > 0) {
-    self->delayed_send(self, st.step_delay, proto::step_atom::value);
-    st.step_delay = std::chrono::milliseconds{0};
+  cur.step_queued = true;
+  if (cur.step_delay.count() > 0) {
+    self->delayed_send(self, cur.step_delay, proto::step_atom::value, st.run);
+    cur.step_delay = std::chrono::milliseconds{0};
     return;
   }
-  self->send(self, proto::step_atom::value);
+  self->send(self, proto::step_atom::value, st.run);
 }
 
 void fail_now(job_actor* self, std::string message) {
@@ -198,10 +230,11 @@ void fail_now(job_actor* self, std::string message) {
 /// Writes state and progress as one checkpoint, then settles again.
 void write_checkpoint(job_actor* self) {
   auto& st = self->state;
-  st.want_checkpoint = false;
+  auto& cur = st.cur;
+  cur.want_checkpoint = false;
   checkpoint cp;
   try {
-    cp.state = st.job->save_state();
+    cp.state = cur.job->save_state();
   } catch (const std::exception& e) {
     fail_now(self, std::string{"saving the job's state threw: "} + e.what());
     return;
@@ -210,23 +243,29 @@ void write_checkpoint(job_actor* self) {
     fail_now(self, "checkpoint state holds a number that is not finite (JSON cannot store it)");
     return;
   }
-  auto size = boost::json::serialize(cp.state).size();
+  auto size = json_size(cp.state);
   if (size > st.env->opts.max_payload_bytes) {
     fail_now(self, "checkpoint state is " + std::to_string(size) + " bytes, over the limit of "
                      + std::to_string(st.env->opts.max_payload_bytes));
     return;
   }
-  cp.progress = st.prog;
+  cp.progress = cur.prog;
   cp.at = st.env->clock->now();
   auto at = cp.at;
   storage::write_batch batch;
-  batch.put_checkpoint(st.start.id, cp);
-  st.checkpoint_in_flight = true;
+  batch.put_checkpoint(cur.start.id, std::move(cp));
+  cur.checkpoint_in_flight = true;
   auto asked = std::chrono::steady_clock::now();
+  auto run = st.run;
+  // A cancel or stop can end the job while its checkpoint is in flight: the
+  // reply then belongs to a job that is over.
+  auto current = [self, run] { return self->state.busy && self->state.run == run; };
   self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch))
     .then(
       [=](const proto::write_ack& ack) {
-        self->state.checkpoint_in_flight = false;
+        if (!current())
+          return;
+        self->state.cur.checkpoint_in_flight = false;
         self->state.env->checkpoint_latency->record(std::chrono::steady_clock::now() - asked);
         if (ack.failure) {
           fail_now(self, "checkpoint could not be saved: " + ack.failure->message);
@@ -236,7 +275,9 @@ void write_checkpoint(job_actor* self) {
         settle(self);
       },
       [=](caf::error& err) {
-        self->state.checkpoint_in_flight = false;
+        if (!current())
+          return;
+        self->state.cur.checkpoint_in_flight = false;
         fail_now(self, "checkpoint could not be saved: " + self->system().render(err));
       });
 }
@@ -251,23 +292,24 @@ bool resumes_later(const proto::job_outcome& o) {
 /// first, then the ending, else the next step.
 void settle(job_actor* self) {
   auto& st = self->state;
-  if (st.finished || st.checkpoint_in_flight)
+  auto& cur = st.cur;
+  if (!st.busy || cur.checkpoint_in_flight)
     return;
   // A run that ends in completion, a permanent failure or a cancel needs no
   // checkpoint: writing one in its own commit before the final record would let
   // a crash between the two restart the job after its last step.
-  if (st.want_checkpoint && st.outcome && !resumes_later(*st.outcome))
-    st.want_checkpoint = false;
-  if (st.want_checkpoint) {
+  if (cur.want_checkpoint && cur.outcome && !resumes_later(*cur.outcome))
+    cur.want_checkpoint = false;
+  if (cur.want_checkpoint) {
     write_checkpoint(self);
     return;
   }
-  if (st.outcome) {
-    finish(self, std::move(*st.outcome));
+  if (cur.outcome) {
+    finish(self, std::move(*cur.outcome));
     return;
   }
   maybe_send_progress(self);
-  if (!st.suspended)
+  if (!cur.suspended)
     queue_step(self);
 }
 
@@ -287,26 +329,83 @@ void lower_this_thread_once(std::optional<int> target) {
     ::setpriority(PRIO_PROCESS, tid, *target);
 }
 
-void run_step(job_actor* self) {
+std::optional<proto::job_outcome> thrown(std::string what) {
+  return proto::job_outcome{proto::job_outcome::kind::failed, {}, std::move(what), 0, {}, true};
+}
+
+void run_step(job_actor* self, std::uint64_t run) {
   auto& st = self->state;
-  st.step_queued = false;
-  if (st.finished || st.outcome || st.suspended || st.checkpoint_in_flight)
+  auto& cur = st.cur;
+  if (run != st.run || !st.busy)
+    return; // a step of an earlier job
+  cur.step_queued = false;
+  if (cur.outcome || cur.suspended || cur.checkpoint_in_flight)
     return;
   lower_this_thread_once(st.env->job_thread_nice);
-  st.in_step = true;
+  cur.in_step = true;
   try {
-    st.job->step(*st.ctx);
+    cur.job->step(*st.ctx);
   } catch (const std::exception& e) {
-    if (!st.outcome)
-      st.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                      std::string{"job threw: "} + e.what(), 0, {}, true};
+    if (!cur.outcome)
+      cur.outcome = thrown(std::string{"job threw: "} + e.what());
   } catch (...) {
-    if (!st.outcome)
-      st.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                      "job threw a non-standard exception", 0, {}, true};
+    if (!cur.outcome)
+      cur.outcome = thrown("job threw a non-standard exception");
   }
-  st.in_step = false;
+  cur.in_step = false;
   settle(self);
+}
+
+/// Builds the job from its parameters (and checkpoint) and takes its first step.
+void begin(job_actor* self, proto::job_start start) {
+  auto& st = self->state;
+  if (st.busy) {
+    // The scheduler hands a job only to an idle actor; this is a bug.
+    log_line("job actor given job " + std::to_string(start.id) + " while it runs job "
+             + std::to_string(st.cur.start.id) + "; the new one is refused");
+    proto::job_outcome o;
+    o.what = proto::job_outcome::kind::failed;
+    o.error = "internal error: handed to a busy job actor";
+    o.transient = true;
+    self->send(st.scheduler, proto::done_atom::value, start.id, std::move(o), false);
+    return;
+  }
+  ++st.run;
+  st.busy = true;
+  st.cur = current_job{};
+  auto& cur = st.cur;
+  cur.start = std::move(start);
+  const boost::json::value* saved = nullptr;
+  if (cur.start.restored) {
+    saved = &cur.start.restored->state;
+    cur.prog = cur.start.restored->progress;
+  }
+  cur.type = cur.start.record->type;
+  auto made = st.env->types->create(cur.type, cur.start.record->params, saved);
+  // Let go of what the job is built from: the scheduler changes the record
+  // next (copy on write), and a checkpoint's state can be large.
+  cur.start.record.reset();
+  cur.start.restored.reset();
+  if (!made) {
+    fail_now(self, made.error().message);
+    return;
+  }
+  cur.job = std::move(*made);
+  cur.in_step = true;
+  try {
+    cur.job->on_start(*st.ctx);
+  } catch (const std::exception& e) {
+    cur.outcome = thrown(std::string{"job threw in on_start: "} + e.what());
+  } catch (...) {
+    cur.outcome = thrown("job threw a non-standard exception in on_start");
+  }
+  cur.in_step = false;
+  // The first step runs at once rather than from a message to itself: many jobs
+  // are one step long. A pause or cancel sent after the start is taken after it.
+  if (!cur.outcome && !cur.want_checkpoint && !cur.suspended && cur.step_delay.count() == 0)
+    run_step(self, st.run);
+  else
+    settle(self);
 }
 
 void cancel_now(job_actor* self) {
@@ -315,81 +414,88 @@ void cancel_now(job_actor* self) {
   finish(self, std::move(o));
 }
 
+/// Whether a control message names the job this actor runs now. One that
+/// names an earlier job crossed that job's outcome on its way here: the
+/// scheduler answers it from the outcome.
+bool for_current(job_actor* self, job_id id) {
+  return self->state.busy && self->state.cur.start.id == id;
+}
+
 caf::behavior paused_behavior(job_actor* self) {
   return {
-    [=](proto::resume_atom) {
+    [=](proto::resume_atom, job_id id) {
+      if (!for_current(self, id))
+        return;
+      self->state.cur.paused = false;
       self->unbecome();
       settle(self);
     },
-    [=](proto::pause_atom) { self->send(self->state.scheduler, proto::paused_atom::value, self->state.start.id); },
-    [=](proto::cancel_atom) { cancel_now(self); },
+    [=](proto::pause_atom, job_id id) {
+      if (for_current(self, id))
+        self->send(self->state.scheduler, proto::paused_atom::value, id);
+    },
+    [=](proto::cancel_atom, job_id id) {
+      if (for_current(self, id))
+        cancel_now(self);
+    },
     [=](proto::stop_atom) { self->quit(); },
   };
 }
 
-caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start start,
+caf::behavior running_behavior(job_actor* self) {
+  return {
+    [=](proto::run_atom, proto::job_start& next) { begin(self, std::move(next)); },
+    [=](proto::step_atom, std::uint64_t run) { run_step(self, run); },
+    [=](proto::pause_atom, job_id id) {
+      auto& cur = self->state.cur;
+      // Once the run's ending is decided (its checkpoint may still be in
+      // flight), a pause would race it: the scheduler answers the pause when the
+      // ending arrives instead.
+      if (!for_current(self, id) || cur.outcome)
+        return;
+      cur.paused = true;
+      self->become(caf::keep_behavior, paused_behavior(self));
+      if (cur.progress_dirty)
+        send_progress(self, 0);
+      self->send(self->state.scheduler, proto::paused_atom::value, id);
+    },
+    [=](proto::resume_atom, job_id) {
+      // already running
+    },
+    [=](proto::cancel_atom, job_id id) {
+      if (for_current(self, id))
+        cancel_now(self);
+    },
+    [=](proto::stop_atom) { self->quit(); },
+  };
+}
+
+caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start first,
                            caf::actor scheduler) {
   auto& st = self->state;
   st.env = std::move(env);
   st.scheduler = std::move(scheduler);
-  st.start = std::move(start);
   st.ctx = std::make_unique<job_context>(self);
   // Messages the current behavior does not handle stay in the mailbox: this is
   // what keeps `step` waiting while paused.
   self->set_default_handler(caf::skip);
-
-  const boost::json::value* saved = nullptr;
-  if (st.start.restored) {
-    saved = &st.start.restored->state;
-    st.prog = st.start.restored->progress;
-  }
-  auto made = st.env->types->create(st.start.type, st.start.params, saved);
-  if (!made) {
-    fail_now(self, made.error().message);
-    return {};
-  }
-  st.job = std::move(*made);
-  st.in_step = true;
-  try {
-    st.job->on_start(*st.ctx);
-  } catch (const std::exception& e) {
-    st.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                    std::string{"job threw in on_start: "} + e.what(), 0, {},
-                                    true};
-  }
-  st.in_step = false;
-  settle(self);
-
-  return {
-    [=](proto::step_atom) { run_step(self); },
-    [=](proto::pause_atom) {
-      // Once the run's ending is decided (its checkpoint may still be in
-      // flight), a pause would race it: the scheduler answers the pause when the
-      // ending arrives instead.
-      if (self->state.outcome)
-        return;
-      self->become(caf::keep_behavior, paused_behavior(self));
-      if (self->state.progress_dirty)
-        send_progress(self, 0);
-      self->send(self->state.scheduler, proto::paused_atom::value, self->state.start.id);
-    },
-    [=](proto::resume_atom) {
-      // already running
-    },
-    [=](proto::cancel_atom) { cancel_now(self); },
-    [=](proto::stop_atom) { self->quit(); },
-  };
+  // The behavior is in place before the first job begins (its first step runs
+  // right away, and may pause the actor or end the job); nothing is returned,
+  // so CAF keeps it.
+  self->become(running_behavior(self));
+  begin(self, std::move(first));
+  return {};
 }
 
 } // namespace
 
 caf::actor spawn_job_actor(caf::event_based_actor* scheduler, env_ptr env,
-                           proto::job_start start, bool blocking) {
+                           proto::job_start first, bool blocking) {
   caf::actor me = caf::actor_cast<caf::actor>(scheduler);
   if (blocking)
     return scheduler->spawn<caf::detached + caf::monitored>(job_actor_fn, std::move(env),
-                                                            std::move(start), std::move(me));
-  return scheduler->spawn<caf::monitored>(job_actor_fn, std::move(env), std::move(start),
+                                                            std::move(first), std::move(me));
+  return scheduler->spawn<caf::monitored>(job_actor_fn, std::move(env), std::move(first),
                                           std::move(me));
 }
 

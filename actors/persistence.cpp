@@ -1,5 +1,6 @@
 #include "actors/persistence.hpp"
 
+#include <functional>
 #include <vector>
 
 #include "actors/env.hpp"
@@ -9,9 +10,12 @@ namespace jobrt {
 
 namespace {
 
+/// One request waiting for the next commit: a batch whose ops fall into
+/// segments (`ends[i]` is where segment i ends), each answered on its own.
 struct pending_write {
   storage::write_batch batch;
-  std::optional<caf::typed_response_promise<proto::write_ack>> requester;
+  std::vector<std::size_t> ends;
+  std::function<void(std::vector<result<void>>)> answer;
 };
 
 struct persistence_state {
@@ -23,15 +27,16 @@ struct persistence_state {
 
 using persistence_actor = caf::stateful_actor<persistence_state>;
 
-void answer(pending_write& w, const result<void>& r) {
-  if (w.requester)
-    w.requester->deliver(proto::write_ack{r ? std::nullopt : std::optional<error>{r.error()}});
-  else if (!r)
-    log_line("background write failed: " + r.error().message);
+std::vector<proto::write_ack> acks_of(const std::vector<result<void>>& rs) {
+  std::vector<proto::write_ack> out;
+  out.reserve(rs.size());
+  for (const auto& r : rs)
+    out.push_back(proto::write_ack{r ? std::nullopt : std::optional<error>{r.error()}});
+  return out;
 }
 
 /// Commits everything pending in one transaction. If that fails and more than
-/// one requester is waiting, each batch is retried alone, so that one bad write
+/// one segment is waiting, each segment is retried alone, so that one bad write
 /// (an oversized key, say) does not fail the others.
 void flush(persistence_actor* self) {
   auto& st = self->state;
@@ -40,19 +45,31 @@ void flush(persistence_actor* self) {
     return;
   auto writes = std::move(st.pending);
   st.pending.clear();
+  // One batch of everything, and where each request's segments lie in it.
   storage::write_batch all;
+  std::vector<std::size_t> offsets;
+  std::size_t segments = 0;
   for (auto& w : writes) {
-    auto copy = w.batch; // keep the original for a one-by-one retry
-    all.append(std::move(copy));
+    offsets.push_back(all.size());
+    segments += w.ends.size();
+    all.append(std::move(w.batch));
   }
   auto r = all.empty() ? result<void>{} : st.store->commit(all);
-  if (r || writes.size() == 1) {
-    for (auto& w : writes)
-      answer(w, r);
-    return;
+  for (std::size_t k = 0; k < writes.size(); ++k) {
+    auto& w = writes[k];
+    std::vector<result<void>> results;
+    results.reserve(w.ends.size());
+    std::size_t begin = offsets[k];
+    for (auto end : w.ends) {
+      end += offsets[k];
+      if (r || segments == 1)
+        results.push_back(r);
+      else
+        results.push_back(st.store->commit(all.slice(begin, end)));
+      begin = end;
+    }
+    w.answer(std::move(results));
   }
-  for (auto& w : writes)
-    answer(w, st.store->commit(w.batch));
 }
 
 void enqueue(persistence_actor* self, pending_write w) {
@@ -70,11 +87,30 @@ caf::behavior persistence(persistence_actor* self, storage::job_store* store) {
   return {
     [=](proto::write_atom, storage::write_batch& batch) -> caf::result<proto::write_ack> {
       auto rp = self->make_response_promise<proto::write_ack>();
-      enqueue(self, pending_write{std::move(batch), rp});
+      auto n = batch.size();
+      enqueue(self, {std::move(batch), {n}, [rp](std::vector<result<void>> r) mutable {
+                       rp.deliver(acks_of(r).front());
+                     }});
+      return rp;
+    },
+    [=](proto::write_atom, storage::write_batch& batch,
+        std::vector<std::size_t>& ends) -> caf::result<std::vector<proto::write_ack>> {
+      auto rp = self->make_response_promise<std::vector<proto::write_ack>>();
+      if (ends.empty() || ends.back() != batch.size()) {
+        rp.deliver(std::vector<proto::write_ack>(
+          ends.size(), proto::write_ack{error{errc::invalid_argument, "bad write segments"}}));
+        return rp;
+      }
+      enqueue(self, {std::move(batch), std::move(ends),
+                     [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r)); }});
       return rp;
     },
     [=](proto::write_bg_atom, storage::write_batch& batch) {
-      enqueue(self, pending_write{std::move(batch), std::nullopt});
+      auto n = batch.size();
+      enqueue(self, {std::move(batch), {n}, [](std::vector<result<void>> r) {
+                       if (!r.front())
+                         log_line("background write failed: " + r.front().error().message);
+                     }});
     },
     [=](proto::flush_atom) { flush(self); },
   };

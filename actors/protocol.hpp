@@ -43,6 +43,7 @@ using overlay_atom = caf::atom_constant<caf::atom("overlay")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using paused_atom = caf::atom_constant<caf::atom("paused")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
@@ -104,8 +105,9 @@ struct write_ack {
 /// Everything a job actor needs to run one job.
 struct job_start {
   job_id id = 0;
-  std::string type;
-  boost::json::value params;
+  /// The job's record (type and parameters), shared with the scheduler and
+  /// never changed; the actor lets go of it once it has built the job.
+  std::shared_ptr<const job_record> record;
   std::optional<checkpoint> restored; ///< the last checkpoint, if any
   std::uint32_t attempt = 1;
 };
@@ -131,23 +133,38 @@ using event_batch = std::vector<job_event>;
 //   (progress_atom, job_id, progress, millis checkpoint_at) throttled; checkpoint_at
 //                                                       is set after a checkpoint, else 0
 //   (paused_atom, job_id)                               the actor took a pause
-//   (done_atom, job_id, job_outcome)                    the actor is about to quit
+//   (done_atom, job_id, job_outcome, bool reusable)     the job ended; a reusable
+//                                                       actor waits for its next job,
+//                                                       any other quits
 //   down_msg                                            supervision
 // from the clock:
 //   (wake_atom, job_id, uint64_t generation)            stale generations are ignored
 //   (timeout_atom, job_id, uint64_t run)                a run past its deadline
 //   (sweep_atom)                                        retention: delete expired finished jobs
 //   (recheck_atom)                                      a rate limit may admit a start now
+// from itself:
+//   (flush_atom)                                        send the writes made meanwhile
+//                                                       to the writer, in one message
 //
-// -- job actor (one per running job) -----------------------------------------------
-//   (step_atom)                 one unit of work; skipped (left in the mailbox) while paused
-//   (pause_atom)                normal priority (ordered after a resume); answers paused_atom
-//   (resume_atom)               back to running
-//   (cancel_atom)               high priority; reports done(cancelled) and quits
-//   (stop_atom)                 shutdown: quits, leaving the job recoverable
+// -- job actor (one per running job, reused for the next job when it can be) --------
+//   (run_atom, job_start)       the next job, sent only to an idle actor
+//   (step_atom, uint64_t run)   one unit of work; skipped (left in the mailbox) while
+//                               paused; a step of an earlier run is dropped
+//   (pause_atom, job_id)        answers the scheduler with paused_atom
+//   (resume_atom, job_id)       back to running
+//   (cancel_atom, job_id)       reports done(cancelled)
+//                               pause, resume and cancel go at normal priority, so
+//                               they stay in order with run and with each other;
+//                               one that names an earlier job is dropped
+//   (stop_atom)                 high priority; shutdown: quits, leaving the job recoverable
 //
 // -- persistence (the only LMDB writer) ------------------------------------------------
 //   (write_atom, write_batch) -> write_ack              answered after its commit
+//   (write_atom, write_batch, vector<size_t> ends) -> vector<write_ack>
+//                                                       segments [ends[i-1], ends[i]) of the
+//                                                       batch, each on its own merits (one
+//                                                       refused fails no other), answered
+//                                                       together after the commit
 //   (write_bg_atom, write_batch)                        no answer; errors are logged
 //   (flush_atom)                                        internal: commit what is pending
 //
@@ -176,6 +193,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::event_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::storage::write_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<jobrt::proto::write_ack>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::list_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::event_filter)

@@ -1,5 +1,6 @@
 #include "actors/scheduler.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <random>
@@ -21,6 +22,18 @@ namespace jobrt {
 
 namespace {
 
+/// A job's full record, shared with the writes that carry it and with the job
+/// actor that runs it. Never changed while shared: `edit` copies it first.
+using record_ptr = std::shared_ptr<job_record>;
+
+/// The record, ready to change: if a write in flight (or the store, or a job
+/// actor) still holds it, the entry gets a copy of its own first.
+job_record& edit(record_ptr& r) {
+  if (r.use_count() > 1)
+    r = std::make_shared<job_record>(*r);
+  return *r;
+}
+
 /// What the scheduler keeps per unfinished job. Small on purpose: a million
 /// queued jobs are a million of these, not a million actors.
 struct entry {
@@ -35,7 +48,7 @@ struct entry {
   caf::actor actor;                   ///< while running, or paused with its actor kept
   /// The full record: while the job has an actor; and, for a bounded number of
   /// jobs, from submit to their first start, so that starting them needs no read.
-  std::unique_ptr<job_record> record;
+  record_ptr record;
   bool holds_slot = false;
   bool in_queue = false; ///< in scheduler_state::queue (set and cleared only there)
   std::vector<proto::reply<void>> pause_waiters;
@@ -74,12 +87,24 @@ struct scheduler_state {
   std::set<job_id> deleting; ///< finished jobs whose deletion is not yet durable
   std::vector<type_slot> types;
   std::unordered_map<std::string, std::uint16_t> type_index;
+  /// Every job actor alive, with the job it runs (0 while it is idle).
   std::unordered_map<caf::actor_addr, job_id> by_actor;
+  /// Job actors waiting for their next job, of non-blocking [0] and blocking [1]
+  /// types; at most max_running of each kind are kept.
+  std::array<std::vector<caf::actor>, 2> idle_actors;
   std::size_t running = 0;
   /// How many entries of `jobs` have each status, so that stats() is O(1).
   std::array<std::uint64_t, all_statuses.size()> by_status{};
   job_id last_id = 0;
   runtime_stats counters;
+
+  /// Writes made since the last flush, with what to do once each is durable
+  /// (nothing, for a background write). They go to the writer together, in
+  /// one message, once the messages now in the mailbox are handled.
+  storage::write_batch outbox;
+  std::vector<std::size_t> outbox_ends; ///< where each write ends in `outbox`
+  std::vector<std::function<void(result<void>)>> outbox_then;
+  bool flush_queued = false;
 
   bool stopping = false;
   std::size_t actors_to_stop = 0;
@@ -258,55 +283,139 @@ void take_slot(scheduler_actor* self, entry& e) {
   }
 }
 
-/// Drops the job's actor handle. During shutdown, the last actor gone lets the
-/// stop finish.
-void forget_actor(scheduler_actor* self, entry& e) {
-  if (!e.actor)
-    return;
+/// One monitored actor fewer to wait for. During shutdown, the last one gone
+/// lets the stop finish.
+void actor_gone(scheduler_actor* self) {
   auto& st = self->state;
-  st.by_actor.erase(e.actor.address());
-  self->demonitor(e.actor);
-  e.actor = nullptr;
   if (st.stopping && st.actors_to_stop > 0 && --st.actors_to_stop == 0)
     self->send(self, proto::stop_atom::value, proto::reply<void>{});
 }
 
-/// The job's full record: the loaded one, else from the store.
-result<job_record> load_record(scheduler_actor* self, const entry& e) {
+/// Drops the job's actor: it is gone, killed, or quits on its own.
+void forget_actor(scheduler_actor* self, entry& e) {
+  if (!e.actor)
+    return;
+  self->state.by_actor.erase(e.actor.address());
+  self->demonitor(e.actor);
+  e.actor = nullptr;
+  actor_gone(self);
+}
+
+/// Takes the actor of a job that ended back into the idle pool, to run a later
+/// job; past the pool's bound it is told to stop instead.
+void return_actor(scheduler_actor* self, entry& e) {
+  auto& st = self->state;
+  auto& pool = st.idle_actors[st.types[e.type].options.blocking ? 1 : 0];
+  if (st.stopping || pool.size() >= st.env->opts.max_running) {
+    self->send<caf::message_priority::high>(e.actor, proto::stop_atom::value);
+    forget_actor(self, e);
+    return;
+  }
+  st.by_actor[e.actor.address()] = 0;
+  pool.push_back(std::move(e.actor));
+  e.actor = nullptr;
+}
+
+/// An idle actor for a job of `type`, or none.
+caf::actor take_idle_actor(scheduler_actor* self, std::uint16_t type, job_id id) {
+  auto& st = self->state;
+  auto& pool = st.idle_actors[st.types[type].options.blocking ? 1 : 0];
+  if (pool.empty())
+    return nullptr;
+  auto a = std::move(pool.back());
+  pool.pop_back();
+  st.by_actor[a.address()] = id;
+  return a;
+}
+
+/// The job's full record: the one it holds, else read from the store.
+result<record_ptr> load_record(scheduler_actor* self, const entry& e) {
   if (e.record)
-    return *e.record;
+    return e.record;
   auto r = self->state.env->store->get(e.id);
-  if (r)
-    r->status = e.status;
-  return r;
+  if (!r)
+    return r.error();
+  r->status = e.status;
+  return std::make_shared<job_record>(std::move(*r));
+}
+
+/// Sends the outbox to the writer (see `scheduler_state::outbox`).
+void flush_outbox(scheduler_actor* self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.outbox_ends.empty())
+    return;
+  auto batch = std::move(st.outbox);
+  auto ends = std::move(st.outbox_ends);
+  // Shared by both handlers, and let go of once one of them ran: what the
+  // callbacks capture (records, among others) lives no longer than that.
+  auto then = std::make_shared<std::vector<std::function<void(result<void>)>>>(
+    std::move(st.outbox_then));
+  st.outbox = storage::write_batch{};
+  st.outbox_ends.clear();
+  st.outbox_then.clear();
+  auto answer_all = [then](const std::vector<result<void>>& results) {
+    auto callbacks = std::move(*then);
+    then->clear();
+    for (std::size_t i = 0; i < callbacks.size(); ++i) {
+      if (callbacks[i])
+        callbacks[i](results[i]);
+      else if (!results[i])
+        log_line("background write failed: " + results[i].error().message);
+    }
+  };
+  auto n = ends.size();
+  self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch),
+                std::move(ends))
+    .then(
+      [=](const std::vector<proto::write_ack>& acks) {
+        std::vector<result<void>> results;
+        results.reserve(n);
+        for (const auto& a : acks)
+          results.push_back(a.failure ? result<void>{*a.failure} : result<void>{});
+        results.resize(n);
+        answer_all(results);
+      },
+      [=](caf::error& err) {
+        error e{errc::storage_error, self->system().render(err)};
+        answer_all(std::vector<result<void>>(n, result<void>{e}));
+      });
+}
+
+/// Queues `batch` for the writer; `then` (if any) runs with the outcome once it
+/// is durable. Writes reach the store in the order they are queued, and each
+/// stands on its own: one that is refused fails no other.
+void queue_write(scheduler_actor* self, storage::write_batch batch,
+                 std::function<void(result<void>)> then) {
+  auto& st = self->state;
+  st.outbox.append(std::move(batch));
+  st.outbox_ends.push_back(st.outbox.size());
+  st.outbox_then.push_back(std::move(then));
+  if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, proto::flush_atom::value);
+  }
 }
 
 /// Writes `batch` and, once it is durable, runs `then` with the outcome.
 template <class Then>
 void persist_batch(scheduler_actor* self, storage::write_batch batch, Then then) {
-  self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
-                std::move(batch))
-    .then(
-      [=](const proto::write_ack& ack) mutable {
-        then(ack.failure ? result<void>{*ack.failure} : result<void>{});
-      },
-      [=](caf::error& err) mutable {
-        then(result<void>{error{errc::storage_error, self->system().render(err)}});
-      });
+  queue_write(self, std::move(batch), std::move(then));
 }
 
 /// Writes `rec` and, once it is durable, runs `then` with the outcome.
 template <class Then>
-void persist(scheduler_actor* self, const job_record& rec, Then then) {
+void persist(scheduler_actor* self, record_ptr rec, Then then) {
   storage::write_batch batch;
-  batch.put_record(rec);
-  persist_batch(self, std::move(batch), std::move(then));
+  batch.put_record(std::move(rec));
+  queue_write(self, std::move(batch), std::move(then));
 }
 
-void persist_in_background(scheduler_actor* self, const job_record& rec) {
+/// Writes `rec`; nobody waits for it (a failure is logged).
+void persist_in_background(scheduler_actor* self, record_ptr rec) {
   storage::write_batch batch;
-  batch.put_record(rec);
-  self->send(self->state.env->persistence, proto::write_bg_atom::value, std::move(batch));
+  batch.put_record(std::move(rec));
+  queue_write(self, std::move(batch), nullptr);
 }
 
 /// Drops a finished job from memory once its final record is durable.
@@ -337,50 +446,61 @@ void try_start(scheduler_actor* self);
 /// The entry's status and queue membership change at once; the record follows.
 template <class Change, class Done>
 void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change, Done done) {
-  auto rec = load_record(self, e);
-  if (!rec) {
-    done(result<void>{rec.error()});
+  auto loaded = load_record(self, e);
+  if (!loaded) {
+    done(result<void>{loaded.error()});
     return;
   }
+  auto rec = std::move(*loaded);
+  const bool held = e.record != nullptr;
+  e.record.reset(); // so that `edit` copies only if a write still holds it
   if (e.status == job_status::queued)
     dequeue(self, e);
   ++e.timer_generation; // any pending timer is stale now
   set_status(self, e, to);
   if (to == job_status::queued)
     enqueue(self, e);
-  rec->status = to;
-  change(*rec);
-  if (e.record && (e.actor || to == job_status::queued))
-    *e.record = *rec;
-  else
-    e.record.reset(); // an idle job holds its record only while queued
-  persist(self, *rec, std::move(done));
+  auto& r = edit(rec);
+  r.status = to;
+  change(r);
+  // An idle job holds its record only while queued (or while it keeps an actor).
+  if (held && (e.actor || to == job_status::queued))
+    e.record = rec;
+  persist(self, std::move(rec), std::move(done));
 }
 
-void finish_job(scheduler_actor* self, entry& e, job_status to, job_record rec,
-                const std::string& error_text) {
+/// Ends a job with its final record, which it holds until that is durable (so
+/// that `get` sees it); then subscribers hear of it and the entry goes.
+void finish_job(scheduler_actor* self, entry& e, job_status to, record_ptr rec) {
   auto id = e.id;
   set_status(self, e, to);
-  e.record = std::make_unique<job_record>(rec);
+  e.record = rec;
   auto& counters = self->state.counters;
   if (to == job_status::completed)
     ++counters.completed;
   else if (to == job_status::failed)
     ++counters.failed;
-  persist(self, rec, [=](result<void> r) {
+  // Captures no more than fits in std::function without a heap allocation:
+  // this runs for every job.
+  persist(self, std::move(rec), [self, id](result<void> r) {
     auto i = self->state.jobs.find(id);
     if (i == self->state.jobs.end())
       return;
     auto& job = i->second;
+    auto to = job.status;
     if (!r)
       log_line("job " + std::to_string(id) + ": final status could not be saved: "
                + r.error().message);
-    publish_status(self, job, error_text);
-    auto pause_result = check_transition(to, job_status::paused);
-    answer_all(job.pause_waiters, pause_result);
-    auto cancel_result = to == job_status::cancelled ? result<void>{}
-                                                      : check_transition(to, job_status::cancelled);
-    answer_all(job.cancel_waiters, cancel_result);
+    bool failed = to == job_status::failed && job.record;
+    publish_status(self, job, failed ? job.record->error : std::string{});
+    // A pause or cancel that was waiting for the run to reach a step boundary
+    // learns how it ended instead.
+    if (!job.pause_waiters.empty())
+      answer_all(job.pause_waiters, check_transition(to, job_status::paused));
+    if (!job.cancel_waiters.empty())
+      answer_all(job.cancel_waiters, to == job_status::cancelled
+                                       ? result<void>{}
+                                       : check_transition(to, job_status::cancelled));
     forget_job(self, id);
   });
 }
@@ -390,15 +510,16 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp);
 
 /// Parks a job whose run ended in a rate limit or a transient error until
 /// `wake_at`. A pause or cancel asked for while it ran applies to it then.
-void to_waiting(scheduler_actor* self, entry& e, job_record rec, millis wake_at,
+void to_waiting(scheduler_actor* self, entry& e, record_ptr rec, millis wake_at,
                 const char* reason) {
   auto id = e.id;
-  rec.status = job_status::waiting;
-  rec.wake_at = wake_at;
-  rec.waiting_for = reason;
+  auto& r = edit(rec);
+  r.status = job_status::waiting;
+  r.wake_at = wake_at;
+  r.waiting_for = reason;
   set_status(self, e, job_status::waiting);
   arm_timer(self, e, wake_at);
-  persist(self, rec, [=](result<void> r) {
+  persist(self, std::move(rec), [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end())
       return;
@@ -420,63 +541,63 @@ void to_waiting(scheduler_actor* self, entry& e, job_record rec, millis wake_at,
 /// Applies how a run ended. The job's actor is gone (or never started).
 void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
   release_slot(self, e);
-  job_record rec = e.record ? std::move(*e.record) : job_record{};
-  e.record.reset();
-  rec.progress = std::move(o.last_progress);
+  record_ptr rec = std::move(e.record);
+  if (!rec)
+    rec = std::make_shared<job_record>();
+  auto& r = edit(rec);
+  r.progress = std::move(o.last_progress);
   auto t = now(self);
+  auto fail = [&](std::string why) {
+    r.error = why;
+    r.status = job_status::failed;
+    r.finished_at = t;
+    finish_job(self, e, job_status::failed, std::move(rec));
+  };
   using kind = proto::job_outcome::kind;
   switch (o.what) {
     case kind::completed: {
       if (has_non_finite(o.output)) {
-        rec.error = "output holds a number that is not finite (JSON cannot store it)";
-        rec.status = job_status::failed;
-        rec.finished_at = t;
-        finish_job(self, e, job_status::failed, std::move(rec), rec.error);
+        fail("output holds a number that is not finite (JSON cannot store it)");
         break;
       }
-      auto size = boost::json::serialize(o.output).size();
+      auto size = json_size(o.output);
       if (size > self->state.env->opts.max_payload_bytes) {
-        rec.error = "output is " + std::to_string(size) + " bytes, over the limit of "
-                    + std::to_string(self->state.env->opts.max_payload_bytes);
-        rec.status = job_status::failed;
-        rec.finished_at = t;
-        finish_job(self, e, job_status::failed, std::move(rec), rec.error);
+        fail("output is " + std::to_string(size) + " bytes, over the limit of "
+             + std::to_string(self->state.env->opts.max_payload_bytes));
         break;
       }
-      rec.status = job_status::completed;
-      rec.output = std::move(o.output);
-      rec.error.clear();
-      rec.finished_at = t;
-      if (!rec.progress.fraction || *rec.progress.fraction < 1.0)
-        rec.progress.fraction = 1.0;
-      finish_job(self, e, job_status::completed, std::move(rec), {});
+      r.status = job_status::completed;
+      r.output = std::move(o.output);
+      r.error.clear();
+      r.finished_at = t;
+      if (!r.progress.fraction || *r.progress.fraction < 1.0)
+        r.progress.fraction = 1.0;
+      finish_job(self, e, job_status::completed, std::move(rec));
       break;
     }
     case kind::failed: {
-      rec.error = o.error;
-      if (o.transient && rec.attempts < rec.max_attempts) {
+      if (o.transient && r.attempts < r.max_attempts) {
+        r.error = o.error;
         const auto& opts = self->state.types[e.type].options;
         std::uniform_real_distribution<double> unit{0.0, 1.0};
-        auto delay = backoff_delay(rec.attempts, opts.backoff_base_ms, opts.backoff_max_ms,
+        auto delay = backoff_delay(r.attempts, opts.backoff_base_ms, opts.backoff_max_ms,
                                    unit(self->state.rng));
         to_waiting(self, e, std::move(rec), t + delay, "retry");
         break;
       }
-      rec.status = job_status::failed;
-      rec.finished_at = t;
-      finish_job(self, e, job_status::failed, std::move(rec), o.error);
+      fail(o.error);
       break;
     }
     case kind::cancelled: {
-      rec.status = job_status::cancelled;
-      rec.finished_at = t;
-      finish_job(self, e, job_status::cancelled, std::move(rec), {});
+      r.status = job_status::cancelled;
+      r.finished_at = t;
+      finish_job(self, e, job_status::cancelled, std::move(rec));
       break;
     }
     case kind::rate_limited: {
       // A wait, not a failure: the attempt does not count.
-      if (rec.attempts > 0)
-        --rec.attempts;
+      if (r.attempts > 0)
+        --r.attempts;
       to_waiting(self, e, std::move(rec), t + o.retry_after_ms, "rate_limit");
       break;
     }
@@ -484,11 +605,14 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
   try_start(self);
 }
 
-void on_done(scheduler_actor* self, job_id id, proto::job_outcome& o) {
+void on_done(scheduler_actor* self, job_id id, proto::job_outcome& o, bool reusable) {
   auto i = self->state.jobs.find(id);
   if (i == self->state.jobs.end() || !i->second.actor)
     return;
-  forget_actor(self, i->second);
+  if (reusable)
+    return_actor(self, i->second);
+  else
+    forget_actor(self, i->second);
   apply_outcome(self, i->second, o);
 }
 
@@ -500,47 +624,49 @@ void start(scheduler_actor* self, entry& e) {
   if (e.actor) {
     set_status(self, e, job_status::running);
     take_slot(self, e);
-    if (e.record)
-      e.record->status = job_status::running;
     // Normal priority on purpose: CAF re-examines skipped messages of a mailbox
     // queue only when it consumes a message of that same queue, and the skipped
     // steps sit in the normal queue.
-    self->send(e.actor, proto::resume_atom::value);
-    if (e.record)
-      persist_in_background(self, *e.record);
+    self->send(e.actor, proto::resume_atom::value, e.id);
+    if (e.record) {
+      edit(e.record).status = job_status::running;
+      persist_in_background(self, e.record);
+    }
     publish_status(self, e);
     return;
   }
   // A held record is one that never started, so it has no checkpoint to read.
   const bool fresh = e.record != nullptr;
-  auto rec = fresh ? result<job_record>{std::move(*e.record)} : st.env->store->get(e.id);
+  auto loaded = load_record(self, e);
   e.record.reset();
-  if (!rec) {
-    log_line("job " + std::to_string(e.id) + " cannot start: " + rec.error().message);
-    if (rec.error().code == errc::corrupt_record) {
+  if (!loaded) {
+    const auto& why = loaded.error();
+    log_line("job " + std::to_string(e.id) + " cannot start: " + why.message);
+    if (why.code == errc::corrupt_record) {
       storage::write_batch batch;
-      batch.quarantine(e.id, rec.error().message);
-      self->send(st.env->persistence, proto::write_bg_atom::value, std::move(batch));
+      batch.quarantine(e.id, why.message);
+      queue_write(self, std::move(batch), nullptr);
       ++st.counters.quarantined;
     }
     forget_job(self, e.id);
     return;
   }
+  auto rec = std::move(*loaded);
   auto cp = fresh ? result<std::optional<checkpoint>>{std::nullopt}
                   : st.env->store->get_checkpoint(e.id);
-  rec->status = job_status::running;
-  rec->started_at = now(self);
-  rec->wake_at = 0;
-  rec->attempts += 1;
-  persist_in_background(self, *rec);
+  auto& r = edit(rec);
+  r.status = job_status::running;
+  r.started_at = now(self);
+  r.wake_at = 0;
+  r.attempts += 1;
+  persist_in_background(self, rec);
   proto::job_start js;
   js.id = e.id;
-  js.type = rec->type;
-  js.params = rec->params;
-  js.attempt = rec->attempts;
+  js.record = rec;
+  js.attempt = r.attempts;
   if (cp && *cp)
     js.restored = std::move(**cp);
-  e.record = std::make_unique<job_record>(std::move(*rec));
+  e.record = std::move(rec);
   set_status(self, e, job_status::running);
   take_slot(self, e);
   if (!cp) {
@@ -552,8 +678,13 @@ void start(scheduler_actor* self, entry& e) {
     apply_outcome(self, e, o);
     return;
   }
-  e.actor = spawn_job_actor(self, st.env, std::move(js), slot.options.blocking);
-  st.by_actor.emplace(e.actor.address(), e.id);
+  if (auto idle = take_idle_actor(self, e.type, e.id)) {
+    e.actor = std::move(idle);
+    self->send(e.actor, proto::run_atom::value, std::move(js));
+  } else {
+    e.actor = spawn_job_actor(self, st.env, std::move(js), slot.options.blocking);
+    st.by_actor.emplace(e.actor.address(), e.id);
+  }
   ++e.run;
   if (e.record->timeout_ms > 0) {
     caf::actor me = caf::actor_cast<caf::actor>(self);
@@ -695,11 +826,12 @@ bool answer_existing_key(scheduler_actor* self, const std::string& key,
 }
 
 /// A new job's record, with the type's defaults applied.
-job_record new_record(scheduler_actor* self, std::uint16_t type_index, const std::string& type,
+record_ptr new_record(scheduler_actor* self, std::uint16_t type_index, const std::string& type,
                       boost::json::value params, const submit_options& opts) {
   auto& st = self->state;
   const auto& defaults = st.types[type_index].options;
-  job_record rec;
+  auto made = std::make_shared<job_record>();
+  auto& rec = *made;
   rec.id = ++st.last_id;
   rec.type = type;
   rec.params = std::move(params);
@@ -715,7 +847,7 @@ job_record new_record(scheduler_actor* self, std::uint16_t type_index, const std
     rec.wake_at = opts.run_at;
     rec.waiting_for = "scheduled";
   }
-  return rec;
+  return made;
 }
 
 /// At most this many queued jobs keep their submitted record in memory (see
@@ -728,14 +860,11 @@ struct admission {
   job_id id;
   job_status status;
   millis wake_at;
-  std::shared_ptr<job_record> record; ///< held from submit to the first start, if room
+  record_ptr record; ///< held from submit to the first start, if room
 };
 
-admission admission_of(job_record rec) {
-  auto id = rec.id;
-  auto status = rec.status;
-  auto wake_at = rec.wake_at;
-  return {id, status, wake_at, std::make_shared<job_record>(std::move(rec))};
+admission admission_of(const record_ptr& rec) {
+  return {rec->id, rec->status, rec->wake_at, rec};
 }
 
 /// Takes a durable job into the scheduler: queued, or waiting for its start time.
@@ -750,7 +879,7 @@ void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options
   e.status = a.status;
   set_limit_keys(self, e, a.record->params);
   if (a.status == job_status::queued && st.queue.size() < max_held_records)
-    e.record = std::make_unique<job_record>(std::move(*a.record));
+    e.record = a.record;
   auto& stored = add_job(self, std::move(e));
   if (a.status == job_status::waiting)
     arm_timer(self, stored, a.wake_at);
@@ -774,10 +903,10 @@ void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<j
   storage::write_batch batch;
   batch.put_record(rec);
   if (!key.empty()) {
-    batch.put_unique_key(key, rec.id);
-    st.pending_keys.emplace(key, rec.id);
+    batch.put_unique_key(key, rec->id);
+    st.pending_keys.emplace(key, rec->id);
   }
-  auto a = admission_of(std::move(rec));
+  auto a = admission_of(rec);
   auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
     auto& st = self->state;
@@ -814,7 +943,7 @@ void on_submit_many(scheduler_actor* self, proto::bulk_submit_request& req,
   for (auto& p : req.params) {
     auto rec = new_record(self, type_index, req.type, std::move(p), req.options);
     batch.put_record(rec);
-    admissions.push_back(admission_of(std::move(rec)));
+    admissions.push_back(admission_of(rec));
   }
   auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
@@ -851,7 +980,7 @@ void on_pause(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     // Behind it in the mailbox is at most the one step the actor queued itself.
     e.pause_waiters.push_back(rp);
     if (e.pause_waiters.size() == 1)
-      self->send(e.actor, proto::pause_atom::value);
+      self->send(e.actor, proto::pause_atom::value, e.id);
     return;
   }
   move_idle_job(self, e, job_status::paused, [](job_record&) {},
@@ -871,8 +1000,8 @@ void on_paused(scheduler_actor* self, job_id id) {
   set_status(self, e, job_status::paused);
   release_slot(self, e);
   if (e.record) {
-    e.record->status = job_status::paused;
-    persist(self, *e.record, [=](result<void> r) {
+    edit(e.record).status = job_status::paused;
+    persist(self, e.record, [=](result<void> r) {
       auto j = self->state.jobs.find(id);
       if (j == self->state.jobs.end())
         return;
@@ -927,7 +1056,7 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     }
     e.cancel_waiters.push_back(rp);
     if (e.cancel_waiters.size() == 1)
-      self->send<caf::message_priority::high>(e.actor, proto::cancel_atom::value);
+      self->send(e.actor, proto::cancel_atom::value, e.id); // normal priority: see on_pause
     return;
   }
   auto t = now(self);
@@ -973,7 +1102,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   e.status = job_status::queued;
   set_limit_keys(self, e, rec->params);
   add_job(self, std::move(e));
-  persist(self, *rec, [=](result<void> r) {
+  persist(self, std::make_shared<job_record>(std::move(*rec)), [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end()) {
       answer<void>(rp, r);
@@ -1087,7 +1216,7 @@ void on_force_fail(scheduler_actor* self, job_id id, const std::string& reason,
       answer<void>(rp, rec.error());
       return;
     }
-    e.record = std::make_unique<job_record>(std::move(*rec));
+    e.record = std::move(*rec);
   }
   if (e.status == job_status::queued)
     dequeue(self, e);
@@ -1209,9 +1338,10 @@ void on_progress(scheduler_actor* self, job_id id, progress& p, millis checkpoin
   if (i == self->state.jobs.end() || !i->second.record)
     return;
   auto& e = i->second;
-  e.record->progress = std::move(p);
+  auto& r = edit(e.record);
+  r.progress = std::move(p);
   if (checkpoint_at != 0)
-    e.record->checkpoint_at = checkpoint_at;
+    r.checkpoint_at = checkpoint_at;
   if (!anyone_listens(self))
     return;
   job_event ev;
@@ -1250,6 +1380,15 @@ void on_down(scheduler_actor* self, caf::down_msg& dm) {
   auto i = st.by_actor.find(dm.source);
   if (i == st.by_actor.end())
     return;
+  if (i->second == 0) { // an idle actor
+    st.by_actor.erase(i);
+    for (auto& pool : st.idle_actors)
+      pool.erase(std::remove_if(pool.begin(), pool.end(),
+                                [&](const caf::actor& a) { return a.address() == dm.source; }),
+                 pool.end());
+    actor_gone(self);
+    return;
+  }
   auto j = st.jobs.find(i->second);
   if (j == st.jobs.end()) {
     st.by_actor.erase(i);
@@ -1286,6 +1425,11 @@ void on_stop(scheduler_actor* self, proto::reply<void> rp) {
         self->send<caf::message_priority::high>(kv.second.actor, proto::stop_atom::value);
       }
     }
+    for (auto& pool : st.idle_actors) // they go too; their down messages are counted
+      for (auto& a : pool) {
+        ++st.actors_to_stop;
+        self->send<caf::message_priority::high>(a, proto::stop_atom::value);
+      }
   }
   if (st.actors_to_stop > 0)
     return; // on_down sends stop again when the last one is gone
@@ -1293,10 +1437,8 @@ void on_stop(scheduler_actor* self, proto::reply<void> rp) {
   st.stop_reply = nullptr;
   if (!reply)
     return;
-  self->request(st.env->persistence, caf::infinite, proto::write_atom::value,
-                storage::write_batch{})
-    .then([=](const proto::write_ack&) { answer_ok(reply); },
-          [=](caf::error&) { answer_ok(reply); });
+  // Writes commit in order: once this empty one is durable, so is every write before it.
+  persist_batch(self, storage::write_batch{}, [=](result<void>) { answer_ok(reply); });
 }
 
 // -- recovery -------------------------------------------------------------------------
@@ -1354,7 +1496,7 @@ void recover(scheduler_actor* self) {
     fixes.put_record(*rec);
   }
   if (!fixes.empty())
-    self->send(st.env->persistence, proto::write_bg_atom::value, std::move(fixes));
+    queue_write(self, std::move(fixes), nullptr);
   if (auto saved = st.env->store->get_setting("paused_types"); saved && *saved) {
     boost::json::error_code ec;
     auto names = boost::json::parse(**saved, ec);
@@ -1403,11 +1545,14 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
       answer<runtime_stats>(rp, std::move(s));
     },
     [=](proto::stop_atom, proto::reply<void>& rp) { on_stop(self, rp); },
+    [=](proto::flush_atom) { flush_outbox(self); },
     [=](proto::progress_atom, job_id id, progress& p, millis checkpoint_at) {
       on_progress(self, id, p, checkpoint_at);
     },
     [=](proto::paused_atom, job_id id) { on_paused(self, id); },
-    [=](proto::done_atom, job_id id, proto::job_outcome& o) { on_done(self, id, o); },
+    [=](proto::done_atom, job_id id, proto::job_outcome& o, bool reusable) {
+      on_done(self, id, o, reusable);
+    },
     [=](proto::wake_atom, job_id id, std::uint64_t generation) {
       on_wake(self, id, generation);
     },

@@ -63,8 +63,9 @@ namespace {
 constexpr std::size_t max_owner_bytes = 256;
 
 result<std::unique_ptr<runtime::impl>> make_impl(runtime_options opts) {
-  if (opts.data_dir.empty())
-    return error{errc::invalid_argument, "runtime_options.data_dir is required"};
+  if (opts.storage == storage_kind::lmdb && opts.data_dir.empty())
+    return error{errc::invalid_argument,
+                 "runtime_options.data_dir is required (or storage = storage_kind::memory)"};
   if (opts.max_running == 0)
     return error{errc::invalid_argument, "runtime_options.max_running must be at least 1"};
   if (opts.types == nullptr)
@@ -77,13 +78,19 @@ result<std::unique_ptr<runtime::impl>> make_impl(runtime_options opts) {
   return p;
 }
 
-result<void> open_and_spawn(runtime::impl& rt) {
+result<std::unique_ptr<storage::job_store>> open_store(const runtime_options& opts) {
+  if (opts.storage == storage_kind::memory)
+    return storage::job_store::open_in_memory();
   storage::store_config sc;
-  sc.path = rt.opts.data_dir;
-  sc.map_size = rt.opts.initial_map_size;
-  sc.max_map_size = rt.opts.max_map_size;
-  sc.sync = rt.opts.durable;
-  auto store = storage::job_store::open(sc);
+  sc.path = opts.data_dir;
+  sc.map_size = opts.initial_map_size;
+  sc.max_map_size = opts.max_map_size;
+  sc.sync = opts.durable;
+  return storage::job_store::open(sc);
+}
+
+result<void> open_and_spawn(runtime::impl& rt) {
+  auto store = open_store(rt.opts);
   if (!store)
     return store.error();
   rt.store = std::move(*store);
@@ -95,7 +102,8 @@ result<void> open_and_spawn(runtime::impl& rt) {
   // Durable commits wait for fsync, so the writer gets a thread of its own. Without
   // fsync a commit takes microseconds, and a thread of its own would cost two
   // thread wake-ups per write instead.
-  rt.persistence = spawn_persistence(*rt.sys, *rt.store, rt.opts.durable);
+  rt.persistence = spawn_persistence(*rt.sys, *rt.store,
+                                     rt.opts.storage == storage_kind::lmdb && rt.opts.durable);
   rt.events = spawn_event_fanout(*rt.sys);
   env->persistence = rt.persistence;
   env->events = rt.events;
@@ -218,7 +226,7 @@ result<void> check_submit(const runtime_options& opts, std::string_view type,
     return ok.error();
   if (has_non_finite(params))
     return error{errc::invalid_params, "parameters hold a number that is not finite"};
-  auto size = json::serialize(params).size();
+  auto size = json_size(params);
   if (size > opts.max_payload_bytes)
     return error{errc::payload_too_large, "parameters are " + std::to_string(size)
                                             + " bytes, over the limit of "

@@ -1,5 +1,6 @@
 #include "storage/codec.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <exception>
 
@@ -229,7 +230,7 @@ std::optional<job_status> status_from_byte(std::uint8_t b) {
   return static_cast<job_status>(b);
 }
 
-result<std::string> encode_record(const job_record& r) {
+result<void> check_record(const job_record& r) {
   if (r.type.size() > max_type_size)
     return error{errc::invalid_argument,
                  "job " + std::to_string(r.id) + ": type name is longer than "
@@ -238,6 +239,22 @@ result<std::string> encode_record(const job_record& r) {
     return error{errc::invalid_argument,
                  "job " + std::to_string(r.id) + ": owner is longer than "
                    + std::to_string(max_owner_size) + " bytes"};
+  if (has_non_finite(r.params) || has_non_finite(r.output) || has_non_finite(r.progress.detail)
+      || (r.progress.fraction && !std::isfinite(*r.progress.fraction)))
+    return not_finite("job " + std::to_string(r.id));
+  return {};
+}
+
+result<void> check_checkpoint(const checkpoint& c) {
+  if (has_non_finite(c.state) || has_non_finite(c.progress.detail)
+      || (c.progress.fraction && !std::isfinite(*c.progress.fraction)))
+    return not_finite("checkpoint");
+  return {};
+}
+
+result<std::string> encode_record(const job_record& r) {
+  if (auto ok = check_record(r); !ok)
+    return ok.error();
   std::string out(crc_size, '\0');
   out.push_back(static_cast<char>(record_format));
   out.push_back(static_cast<char>(r.status));
@@ -254,8 +271,6 @@ result<std::string> encode_record(const job_record& r) {
     unsigned char arena[4096];
     json::monotonic_resource mr(arena, sizeof(arena));
     auto doc = to_json(r, &mr);
-    if (has_non_finite(doc))
-      return not_finite("job " + std::to_string(r.id));
     json::serializer sr;
     sr.reset(&doc);
     char chunk[4096];
@@ -315,9 +330,9 @@ result<job_record> decode_record(job_id id, std::string_view bytes) {
 }
 
 result<std::string> encode_checkpoint(const checkpoint& c) {
+  if (auto ok = check_checkpoint(c); !ok)
+    return ok.error();
   auto doc = to_json(c);
-  if (has_non_finite(doc))
-    return not_finite("checkpoint");
   auto text = json::serialize(doc);
   std::string out;
   out.reserve(crc_size + text.size());

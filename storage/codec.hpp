@@ -57,6 +57,13 @@ struct record_header {
   std::string_view json;
 };
 
+/// Whether a record can be stored: type and owner short enough for the header
+/// and the owner index, every number finite (JSON has no infinity or NaN).
+/// Every store checks this, so that both refuse the same records.
+result<void> check_record(const job_record& r);
+/// Whether a checkpoint can be stored: every number finite.
+result<void> check_checkpoint(const checkpoint& c);
+
 /// Encodes a record value. Fails (invalid_argument) if the type or owner is too
 /// long for the header or the owner index, or if a number in it is not finite
 /// (JSON has no infinity or NaN: such a record could never be read back).

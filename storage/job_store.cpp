@@ -20,13 +20,6 @@ namespace jobrt::storage {
 namespace {
 
 constexpr unsigned max_dbs = 8;
-constexpr std::size_t default_list_limit = 50;
-constexpr std::size_t max_list_limit = 1000;
-
-constexpr std::array<job_status, 4> unfinished_statuses{
-  job_status::queued, job_status::running, job_status::paused, job_status::waiting};
-constexpr std::array<job_status, 3> finished_statuses{
-  job_status::completed, job_status::failed, job_status::cancelled};
 
 const std::string schema_meta_key = "schema";
 const std::string last_id_meta_key = "last_id";
@@ -134,26 +127,15 @@ write_batch::op make_op(write_batch::op::kind what, job_id id) {
 
 } // namespace
 
-void write_batch::put_record(const job_record& r) {
-  auto o = make_op(op::kind::put_record, r.id);
-  o.status = r.status;
-  o.owner = r.owner;
-  // An unencodable record keeps an empty value and the reason in `key`;
-  // commit refuses the batch with that reason.
-  if (auto v = codec::encode_record(r))
-    o.value = std::move(*v);
-  else
-    o.key = v.error().message;
+void write_batch::put_record(std::shared_ptr<const job_record> r) {
+  auto o = make_op(op::kind::put_record, r->id);
+  o.record = std::move(r);
   ops_.push_back(std::move(o));
 }
 
-void write_batch::put_checkpoint(job_id id, const checkpoint& c) {
+void write_batch::put_checkpoint(job_id id, std::shared_ptr<const checkpoint> c) {
   auto o = make_op(op::kind::put_checkpoint, id);
-  // As for records: an unencodable checkpoint makes commit refuse the batch.
-  if (auto v = codec::encode_checkpoint(c))
-    o.value = std::move(*v);
-  else
-    o.key = v.error().message;
+  o.cp = std::move(c);
   ops_.push_back(std::move(o));
 }
 
@@ -193,9 +175,105 @@ void write_batch::append(write_batch&& other) {
   other.ops_.clear();
 }
 
+write_batch write_batch::slice(std::size_t begin, std::size_t end) const {
+  write_batch out;
+  end = std::min(end, ops_.size());
+  if (begin < end)
+    out.ops_.assign(ops_.begin() + static_cast<std::ptrdiff_t>(begin),
+                    ops_.begin() + static_cast<std::ptrdiff_t>(end));
+  return out;
+}
+
+std::vector<bool> write_batch::superseded() const {
+  std::vector<bool> out(ops_.size(), false);
+  // The ops that touch a record, grouped by id, in batch order within an id
+  // (sorting is cheaper here than a hash set: no allocation per op).
+  std::vector<std::pair<job_id, std::size_t>> touching;
+  for (std::size_t i = 0; i < ops_.size(); ++i) {
+    auto k = ops_[i].what;
+    if (k == op::kind::put_record || k == op::kind::erase_job || k == op::kind::quarantine)
+      touching.emplace_back(ops_[i].id, i);
+  }
+  std::sort(touching.begin(), touching.end());
+  for (std::size_t j = 0; j + 1 < touching.size(); ++j) {
+    auto [id, i] = touching[j];
+    const auto& next = touching[j + 1];
+    // Replaced by the next op on the same record if that is a put too; an
+    // erase in between keeps it (the record is gone, then written anew).
+    if (ops_[i].what == op::kind::put_record && next.first == id
+        && ops_[next.second].what == op::kind::put_record)
+      out[i] = true;
+  }
+  return out;
+}
+
+// -- what every store shares ----------------------------------------------------------
+
+bool matches(const list_query& q, const job_summary& s) {
+  if (!q.statuses.empty()
+      && std::find(q.statuses.begin(), q.statuses.end(), s.status) == q.statuses.end())
+    return false;
+  return (q.type.empty() || q.type == s.type) && (q.owner.empty() || q.owner == s.owner);
+}
+
+job_summary summary_of(const job_record& r) {
+  return job_summary{r.id, r.status, r.priority, r.wake_at, r.finished_at, r.type, r.owner};
+}
+
+result<void> check_batch(const write_batch& batch) {
+  using op = write_batch::op;
+  for (const auto& o : batch.ops()) {
+    bool keyed = o.what == op::kind::put_unique || o.what == op::kind::erase_unique;
+    if (o.what == op::kind::put_setting
+        && (o.key.empty() || o.key.size() + setting_prefix.size() > codec::max_key_size))
+      return error{errc::invalid_argument, "setting name must be 1 to 500 bytes long"};
+    if (keyed && (o.key.empty() || o.key.size() > codec::max_key_size))
+      return error{errc::invalid_argument,
+                   "idempotency key must be 1 to " + std::to_string(codec::max_key_size)
+                     + " bytes long (got " + std::to_string(o.key.size()) + ")"};
+    if (o.what == op::kind::put_record)
+      if (auto r = codec::check_record(*o.record); !r)
+        return r;
+    if (o.what == op::kind::put_checkpoint)
+      if (auto r = codec::check_checkpoint(*o.cp); !r)
+        return r;
+  }
+  return {};
+}
+
+// -- the LMDB store ------------------------------------------------------------------
+
+namespace {
+
+class lmdb_store final : public job_store {
+public:
+  struct impl;
+  explicit lmdb_store(std::unique_ptr<impl> p);
+  ~lmdb_store() override;
+
+  result<void> commit(const write_batch& batch) override;
+  result<job_record> get(job_id id) const override;
+  result<std::optional<checkpoint>> get_checkpoint(job_id id) const override;
+  result<list_page> list(const list_query& q) const override;
+  result<void> for_each_unfinished(
+    const std::function<void(const job_summary&)>& fn,
+    const std::function<void(job_id, const std::string& reason)>& on_corrupt) const override;
+  result<void>
+  for_each_finished(const std::function<void(const job_summary&)>& fn) const override;
+  result<std::optional<std::string>> get_setting(const std::string& name) const override;
+  result<std::optional<job_id>> find_unique_key(const std::string& key) const override;
+  job_id last_id() const override;
+  store_stats stats() const override;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace
+
 // -- impl: state and open -----------------------------------------------------------
 
-struct job_store::impl {
+struct lmdb_store::impl {
   using op = write_batch::op;
 
   store_config cfg_;
@@ -221,10 +299,10 @@ struct job_store::impl {
   result<job_id> read_last_id(lmdb::txn& t);
 
   // writes
-  result<void> validate(const write_batch& batch) const;
-  int apply(const write_batch& batch, job_id& last_id);
-  int apply_op(lmdb::txn& t, const op& o, job_id& last_id);
-  int put_record(lmdb::txn& t, const op& o);
+  result<std::vector<std::string>> encode(const write_batch& batch) const;
+  int apply(const write_batch& batch, const std::vector<std::string>& values, job_id& last_id);
+  int apply_op(lmdb::txn& t, const op& o, const std::string& value, job_id& last_id);
+  int put_record(lmdb::txn& t, const op& o, const std::string& value);
   int erase_job(lmdb::txn& t, job_id id);
   int quarantine(lmdb::txn& t, const op& o);
   int drop_index_entries(lmdb::txn& t, job_id id, bool every_status);
@@ -245,7 +323,7 @@ struct job_store::impl {
     const std::function<void(job_id, const std::string&)>& on_corrupt) const;
 };
 
-result<void> job_store::impl::open() {
+result<void> lmdb_store::impl::open() {
   if (cfg_.path.empty())
     return error{errc::invalid_argument, "store path is empty"};
   if (auto r = make_directory(cfg_.path); !r)
@@ -258,7 +336,7 @@ result<void> job_store::impl::open() {
 }
 
 /// Opens the env with a map of max(cfg.map_size, its stored size).
-result<void> job_store::impl::open_env() {
+result<void> lmdb_store::impl::open_env() {
   unsigned flags = MDB_NOTLS | (cfg_.sync ? 0u : unsigned{MDB_NOSYNC});
   bool created = false;
   if (int rc = env_.open(cfg_.path, flags, max_dbs, cfg_.map_size, created)) {
@@ -276,7 +354,7 @@ result<void> job_store::impl::open_env() {
 }
 
 /// Creates the named databases, checks the schema and loads last_id, in one txn.
-result<void> job_store::impl::open_databases() {
+result<void> lmdb_store::impl::open_databases() {
   lmdb::txn t;
   if (int rc = env_.begin_write(t))
     return lmdb_failure("cannot open store at " + cfg_.path, rc);
@@ -293,7 +371,7 @@ result<void> job_store::impl::open_databases() {
   return {};
 }
 
-int job_store::impl::open_dbis(lmdb::txn& t) {
+int lmdb_store::impl::open_dbis(lmdb::txn& t) {
   const std::pair<const char*, MDB_dbi*> dbs[] = {
     {"jobs", &jobs_},         {"checkpoints", &checkpoints_}, {"by_status", &by_status_},
     {"by_owner", &by_owner_}, {"unique", &unique_},           {"quarantine", &quarantine_},
@@ -306,7 +384,7 @@ int job_store::impl::open_dbis(lmdb::txn& t) {
 }
 
 /// Writes the schema of a new store; refuses one written by a newer build.
-result<void> job_store::impl::check_schema(lmdb::txn& t) {
+result<void> lmdb_store::impl::check_schema(lmdb::txn& t) {
   std::string_view stored;
   int rc = t.get(meta_, schema_meta_key, stored);
   if (rc == MDB_NOTFOUND) {
@@ -329,7 +407,7 @@ result<void> job_store::impl::check_schema(lmdb::txn& t) {
 }
 
 /// The stored last_id, or the highest id in `jobs` if that is higher.
-result<job_id> job_store::impl::read_last_id(lmdb::txn& t) {
+result<job_id> lmdb_store::impl::read_last_id(lmdb::txn& t) {
   job_id last = 0;
   std::string_view stored;
   int rc = t.get(meta_, last_id_meta_key, stored);
@@ -353,35 +431,46 @@ result<job_id> job_store::impl::read_last_id(lmdb::txn& t) {
 
 // -- impl: writes -------------------------------------------------------------------
 
-/// Refuses a batch LMDB could not store (keys too long or empty, unencodable
-/// records) before any of it is written.
-result<void> job_store::impl::validate(const write_batch& batch) const {
-  for (const auto& o : batch.ops()) {
-    bool keyed = o.what == op::kind::put_unique || o.what == op::kind::erase_unique;
-    if (o.what == op::kind::put_setting
-        && (o.key.empty() || o.key.size() + setting_prefix.size() > codec::max_key_size))
-      return error{errc::invalid_argument, "setting name must be 1 to 500 bytes long"};
-    if (keyed && (o.key.empty() || o.key.size() > codec::max_key_size))
-      return error{errc::invalid_argument,
-                   "idempotency key must be 1 to " + std::to_string(codec::max_key_size)
-                     + " bytes long (got " + std::to_string(o.key.size()) + ")"};
-    if ((o.what == op::kind::put_record || o.what == op::kind::put_checkpoint)
-        && o.value.empty())
-      return error{errc::invalid_argument, o.key};
+/// Encodes the records and checkpoints of a batch, before any of it is written;
+/// `values[i]` is the value of op i. A record put again later in the same batch
+/// (its `running` record, say, followed by its final one) is skipped: its value
+/// stays empty, and only the last version is written.
+result<std::vector<std::string>> lmdb_store::impl::encode(const write_batch& batch) const {
+  if (auto r = check_batch(batch); !r)
+    return r.error();
+  const auto& ops = batch.ops();
+  auto skip = batch.superseded();
+  std::vector<std::string> values(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto& o = ops[i];
+    result<std::string> v = std::string{};
+    if (o.what == op::kind::put_record && !skip[i])
+      v = codec::encode_record(*o.record);
+    else if (o.what == op::kind::put_checkpoint)
+      v = codec::encode_checkpoint(*o.cp);
+    if (!v)
+      return v.error();
+    values[i] = std::move(*v);
   }
-  return {};
+  return values;
 }
 
 /// Runs the batch in one write txn; `last_id` comes in as the cached value and
 /// goes out as the new one. Returns the LMDB code of the first failure.
-int job_store::impl::apply(const write_batch& batch, job_id& last_id) {
+int lmdb_store::impl::apply(const write_batch& batch, const std::vector<std::string>& values,
+                            job_id& last_id) {
   lmdb::txn t;
   if (int rc = env_.begin_write(t))
     return rc;
   auto before = last_id;
-  for (const auto& o : batch.ops())
-    if (int rc = apply_op(t, o, last_id))
+  const auto& ops = batch.ops();
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto& o = ops[i];
+    if (o.what == op::kind::put_record && values[i].empty())
+      continue; // superseded by a later put of the same record
+    if (int rc = apply_op(t, o, values[i], last_id))
       return rc; // ~txn aborts
+  }
   if (last_id > before) {
     std::string value;
     codec::put_u64_le(value, last_id);
@@ -391,13 +480,14 @@ int job_store::impl::apply(const write_batch& batch, job_id& last_id) {
   return t.commit();
 }
 
-int job_store::impl::apply_op(lmdb::txn& t, const op& o, job_id& last_id) {
+int lmdb_store::impl::apply_op(lmdb::txn& t, const op& o, const std::string& value,
+                               job_id& last_id) {
   switch (o.what) {
     case op::kind::put_record:
       last_id = std::max(last_id, o.id);
-      return put_record(t, o);
+      return put_record(t, o, value);
     case op::kind::put_checkpoint:
-      return t.put(checkpoints_, codec::id_key(o.id), o.value);
+      return t.put(checkpoints_, codec::id_key(o.id), value);
     case op::kind::erase_job:
       return erase_job(t, o.id);
     case op::kind::put_unique:
@@ -412,19 +502,19 @@ int job_store::impl::apply_op(lmdb::txn& t, const op& o, job_id& last_id) {
   return EINVAL;
 }
 
-int job_store::impl::put_record(lmdb::txn& t, const op& o) {
+int lmdb_store::impl::put_record(lmdb::txn& t, const op& o, const std::string& value) {
   if (int rc = drop_index_entries(t, o.id, false))
     return rc;
-  if (int rc = t.put(jobs_, codec::id_key(o.id), o.value))
+  if (int rc = t.put(jobs_, codec::id_key(o.id), value))
     return rc;
-  if (int rc = t.put(by_status_, codec::status_key(o.status, o.id), {}))
+  if (int rc = t.put(by_status_, codec::status_key(o.record->status, o.id), {}))
     return rc;
-  if (o.owner.empty())
+  if (o.record->owner.empty())
     return 0;
-  return t.put(by_owner_, codec::owner_key(o.owner, o.id), {});
+  return t.put(by_owner_, codec::owner_key(o.record->owner, o.id), {});
 }
 
-int job_store::impl::erase_job(lmdb::txn& t, job_id id) {
+int lmdb_store::impl::erase_job(lmdb::txn& t, job_id id) {
   if (int rc = drop_index_entries(t, id, false))
     return rc;
   if (int rc = t.del(jobs_, codec::id_key(id)))
@@ -434,7 +524,7 @@ int job_store::impl::erase_job(lmdb::txn& t, job_id id) {
 
 /// Moves the raw record bytes to `quarantine` ("reason\0bytes") and drops the
 /// record, its checkpoint and every index entry it may have.
-int job_store::impl::quarantine(lmdb::txn& t, const op& o) {
+int lmdb_store::impl::quarantine(lmdb::txn& t, const op& o) {
   auto key = codec::id_key(o.id);
   std::string_view raw;
   int rc = t.get(jobs_, key, raw);
@@ -458,7 +548,7 @@ int job_store::impl::quarantine(lmdb::txn& t, const op& o) {
 /// header. If the header fails its crc (or `every_status`), the status entry is
 /// deleted under every status, and the owner entry under the owner the header
 /// claims if it still parses: any owner key ending in this id belongs to this id.
-int job_store::impl::drop_index_entries(lmdb::txn& t, job_id id, bool every_status) {
+int lmdb_store::impl::drop_index_entries(lmdb::txn& t, job_id id, bool every_status) {
   std::string_view old;
   int rc = t.get(jobs_, codec::id_key(id), old);
   if (rc != 0 && rc != MDB_NOTFOUND)
@@ -489,7 +579,7 @@ int job_store::impl::drop_index_entries(lmdb::txn& t, job_id id, bool every_stat
 }
 
 /// Doubles the map, capped at max_map_size; storage_full if it is already there.
-result<void> job_store::impl::grow_map() {
+result<void> lmdb_store::impl::grow_map() {
   auto current = env_.map_size();
   if (current >= max_map_size_)
     return error{errc::storage_full,
@@ -505,14 +595,14 @@ result<void> job_store::impl::grow_map() {
 
 // -- impl: reads --------------------------------------------------------------------
 
-result<lmdb::read_txn> job_store::impl::begin_read() const {
+result<lmdb::read_txn> lmdb_store::impl::begin_read() const {
   lmdb::read_txn rt;
   if (int rc = env_.begin_read(rt))
     return lmdb_failure("cannot read store at " + cfg_.path, rc);
   return rt;
 }
 
-result<job_record> job_store::impl::read_record(const lmdb::txn& t, job_id id) const {
+result<job_record> lmdb_store::impl::read_record(const lmdb::txn& t, job_id id) const {
   std::string_view bytes;
   int rc = t.get(jobs_, codec::id_key(id), bytes);
   if (rc == MDB_NOTFOUND)
@@ -531,7 +621,7 @@ result<job_record> job_store::impl::read_record(const lmdb::txn& t, job_id id) c
 /// Takes `checkpoint_at` (and, for unfinished jobs, `progress`) from the job's
 /// checkpoint. A missing or corrupt checkpoint leaves the record as stored;
 /// `get_checkpoint` reports the corruption.
-void job_store::impl::merge_checkpoint(const lmdb::txn& t, job_record& r) const {
+void lmdb_store::impl::merge_checkpoint(const lmdb::txn& t, job_record& r) const {
   std::string_view bytes;
   if (t.get(checkpoints_, codec::id_key(r.id), bytes) != 0)
     return;
@@ -546,7 +636,7 @@ void job_store::impl::merge_checkpoint(const lmdb::txn& t, job_record& r) const 
 /// Visits the keys `prefix + u64be id` of `dbi` in descending id order, only ids
 /// below `before` (all if 0), calling `fn(id, value)` until it returns false.
 template <class F>
-int job_store::impl::scan_backward(const lmdb::txn& t, MDB_dbi dbi, const std::string& prefix,
+int lmdb_store::impl::scan_backward(const lmdb::txn& t, MDB_dbi dbi, const std::string& prefix,
                                    job_id before, F&& fn) const {
   lmdb::cursor cur;
   if (int rc = cur.open(t, dbi))
@@ -574,7 +664,7 @@ int job_store::impl::scan_backward(const lmdb::txn& t, MDB_dbi dbi, const std::s
 
 /// Visits the keys `prefix + u64be id` of `dbi` in ascending id order.
 template <class F>
-int job_store::impl::scan_forward(const lmdb::txn& t, MDB_dbi dbi, const std::string& prefix,
+int lmdb_store::impl::scan_forward(const lmdb::txn& t, MDB_dbi dbi, const std::string& prefix,
                                   F&& fn) const {
   lmdb::cursor cur;
   if (int rc = cur.open(t, dbi))
@@ -590,7 +680,7 @@ int job_store::impl::scan_forward(const lmdb::txn& t, MDB_dbi dbi, const std::st
 /// Collects the summaries of the jobs in the given statuses under one read txn,
 /// then calls the callbacks after the txn has ended: callbacks may then read or
 /// commit without holding up a map resize.
-result<void> job_store::impl::for_each_status(
+result<void> lmdb_store::impl::for_each_status(
   const job_status* first, const job_status* last,
   const std::function<void(const job_summary&)>& fn,
   const std::function<void(job_id, const std::string&)>& on_corrupt) const {
@@ -620,26 +710,27 @@ result<void> job_store::impl::for_each_status(
 
 // -- job_store ----------------------------------------------------------------------
 
-job_store::job_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+lmdb_store::lmdb_store(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-job_store::~job_store() = default;
+lmdb_store::~lmdb_store() = default;
 
 result<std::unique_ptr<job_store>> job_store::open(const store_config& cfg) {
-  auto p = std::make_unique<impl>(cfg);
+  auto p = std::make_unique<lmdb_store::impl>(cfg);
   if (auto r = p->open(); !r)
     return r.error();
-  return std::unique_ptr<job_store>(new job_store(std::move(p)));
+  return std::unique_ptr<job_store>(new lmdb_store(std::move(p)));
 }
 
 /// Retries the whole batch after growing the map for as long as it is full.
-result<void> job_store::commit(const write_batch& batch) {
+result<void> lmdb_store::commit(const write_batch& batch) {
   if (batch.empty())
     return {};
-  if (auto r = impl_->validate(batch); !r)
-    return r;
+  auto values = impl_->encode(batch);
+  if (!values)
+    return values.error();
   for (;;) {
     auto last = impl_->last_id_.load();
-    int rc = impl_->apply(batch, last);
+    int rc = impl_->apply(batch, *values, last);
     if (rc == 0) {
       impl_->last_id_.store(last);
       return {};
@@ -651,14 +742,14 @@ result<void> job_store::commit(const write_batch& batch) {
   }
 }
 
-result<job_record> job_store::get(job_id id) const {
+result<job_record> lmdb_store::get(job_id id) const {
   auto rt = impl_->begin_read();
   if (!rt)
     return rt.error();
   return impl_->read_record(rt->txn, id);
 }
 
-result<std::optional<checkpoint>> job_store::get_checkpoint(job_id id) const {
+result<std::optional<checkpoint>> lmdb_store::get_checkpoint(job_id id) const {
   auto rt = impl_->begin_read();
   if (!rt)
     return rt.error();
@@ -676,21 +767,9 @@ result<std::optional<checkpoint>> job_store::get_checkpoint(job_id id) const {
   return std::optional<checkpoint>{std::move(*cp)};
 }
 
-namespace {
-
-/// True if a record with this header passes the query's filters.
-bool matches(const list_query& q, const job_summary& s) {
-  if (!q.statuses.empty()
-      && std::find(q.statuses.begin(), q.statuses.end(), s.status) == q.statuses.end())
-    return false;
-  return (q.type.empty() || q.type == s.type) && (q.owner.empty() || q.owner == s.owner);
-}
-
-} // namespace
-
 /// Walks the best index for the query newest first, filters on headers, and
 /// decodes only the rows it returns. One match past the page sets next_cursor.
-result<list_page> job_store::list(const list_query& q) const {
+result<list_page> lmdb_store::list(const list_query& q) const {
   auto limit = q.limit == 0 ? default_list_limit : std::min(q.limit, max_list_limit);
   if (q.owner.size() > codec::max_owner_size)
     return list_page{}; // no stored record can have such an owner
@@ -733,7 +812,7 @@ result<list_page> job_store::list(const list_query& q) const {
   return page;
 }
 
-result<void> job_store::for_each_unfinished(
+result<void> lmdb_store::for_each_unfinished(
   const std::function<void(const job_summary&)>& fn,
   const std::function<void(job_id, const std::string& reason)>& on_corrupt) const {
   return impl_->for_each_status(unfinished_statuses.data(),
@@ -741,14 +820,14 @@ result<void> job_store::for_each_unfinished(
                                 on_corrupt);
 }
 
-result<void> job_store::for_each_finished(
+result<void> lmdb_store::for_each_finished(
   const std::function<void(const job_summary&)>& fn) const {
   return impl_->for_each_status(finished_statuses.data(),
                                 finished_statuses.data() + finished_statuses.size(), fn,
                                 nullptr);
 }
 
-result<std::optional<job_id>> job_store::find_unique_key(const std::string& key) const {
+result<std::optional<job_id>> lmdb_store::find_unique_key(const std::string& key) const {
   if (key.empty() || key.size() > codec::max_key_size)
     return std::optional<job_id>{}; // such a key can never have been stored
   auto rt = impl_->begin_read();
@@ -765,7 +844,7 @@ result<std::optional<job_id>> job_store::find_unique_key(const std::string& key)
   return std::optional<job_id>{codec::id_from_key_suffix(bytes)};
 }
 
-result<std::optional<std::string>> job_store::get_setting(const std::string& name) const {
+result<std::optional<std::string>> lmdb_store::get_setting(const std::string& name) const {
   auto rt = impl_->begin_read();
   if (!rt)
     return rt.error();
@@ -778,11 +857,11 @@ result<std::optional<std::string>> job_store::get_setting(const std::string& nam
   return std::optional<std::string>{std::string{bytes}};
 }
 
-job_id job_store::last_id() const {
+job_id lmdb_store::last_id() const {
   return impl_->last_id_.load();
 }
 
-store_stats job_store::stats() const {
+store_stats lmdb_store::stats() const {
   store_stats out;
   auto rt = impl_->begin_read();
   if (!rt)

@@ -1,7 +1,12 @@
 #pragma once
 
-/// The job store: the storage interface of jobrt, and the only code that knows
-/// LMDB is underneath (no LMDB type appears in this header).
+/// The job store: the storage interface of jobrt. Two stores implement it:
+/// - `job_store::open`: LMDB in a directory, the durable one; this is the only
+///   code that knows LMDB is underneath (no LMDB type appears in this header);
+/// - `job_store::open_in_memory`: maps in the process, for runtimes whose jobs
+///   need not outlive it (tests, caches, work that is cheap to redo). It keeps
+///   the same rules and refuses the same bad writes; it has no file to grow,
+///   to lock or to find corrupt, and everything in it is gone with the process.
 ///
 /// Operating rules:
 /// - Reads (`get`, `get_checkpoint`, `list`, `for_each_unfinished`, ...) may run on
@@ -24,6 +29,7 @@
 ///   quarantine  u64be id            -> reason, 0x00, the raw bytes found
 ///   meta        "schema", "last_id" -> u32 / u64; "setting/NAME" -> bytes
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -63,13 +69,20 @@ struct job_summary {
   std::string owner;
 };
 
-/// Writes to apply in one transaction, in order.
+/// Writes to apply in one transaction, in order. A batch holds the records and
+/// checkpoints themselves, shared and immutable: the store encodes them when it
+/// commits, on the writer's thread, and a record written twice in one batch is
+/// encoded and written once, as its last version.
 class write_batch {
 public:
-  /// Inserts or replaces the record with `r.id`, keeping the indexes in step.
-  void put_record(const job_record& r);
+  /// Inserts or replaces the record with `r->id`, keeping the indexes in step.
+  void put_record(std::shared_ptr<const job_record> r);
+  void put_record(job_record r) { put_record(std::make_shared<const job_record>(std::move(r))); }
   /// Inserts or replaces the checkpoint of job `id`.
-  void put_checkpoint(job_id id, const checkpoint& c);
+  void put_checkpoint(job_id id, std::shared_ptr<const checkpoint> c);
+  void put_checkpoint(job_id id, checkpoint c) {
+    put_checkpoint(id, std::make_shared<const checkpoint>(std::move(c)));
+  }
   /// Deletes the record, its checkpoint and its index entries (no-op if absent).
   void erase_job(job_id id);
   /// Maps an idempotency key to a job.
@@ -81,10 +94,17 @@ public:
   /// Stores a runtime setting (for example the paused job types) under `name`.
   void put_setting(const std::string& name, const std::string& value);
 
+  /// For each op, whether it is a put_record that a later put of the same
+  /// record in this batch replaces (with no erase of it in between): stores
+  /// skip those, and write each record once, as its last version.
+  std::vector<bool> superseded() const;
+
   bool empty() const noexcept { return ops_.empty(); }
   std::size_t size() const noexcept { return ops_.size(); }
   /// Moves all of `other`'s operations to the end of this batch.
   void append(write_batch&& other);
+  /// A copy of the operations [begin, end).
+  write_batch slice(std::size_t begin, std::size_t end) const;
 
   // Encoded operations; public so the store can read them, not for callers.
   struct op {
@@ -95,10 +115,9 @@ public:
     kind what;
     job_id id = 0;
     std::string key;   ///< unique key, setting name, or the reason for a quarantine
-    std::string value; ///< the encoded record or checkpoint
-    // Header fields of a put_record, to maintain the indexes without decoding.
-    job_status status = job_status::queued;
-    std::string owner;
+    std::string value; ///< a setting's value
+    std::shared_ptr<const job_record> record; ///< of a put_record
+    std::shared_ptr<const checkpoint> cp;     ///< of a put_checkpoint
   };
   const std::vector<op>& ops() const noexcept { return ops_; }
 
@@ -116,53 +135,77 @@ struct store_stats {
 
 class job_store {
 public:
-  /// Opens (or creates) the store at `cfg.path`. Clear errors for a missing
+  /// Opens (or creates) the LMDB store at `cfg.path`. Clear errors for a missing
   /// parent directory, a read-only directory, a directory locked by another
   /// process, or a store written by a newer schema.
   static result<std::unique_ptr<job_store>> open(const store_config& cfg);
+  /// A new, empty store in memory.
+  static std::unique_ptr<job_store> open_in_memory();
 
-  ~job_store();
+  virtual ~job_store() = default;
   job_store(const job_store&) = delete;
   job_store& operator=(const job_store&) = delete;
 
   // -- writes: one thread at a time -------------------------------------------
 
   /// Applies the whole batch in one transaction and returns after it is durable.
-  result<void> commit(const write_batch& batch);
+  /// A batch with a write the store cannot hold (an over-long key, a record with
+  /// a number JSON cannot store) is refused whole with the reason.
+  virtual result<void> commit(const write_batch& batch) = 0;
 
   // -- reads: any thread ----------------------------------------------------------
 
   /// The record, with `checkpoint_at` (and, for unfinished jobs, `progress`)
   /// taken from its checkpoint if it has one. `not_found` if absent,
   /// `corrupt_record` if its bytes do not decode.
-  result<job_record> get(job_id id) const;
+  virtual result<job_record> get(job_id id) const = 0;
   /// The checkpoint of a job; empty if it never checkpointed.
-  result<std::optional<checkpoint>> get_checkpoint(job_id id) const;
+  virtual result<std::optional<checkpoint>> get_checkpoint(job_id id) const = 0;
   /// Newest first, filtered and paged as `q` says. Uses the owner or status
   /// index when the query allows. Corrupt records are skipped.
-  result<list_page> list(const list_query& q) const;
+  virtual result<list_page> list(const list_query& q) const = 0;
   /// Calls `fn` for every queued, running, paused and waiting job, in id order
   /// within each status. Records whose header fails its checksum are passed to
-  /// `on_corrupt` with a reason instead. The calls happen inside the scan's read
-  /// transaction (no copy of a million summaries): they may read the store, but
-  /// should be quick.
-  result<void> for_each_unfinished(
+  /// `on_corrupt` with a reason instead. The calls may happen inside the scan's
+  /// read transaction (no copy of a million summaries): they may read the
+  /// store, but should be quick.
+  virtual result<void> for_each_unfinished(
     const std::function<void(const job_summary&)>& fn,
-    const std::function<void(job_id, const std::string& reason)>& on_corrupt) const;
+    const std::function<void(job_id, const std::string& reason)>& on_corrupt) const = 0;
   /// Calls `fn` for finished jobs (completed, failed, cancelled) in id order.
-  result<void> for_each_finished(const std::function<void(const job_summary&)>& fn) const;
+  virtual result<void>
+  for_each_finished(const std::function<void(const job_summary&)>& fn) const = 0;
   /// A setting stored with `write_batch::put_setting`, if any.
-  result<std::optional<std::string>> get_setting(const std::string& name) const;
+  virtual result<std::optional<std::string>> get_setting(const std::string& name) const = 0;
   /// The job that holds an idempotency key, if any.
-  result<std::optional<job_id>> find_unique_key(const std::string& key) const;
+  virtual result<std::optional<job_id>> find_unique_key(const std::string& key) const = 0;
   /// The highest id ever stored (0 for a new store); ids are never reused.
-  job_id last_id() const;
-  store_stats stats() const;
+  virtual job_id last_id() const = 0;
+  virtual store_stats stats() const = 0;
 
-private:
-  struct impl;
-  explicit job_store(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+protected:
+  job_store() = default;
 };
+
+/// The limits every store holds writes to, so that both refuse the same batch.
+inline constexpr std::size_t max_list_limit = 1000;
+inline constexpr std::size_t default_list_limit = 50;
+
+/// The statuses `for_each_unfinished` and `for_each_finished` visit, in order.
+inline constexpr std::array<job_status, 4> unfinished_statuses{
+  job_status::queued, job_status::running, job_status::paused, job_status::waiting};
+inline constexpr std::array<job_status, 3> finished_statuses{
+  job_status::completed, job_status::failed, job_status::cancelled};
+
+/// Whether a record with this summary passes the query's filters (not the page).
+bool matches(const list_query& q, const job_summary& s);
+
+/// The summary (header fields) of a record.
+job_summary summary_of(const job_record& r);
+
+/// Checks that a batch can be stored as it is: keys within LMDB's limits, and
+/// records and checkpoints that JSON can hold (finite numbers; type and owner
+/// short enough for the record header). The reason names what is wrong.
+result<void> check_batch(const write_batch& batch);
 
 } // namespace jobrt::storage

@@ -21,6 +21,7 @@
 
 #include <boost/describe.hpp>
 #include <boost/json/kind.hpp>
+#include <boost/json/serializer.hpp>
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
 
@@ -277,6 +278,18 @@ inline bool has_non_finite(const boost::json::value& v) {
     default:
       return false;
   }
+}
+
+/// The length of `v` serialized as JSON, counted through a stack buffer rather
+/// than by building the text: payload limits are checked on every job.
+inline std::size_t json_size(const boost::json::value& v) {
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char chunk[1024];
+  std::size_t n = 0;
+  while (!sr.done())
+    n += sr.read(chunk, sizeof chunk).size();
+  return n;
 }
 
 /// Decodes a described struct from JSON; `invalid_params` names the first bad field.

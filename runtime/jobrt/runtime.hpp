@@ -39,11 +39,24 @@ class actor;
 
 namespace jobrt {
 
+/// Where a runtime keeps its jobs.
+enum class storage_kind : std::uint8_t {
+  /// An LMDB store in `runtime_options::data_dir`: jobs survive a crash or a
+  /// restart of the process and resume from their last checkpoint.
+  lmdb,
+  /// In the process's memory: the fastest, and every job is gone when the
+  /// process ends (tests, caches, work that is cheap to redo). Everything else
+  /// (steering, limits, retries, progress, list and get) works the same.
+  memory,
+};
+
 struct runtime_options {
-  /// Directory of the job store; created if missing. Required.
+  /// Where jobs are kept: LMDB in `data_dir` (the default), or memory.
+  storage_kind storage = storage_kind::lmdb;
+  /// Directory of the LMDB job store; created if missing. Required for `lmdb`.
   std::string data_dir;
-  /// true: every acknowledged write is fsynced. false: writes survive a crash of
-  /// the process but not of the machine (much faster; for tests and benchmarks).
+  /// LMDB only. true: every acknowledged write is fsynced. false: writes survive
+  /// a crash of the process but not of the machine (much faster).
   bool durable = true;
   /// How many jobs may run at once, over all types.
   std::size_t max_running = 8;
