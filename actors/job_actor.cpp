@@ -257,28 +257,32 @@ void write_checkpoint(job_actor* self) {
   cur.checkpoint_in_flight = true;
   auto asked = std::chrono::steady_clock::now();
   auto run = st.run;
-  // A cancel or stop can end the job while its checkpoint is in flight: the
-  // reply then belongs to a job that is over.
-  auto current = [self, run] { return self->state.busy && self->state.run == run; };
+  // Once the checkpoint is durable, the job goes on. A cancel or stop can end
+  // the job while it is in flight: the outcome then belongs to a job that is over.
+  auto saved = [self, run, at, asked](const result<void>& r) {
+    auto& st = self->state;
+    if (!st.busy || st.run != run)
+      return;
+    st.cur.checkpoint_in_flight = false;
+    st.env->checkpoint_latency->record(std::chrono::steady_clock::now() - asked);
+    if (!r) {
+      fail_now(self, "checkpoint could not be saved: " + r.error().message);
+      return;
+    }
+    send_progress(self, at);
+    settle(self);
+  };
+  if (st.env->store->commits_inline()) {
+    saved(st.env->store->commit(batch));
+    return;
+  }
   self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch))
     .then(
       [=](const proto::write_ack& ack) {
-        if (!current())
-          return;
-        self->state.cur.checkpoint_in_flight = false;
-        self->state.env->checkpoint_latency->record(std::chrono::steady_clock::now() - asked);
-        if (ack.failure) {
-          fail_now(self, "checkpoint could not be saved: " + ack.failure->message);
-          return;
-        }
-        send_progress(self, at);
-        settle(self);
+        saved(ack.failure ? result<void>{*ack.failure} : result<void>{});
       },
       [=](caf::error& err) {
-        if (!current())
-          return;
-        self->state.cur.checkpoint_in_flight = false;
-        fail_now(self, "checkpoint could not be saved: " + self->system().render(err));
+        saved(error{errc::storage_error, self->system().render(err)});
       });
 }
 

@@ -35,9 +35,8 @@ std::vector<proto::write_ack> acks_of(const std::vector<result<void>>& rs) {
   return out;
 }
 
-/// Commits everything pending in one transaction. If that fails and more than
-/// one segment is waiting, each segment is retried alone, so that one bad write
-/// (an oversized key, say) does not fail the others.
+/// Commits everything pending in one transaction (see storage::commit_segments:
+/// one bad write fails no other).
 void flush(persistence_actor* self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -45,30 +44,21 @@ void flush(persistence_actor* self) {
     return;
   auto writes = std::move(st.pending);
   st.pending.clear();
-  // One batch of everything, and where each request's segments lie in it.
-  storage::write_batch all;
-  std::vector<std::size_t> offsets;
-  std::size_t segments = 0;
-  for (auto& w : writes) {
-    offsets.push_back(all.size());
-    segments += w.ends.size();
-    all.append(std::move(w.batch));
+  // One batch of everything, with every request's segments in it.
+  storage::write_batch all = std::move(writes.front().batch);
+  std::vector<std::size_t> ends = writes.front().ends;
+  for (std::size_t k = 1; k < writes.size(); ++k) {
+    auto offset = all.size();
+    all.append(std::move(writes[k].batch));
+    for (auto end : writes[k].ends)
+      ends.push_back(offset + end);
   }
-  auto r = all.empty() ? result<void>{} : st.store->commit(all);
-  for (std::size_t k = 0; k < writes.size(); ++k) {
-    auto& w = writes[k];
-    std::vector<result<void>> results;
-    results.reserve(w.ends.size());
-    std::size_t begin = offsets[k];
-    for (auto end : w.ends) {
-      end += offsets[k];
-      if (r || segments == 1)
-        results.push_back(r);
-      else
-        results.push_back(st.store->commit(all.slice(begin, end)));
-      begin = end;
-    }
-    w.answer(std::move(results));
+  auto results = storage::commit_segments(*st.store, all, ends);
+  auto next = results.begin();
+  for (auto& w : writes) {
+    auto n = static_cast<std::ptrdiff_t>(w.ends.size());
+    w.answer(std::vector<result<void>>(next, next + n));
+    next += n;
   }
 }
 

@@ -340,11 +340,33 @@ result<record_ptr> load_record(scheduler_actor* self, const entry& e) {
 }
 
 /// Sends the outbox to the writer (see `scheduler_state::outbox`).
+/// Runs the callbacks of a flushed outbox with the outcome of each write.
+void answer_writes(std::vector<std::function<void(result<void>)>>& then,
+                   const std::vector<result<void>>& results) {
+  for (std::size_t i = 0; i < then.size(); ++i) {
+    if (then[i])
+      then[i](results[i]);
+    else if (!results[i])
+      log_line("background write failed: " + results[i].error().message);
+  }
+}
+
 void flush_outbox(scheduler_actor* self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.outbox_ends.empty())
     return;
+  if (st.env->store->commits_inline()) {
+    // Nothing to wait for: commit here, and keep the outbox's buffers.
+    std::vector<std::function<void(result<void>)>> then;
+    then.swap(st.outbox_then);
+    auto results = storage::commit_segments(*st.env->store, st.outbox, st.outbox_ends);
+    st.outbox.clear();
+    st.outbox_ends.clear();
+    answer_writes(then, results);
+    return;
+  }
+  auto n = st.outbox_ends.size();
   auto batch = std::move(st.outbox);
   auto ends = std::move(st.outbox_ends);
   // Shared by both handlers, and let go of once one of them ran: what the
@@ -357,14 +379,8 @@ void flush_outbox(scheduler_actor* self) {
   auto answer_all = [then](const std::vector<result<void>>& results) {
     auto callbacks = std::move(*then);
     then->clear();
-    for (std::size_t i = 0; i < callbacks.size(); ++i) {
-      if (callbacks[i])
-        callbacks[i](results[i]);
-      else if (!results[i])
-        log_line("background write failed: " + results[i].error().message);
-    }
+    answer_writes(callbacks, results);
   };
-  auto n = ends.size();
   self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch),
                 std::move(ends))
     .then(
@@ -382,13 +398,10 @@ void flush_outbox(scheduler_actor* self) {
       });
 }
 
-/// Queues `batch` for the writer; `then` (if any) runs with the outcome once it
-/// is durable. Writes reach the store in the order they are queued, and each
-/// stands on its own: one that is refused fails no other.
-void queue_write(scheduler_actor* self, storage::write_batch batch,
-                 std::function<void(result<void>)> then) {
+/// Ends a write made of the ops added to the outbox since the last one; the
+/// outbox goes to the writer once the messages now in the mailbox are handled.
+void end_write(scheduler_actor* self, std::function<void(result<void>)> then) {
   auto& st = self->state;
-  st.outbox.append(std::move(batch));
   st.outbox_ends.push_back(st.outbox.size());
   st.outbox_then.push_back(std::move(then));
   if (!st.flush_queued) {
@@ -397,25 +410,24 @@ void queue_write(scheduler_actor* self, storage::write_batch batch,
   }
 }
 
-/// Writes `batch` and, once it is durable, runs `then` with the outcome.
-template <class Then>
-void persist_batch(scheduler_actor* self, storage::write_batch batch, Then then) {
-  queue_write(self, std::move(batch), std::move(then));
+/// Writes `batch` and, once it is durable, runs `then` (if any) with the
+/// outcome. Writes reach the store in the order they are made, and each stands
+/// on its own: one that is refused fails no other.
+void persist_batch(scheduler_actor* self, storage::write_batch batch,
+                   std::function<void(result<void>)> then) {
+  self->state.outbox.append(std::move(batch));
+  end_write(self, std::move(then));
 }
 
-/// Writes `rec` and, once it is durable, runs `then` with the outcome.
-template <class Then>
-void persist(scheduler_actor* self, record_ptr rec, Then then) {
-  storage::write_batch batch;
-  batch.put_record(std::move(rec));
-  queue_write(self, std::move(batch), std::move(then));
+/// Writes `rec` and, once it is durable, runs `then` (if any) with the outcome.
+void persist(scheduler_actor* self, record_ptr rec, std::function<void(result<void>)> then) {
+  self->state.outbox.put_record(std::move(rec)); // straight in: twice per job
+  end_write(self, std::move(then));
 }
 
 /// Writes `rec`; nobody waits for it (a failure is logged).
 void persist_in_background(scheduler_actor* self, record_ptr rec) {
-  storage::write_batch batch;
-  batch.put_record(std::move(rec));
-  queue_write(self, std::move(batch), nullptr);
+  persist(self, std::move(rec), nullptr);
 }
 
 /// Drops a finished job from memory once its final record is durable.
@@ -645,7 +657,7 @@ void start(scheduler_actor* self, entry& e) {
     if (why.code == errc::corrupt_record) {
       storage::write_batch batch;
       batch.quarantine(e.id, why.message);
-      queue_write(self, std::move(batch), nullptr);
+      persist_batch(self, std::move(batch), nullptr);
       ++st.counters.quarantined;
     }
     forget_job(self, e.id);
@@ -1496,7 +1508,7 @@ void recover(scheduler_actor* self) {
     fixes.put_record(*rec);
   }
   if (!fixes.empty())
-    queue_write(self, std::move(fixes), nullptr);
+    persist_batch(self, std::move(fixes), nullptr);
   if (auto saved = st.env->store->get_setting("paused_types"); saved && *saved) {
     boost::json::error_code ec;
     auto names = boost::json::parse(**saved, ec);

@@ -76,11 +76,11 @@ result<json::value> parse_json(std::string_view text) {
 }
 
 /// Fills the fixed part of the header (after the crc) from `in`.
-result<job_summary> read_fixed_fields(byte_reader& in, job_id id) {
+result<job_summary> read_fixed_fields(byte_reader& in, job_id id, std::uint8_t& format_out) {
   auto format = in.uint_le<1>();
   if (!format)
     return corrupt("truncated header");
-  if (*format != record_format)
+  if (*format != record_format && *format != json_record_format)
     return corrupt("unknown record format " + std::to_string(*format));
   auto status = in.uint_le<1>();
   auto priority = in.uint_le<4>();
@@ -93,6 +93,7 @@ result<job_summary> read_fixed_fields(byte_reader& in, job_id id) {
     return corrupt("unknown status byte " + std::to_string(*status));
   job_summary out;
   out.id = id;
+  format_out = static_cast<std::uint8_t>(*format);
   out.status = *s;
   out.priority = static_cast<std::int32_t>(static_cast<std::uint32_t>(*priority));
   out.wake_at = static_cast<millis>(*wake_at);
@@ -123,6 +124,115 @@ result<std::string_view> checked_payload(std::string_view bytes) {
     return corrupt("checksum mismatch");
   return in.rest();
 }
+
+// -- the binary bodies of records and checkpoints ------------------------------
+
+void put_string(std::string& out, std::string_view s) {
+  put_uint_le(out, s.size(), 4);
+  out.append(s.data(), s.size());
+}
+
+void put_i64(std::string& out, std::int64_t x) {
+  put_uint_le(out, static_cast<std::uint64_t>(x), 8);
+}
+
+void put_f64(std::string& out, double x) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &x, sizeof bits);
+  put_uint_le(out, bits, 8);
+}
+
+/// A JSON value as length-prefixed text; null as length 0.
+void put_json(std::string& out, const json::value& v) {
+  if (v.is_null()) {
+    put_uint_le(out, 0, 4);
+    return;
+  }
+  auto at = out.size();
+  put_uint_le(out, 0, 4);
+  json::serializer sr;
+  sr.reset(&v);
+  char chunk[1024];
+  while (!sr.done())
+    out += sr.read(chunk, sizeof chunk);
+  auto n = out.size() - at - 4;
+  for (std::size_t i = 0; i < 4; ++i)
+    out[at + i] = static_cast<char>((n >> (8 * i)) & 0xff);
+}
+
+void put_progress(std::string& out, const progress& p) {
+  out.push_back(p.fraction ? 1 : 0);
+  put_f64(out, p.fraction.value_or(0.0));
+  put_string(out, p.stage);
+  put_string(out, p.message);
+  put_json(out, p.detail);
+}
+
+/// Reads what the put_ functions above write; false if the bytes run out or
+/// do not hold what they should.
+class body_reader {
+public:
+  explicit body_reader(std::string_view bytes) : in_(bytes) {}
+
+  bool i64(std::int64_t& x) {
+    auto v = in_.uint_le<8>();
+    if (v)
+      x = static_cast<std::int64_t>(*v);
+    return v.has_value();
+  }
+  bool u32(std::uint32_t& x) {
+    auto v = in_.uint_le<4>();
+    if (v)
+      x = static_cast<std::uint32_t>(*v);
+    return v.has_value();
+  }
+  bool f64(double& x) {
+    auto v = in_.uint_le<8>();
+    if (!v)
+      return false;
+    std::uint64_t bits = *v;
+    std::memcpy(&x, &bits, sizeof x);
+    return true;
+  }
+  bool string(std::string& out) { return read_string<4>(in_, out); }
+  bool json_value(json::value& out, std::string& why) {
+    auto len = in_.uint_le<4>();
+    if (!len)
+      return false;
+    auto text = in_.take(static_cast<std::size_t>(*len));
+    if (!text)
+      return false;
+    if (text->empty()) {
+      out = nullptr;
+      return true;
+    }
+    auto v = parse_json(*text);
+    if (!v) {
+      why = v.error().message;
+      return false;
+    }
+    out = std::move(*v);
+    return true;
+  }
+  bool progress_value(progress& p, std::string& why) {
+    auto has = in_.uint_le<1>();
+    double fraction = 0;
+    if (!has || *has > 1 || !f64(fraction))
+      return false;
+    if (*has == 1) {
+      if (!std::isfinite(fraction)) {
+        why = "progress fraction is not finite";
+        return false;
+      }
+      p.fraction = fraction;
+    }
+    return string(p.stage) && string(p.message) && json_value(p.detail, why);
+  }
+  bool at_end() const { return in_.rest().empty(); }
+
+private:
+  byte_reader in_;
+};
 
 } // namespace
 
@@ -265,18 +375,19 @@ result<std::string> encode_record(const job_record& r) {
   out += r.type;
   put_uint_le(out, r.owner.size(), 2);
   out += r.owner;
-  {
-    // The JSON is thrown away once serialized: build it in one arena, not with
-    // a heap allocation per node.
-    unsigned char arena[4096];
-    json::monotonic_resource mr(arena, sizeof(arena));
-    auto doc = to_json(r, &mr);
-    json::serializer sr;
-    sr.reset(&doc);
-    char chunk[4096];
-    while (!sr.done())
-      out += sr.read(chunk);
-  }
+  put_uint_le(out, r.id, 8);
+  put_i64(out, r.created_at);
+  put_i64(out, r.started_at);
+  put_i64(out, r.checkpoint_at);
+  put_i64(out, r.timeout_ms);
+  put_uint_le(out, r.max_attempts, 4);
+  put_uint_le(out, r.attempts, 4);
+  put_string(out, r.waiting_for);
+  put_string(out, r.idempotency_key);
+  put_string(out, r.error);
+  put_progress(out, r.progress);
+  put_json(out, r.params);
+  put_json(out, r.output);
   auto crc = crc32(std::string_view{out}.substr(crc_size));
   std::string crc_bytes;
   put_u32_le(crc_bytes, crc);
@@ -289,13 +400,14 @@ namespace {
 /// Reads the header fields that follow the crc.
 result<record_header> read_header(job_id id, std::string_view payload) {
   byte_reader in{payload};
-  auto fixed = read_fixed_fields(in, id);
+  std::uint8_t format = 0;
+  auto fixed = read_fixed_fields(in, id, format);
   if (!fixed)
     return fixed.error();
-  record_header out{std::move(*fixed), {}};
+  record_header out{std::move(*fixed), format, {}};
   if (!read_string<1>(in, out.summary.type) || !read_string<2>(in, out.summary.owner))
     return corrupt("truncated header");
-  out.json = in.rest();
+  out.body = in.rest();
   return out;
 }
 
@@ -314,11 +426,11 @@ result<record_header> decode_header_unverified(job_id id, std::string_view bytes
   return read_header(id, bytes.substr(crc_size));
 }
 
-result<job_record> decode_record(job_id id, std::string_view bytes) {
-  auto header = decode_header(id, bytes);
-  if (!header)
-    return header.error();
-  auto doc = parse_json(header->json);
+namespace {
+
+/// The body of a format-1 record: the whole record as JSON.
+result<job_record> decode_json_body(job_id id, std::string_view body) {
+  auto doc = parse_json(body);
   if (!doc)
     return doc.error();
   auto rec = record_from_json(*doc);
@@ -329,15 +441,59 @@ result<job_record> decode_record(job_id id, std::string_view bytes) {
   return rec;
 }
 
+/// The body of a format-2 record (see encode_record), with the header's fields.
+result<job_record> decode_binary_body(const record_header& h) {
+  job_record r;
+  const auto& s = h.summary;
+  r.id = s.id;
+  r.type = s.type;
+  r.owner = s.owner;
+  r.priority = s.priority;
+  r.status = s.status;
+  r.wake_at = s.wake_at;
+  r.finished_at = s.finished_at;
+  body_reader in{h.body};
+  std::int64_t id = 0;
+  std::string why;
+  bool ok = in.i64(id) && in.i64(r.created_at) && in.i64(r.started_at)
+            && in.i64(r.checkpoint_at) && in.i64(r.timeout_ms) && in.u32(r.max_attempts)
+            && in.u32(r.attempts) && in.string(r.waiting_for) && in.string(r.idempotency_key)
+            && in.string(r.error) && in.progress_value(r.progress, why)
+            && in.json_value(r.params, why) && in.json_value(r.output, why);
+  if (!ok)
+    return corrupt(why.empty() ? "truncated record" : why);
+  if (!in.at_end())
+    return corrupt("trailing bytes after the record");
+  if (static_cast<job_id>(id) != s.id)
+    return corrupt("holds id " + std::to_string(static_cast<job_id>(id)));
+  if (r.max_attempts == 0)
+    r.max_attempts = 1;
+  return r;
+}
+
+} // namespace
+
+result<job_record> decode_record(job_id id, std::string_view bytes) {
+  auto header = decode_header(id, bytes);
+  if (!header)
+    return header.error();
+  if (header->format == json_record_format)
+    return decode_json_body(id, header->body);
+  return decode_binary_body(*header);
+}
+
 result<std::string> encode_checkpoint(const checkpoint& c) {
   if (auto ok = check_checkpoint(c); !ok)
     return ok.error();
-  auto doc = to_json(c);
-  auto text = json::serialize(doc);
+  std::string body;
+  body.push_back(static_cast<char>(checkpoint_format));
+  put_i64(body, c.at);
+  put_progress(body, c.progress);
+  put_json(body, c.state);
   std::string out;
-  out.reserve(crc_size + text.size());
-  put_u32_le(out, crc32(text));
-  out += text;
+  out.reserve(crc_size + body.size());
+  put_u32_le(out, crc32(body));
+  out += body;
   return out;
 }
 
@@ -345,6 +501,17 @@ result<checkpoint> decode_checkpoint(std::string_view bytes) {
   auto payload = checked_payload(bytes);
   if (!payload)
     return payload.error();
+  if (!payload->empty() && (*payload)[0] == static_cast<char>(checkpoint_format)) {
+    checkpoint cp;
+    body_reader in{payload->substr(1)};
+    std::string why;
+    if (!in.i64(cp.at) || !in.progress_value(cp.progress, why) || !in.json_value(cp.state, why))
+      return corrupt(why.empty() ? "truncated checkpoint" : why);
+    if (!in.at_end())
+      return corrupt("trailing bytes after the checkpoint");
+    return cp;
+  }
+  // The first format: the checkpoint as JSON (which starts with '{', never 2).
   auto doc = parse_json(*payload);
   if (!doc)
     return doc.error();

@@ -3,11 +3,24 @@
 /// The binary formats of the job store: keys and values, private to storage/.
 ///
 /// Record value (`jobs`), integers little-endian:
-///   [u32 crc32 of everything after it][u8 format=1][u8 status][i32 priority]
+///   [u32 crc32 of everything after it][u8 format][u8 status][i32 priority]
 ///   [i64 wake_at][i64 finished_at][u8 type_len][type][u16 owner_len][owner]
-///   [JSON text of to_json(record)]
-/// Checkpoint value (`checkpoints`): [u32 crc32 of the JSON][JSON of to_json(checkpoint)]
+///   then the body; the header is the same in every format, so that queues can
+///   be recovered and lists filtered without reading the body.
+///   format 2 (written): [u64 id][i64 created_at][i64 started_at][i64 checkpoint_at]
+///     [i64 timeout_ms][u32 max_attempts][u32 attempts][str waiting_for]
+///     [str idempotency_key][str error][progress][json params][json output]
+///   format 1 (read only, written before): the JSON text of to_json(record)
+///   str = u32 length + bytes; json = u32 length + JSON text, 0 for null;
+///   progress = [u8 has_fraction][f64 fraction][str stage][str message][json detail]
+/// Checkpoint value (`checkpoints`): [u32 crc32 of what follows] then either
+///   [u8 2][i64 at][progress][json state] (written), or the JSON text of
+///   to_json(checkpoint) (read only; JSON starts with '{', never with 2).
 /// Keys: ids are 8-byte big-endian so that LMDB's bytewise order is id order.
+///
+/// Binary bodies cost a fraction of JSON ones to write and read, and every job
+/// writes its record two or three times. The JSON a job brings (parameters,
+/// output, progress detail, checkpoint state) stays JSON text.
 ///
 /// Decoders never throw and never read out of bounds: any garbage gives a
 /// `corrupt_record` error whose message is the reason, for the caller to wrap.
@@ -23,7 +36,11 @@
 
 namespace jobrt::storage::codec {
 
-inline constexpr std::uint8_t record_format = 1;
+/// The record format written; `json_record_format` is still read.
+inline constexpr std::uint8_t record_format = 2;
+inline constexpr std::uint8_t json_record_format = 1;
+/// The first byte of a checkpoint written in the binary format.
+inline constexpr std::uint8_t checkpoint_format = 2;
 /// Longest type name the header can hold (u8 length).
 inline constexpr std::size_t max_type_size = 255;
 /// Longest key LMDB accepts with its default build.
@@ -51,10 +68,11 @@ std::string owner_key(std::string_view owner, job_id id);
 
 // -- values -----------------------------------------------------------------------
 
-/// A record's header, read without decoding its JSON; `json` views into the bytes.
+/// A record's header, read without decoding its body; `body` views into the bytes.
 struct record_header {
   job_summary summary;
-  std::string_view json;
+  std::uint8_t format = record_format;
+  std::string_view body;
 };
 
 /// Whether a record can be stored: type and owner short enough for the header

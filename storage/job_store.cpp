@@ -220,6 +220,21 @@ job_summary summary_of(const job_record& r) {
   return job_summary{r.id, r.status, r.priority, r.wake_at, r.finished_at, r.type, r.owner};
 }
 
+std::vector<result<void>> commit_segments(job_store& store, const write_batch& batch,
+                                          const std::vector<std::size_t>& ends) {
+  auto r = batch.empty() ? result<void>{} : store.commit(batch);
+  if (r || ends.size() <= 1)
+    return std::vector<result<void>>(ends.size(), r);
+  std::vector<result<void>> out;
+  out.reserve(ends.size());
+  std::size_t begin = 0;
+  for (auto end : ends) {
+    out.push_back(store.commit(batch.slice(begin, end)));
+    begin = end;
+  }
+  return out;
+}
+
 result<void> check_batch(const write_batch& batch) {
   using op = write_batch::op;
   for (const auto& o : batch.ops()) {
@@ -403,6 +418,15 @@ result<void> lmdb_store::impl::check_schema(lmdb::txn& t) {
     return storage_failure("store at " + cfg_.path + " was written by a newer jobrt (schema "
                            + std::to_string(*schema) + "; this build reads up to "
                            + std::to_string(schema_version) + ")");
+  if (*schema < schema_version) {
+    // An older store is read as it is (its records keep their format until
+    // they are written again) and marked with this schema, so that the build
+    // that wrote it refuses it from now on instead of misreading new records.
+    std::string value;
+    codec::put_u32_le(value, schema_version);
+    if ((rc = t.put(meta_, schema_meta_key, value)))
+      return lmdb_failure("cannot upgrade the schema of store at " + cfg_.path, rc);
+  }
   return {};
 }
 

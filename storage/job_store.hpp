@@ -43,7 +43,9 @@
 
 namespace jobrt::storage {
 
-inline constexpr std::uint32_t schema_version = 1;
+/// 1: records with a JSON body. 2: records and checkpoints with a binary body
+/// (storage/codec.hpp); a schema-1 store is read and upgraded in place.
+inline constexpr std::uint32_t schema_version = 2;
 
 struct store_config {
   /// Directory holding the database. Created if missing (its parent must exist).
@@ -100,6 +102,8 @@ public:
   std::vector<bool> superseded() const;
 
   bool empty() const noexcept { return ops_.empty(); }
+  /// Empties the batch, keeping its buffer.
+  void clear() noexcept { ops_.clear(); }
   std::size_t size() const noexcept { return ops_.size(); }
   /// Moves all of `other`'s operations to the end of this batch.
   void append(write_batch&& other);
@@ -152,6 +156,9 @@ public:
   /// A batch with a write the store cannot hold (an over-long key, a record with
   /// a number JSON cannot store) is refused whole with the reason.
   virtual result<void> commit(const write_batch& batch) = 0;
+  /// True if a commit never waits for I/O (the in-memory store): a writer may
+  /// then commit on its own thread instead of handing the batch to another.
+  virtual bool commits_inline() const { return false; }
 
   // -- reads: any thread ----------------------------------------------------------
 
@@ -202,6 +209,13 @@ bool matches(const list_query& q, const job_summary& s);
 
 /// The summary (header fields) of a record.
 job_summary summary_of(const job_record& r);
+
+/// Commits `batch` in one transaction. If that fails and the batch has more than
+/// one segment (segment i is the ops [ends[i-1], ends[i])), each segment is then
+/// committed alone, so that one bad write does not fail the others. Returns one
+/// result per segment.
+std::vector<result<void>> commit_segments(job_store& store, const write_batch& batch,
+                                          const std::vector<std::size_t>& ends);
 
 /// Checks that a batch can be stored as it is: keys within LMDB's limits, and
 /// records and checkpoints that JSON can hold (finite numbers; type and owner

@@ -24,12 +24,10 @@ public:
     // applied, so that a batch is applied whole or not at all.
     if (auto r = check_batch(batch); !r)
       return r;
-    auto skip = batch.superseded();
+    // In order: a later put of a record simply replaces an earlier one.
     std::unique_lock writing{mtx_};
-    const auto& ops = batch.ops();
-    for (std::size_t i = 0; i < ops.size(); ++i)
-      if (!skip[i])
-        apply(ops[i]);
+    for (const auto& o : batch.ops())
+      apply(o);
     return {};
   }
 
@@ -118,6 +116,8 @@ public:
   }
 
   job_id last_id() const override { return last_id_.load(); }
+
+  bool commits_inline() const override { return true; }
 
   store_stats stats() const override {
     std::shared_lock reading{mtx_};

@@ -1,4 +1,6 @@
 #define BOOST_TEST_MODULE storage_tests
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -162,6 +164,13 @@ struct store_fixture {
     return std::move(r).value();
   }
   std::unique_ptr<job_store> open_store() { return open_store(config()); }
+  /// The LMDB store ("lmdb") or a new in-memory one ("memory"): the tests run
+  /// on `both_stores` check that the two keep the same rules.
+  std::unique_ptr<job_store> open_kind(const std::string& kind) {
+    if (kind == "memory")
+      return job_store::open_in_memory();
+    return open_store();
+  }
 
   static void commit(job_store& s, const write_batch& b) {
     auto r = s.commit(b);
@@ -207,6 +216,8 @@ struct store_fixture {
   }
 };
 
+const auto both_stores = boost::unit_test::data::make({std::string{"lmdb"}, std::string{"memory"}});
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(the_fast_crc32_equals_the_byte_at_a_time_crc32_at_every_length_and_offset) {
@@ -228,8 +239,8 @@ BOOST_FIXTURE_TEST_SUITE(job_store_tests, store_fixture)
 
 // -- records ------------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(a_put_record_reads_back_equal) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_put_record_reads_back_equal, both_stores, kind) {
+  auto store = open_kind(kind);
   auto rec = make_record(7, job_status::running, "resize", "acme");
   rec.error = "previous attempt timed out";
   rec.attempts = 2;
@@ -240,8 +251,8 @@ BOOST_AUTO_TEST_CASE(a_put_record_reads_back_equal) {
   BOOST_TEST(same(*got, rec));
 }
 
-BOOST_AUTO_TEST_CASE(a_missing_job_is_not_found) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_missing_job_is_not_found, both_stores, kind) {
+  auto store = open_kind(kind);
   auto got = store->get(42);
   BOOST_REQUIRE(!got.ok());
   BOOST_TEST(got.error().code == errc::not_found);
@@ -279,8 +290,8 @@ BOOST_AUTO_TEST_CASE(last_id_is_not_lowered_by_erasing_the_newest_job) {
   BOOST_TEST(store->last_id() == 9u);
 }
 
-BOOST_AUTO_TEST_CASE(a_record_with_an_infinite_number_is_refused_and_nothing_written) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_record_with_an_infinite_number_is_refused_and_nothing_written, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1));
   auto bad = make_record(2);
@@ -293,8 +304,8 @@ BOOST_AUTO_TEST_CASE(a_record_with_an_infinite_number_is_refused_and_nothing_wri
   BOOST_TEST(store->get(1).error().code == errc::not_found);
 }
 
-BOOST_AUTO_TEST_CASE(a_checkpoint_with_a_nan_is_refused_and_nothing_written) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_checkpoint_with_a_nan_is_refused_and_nothing_written, both_stores, kind) {
+  auto store = open_kind(kind);
   put(*store, make_record(1));
   checkpoint cp;
   cp.state = json::object{{"x", std::numeric_limits<double>::quiet_NaN()}};
@@ -308,8 +319,8 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_with_a_nan_is_refused_and_nothing_written) {
   BOOST_TEST(!got->has_value());
 }
 
-BOOST_AUTO_TEST_CASE(a_record_with_an_over_long_type_is_refused_and_nothing_written) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_record_with_an_over_long_type_is_refused_and_nothing_written, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1));
   b.put_record(make_record(2, job_status::queued, std::string(300, 't')));
@@ -322,8 +333,8 @@ BOOST_AUTO_TEST_CASE(a_record_with_an_over_long_type_is_refused_and_nothing_writ
 
 // -- checkpoints --------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(a_checkpoint_replaces_the_previous_one_and_get_merges_it) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_checkpoint_replaces_the_previous_one_and_get_merges_it, both_stores, kind) {
+  auto store = open_kind(kind);
   put(*store, make_record(1, job_status::running));
   checkpoint first;
   first.state = json::object{{"row", 100}};
@@ -350,8 +361,8 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_replaces_the_previous_one_and_get_merges_it) {
   BOOST_TEST(store->stats().checkpoints == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_finished_job_keeps_its_own_progress_but_takes_checkpoint_time) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_finished_job_keeps_its_own_progress_but_takes_checkpoint_time, both_stores, kind) {
+  auto store = open_kind(kind);
   auto done = make_record(1, job_status::completed);
   done.progress.fraction = 1.0;
   done.progress.stage = "done";
@@ -368,8 +379,8 @@ BOOST_AUTO_TEST_CASE(a_finished_job_keeps_its_own_progress_but_takes_checkpoint_
   BOOST_TEST(rec->progress.stage == "done");
 }
 
-BOOST_AUTO_TEST_CASE(a_job_that_never_checkpointed_has_no_checkpoint) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_job_that_never_checkpointed_has_no_checkpoint, both_stores, kind) {
+  auto store = open_kind(kind);
   put(*store, make_record(1));
   auto cp = store->get_checkpoint(1);
   BOOST_REQUIRE(cp.ok());
@@ -406,8 +417,8 @@ struct listed_store {
   }
 };
 
-BOOST_AUTO_TEST_CASE(list_filters_by_status_owner_and_type) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, list_filters_by_status_owner_and_type, both_stores, kind) {
+  auto store = open_kind(kind);
   listed_store::fill(*store);
   std::vector<list_query> queries(6);
   queries[0].statuses = {job_status::failed};
@@ -430,8 +441,8 @@ BOOST_AUTO_TEST_CASE(list_filters_by_status_owner_and_type) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(list_pages_newest_first_and_the_cursor_covers_every_record_once) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, list_pages_newest_first_and_the_cursor_covers_every_record_once, both_stores, kind) {
+  auto store = open_kind(kind);
   listed_store::fill(*store);
   std::vector<list_query> queries(5);
   queries[1].statuses = {job_status::paused};
@@ -446,8 +457,8 @@ BOOST_AUTO_TEST_CASE(list_pages_newest_first_and_the_cursor_covers_every_record_
     }
 }
 
-BOOST_AUTO_TEST_CASE(an_owner_that_extends_another_owner_does_not_leak_into_its_list) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, an_owner_that_extends_another_owner_does_not_leak_into_its_list, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1, job_status::queued, "resize", "a"));
   b.put_record(make_record(2, job_status::queued, "resize", std::string("a\0b", 3)));
@@ -460,8 +471,8 @@ BOOST_AUTO_TEST_CASE(an_owner_that_extends_another_owner_does_not_leak_into_its_
   BOOST_TEST(ids_of(page->jobs) == std::vector<job_id>{1});
 }
 
-BOOST_AUTO_TEST_CASE(list_limit_zero_means_50_and_large_limits_are_capped_at_1000) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, list_limit_zero_means_50_and_large_limits_are_capped_at_1000, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   for (job_id id = 1; id <= 1005; ++id)
     b.put_record(make_record(id));
@@ -480,8 +491,8 @@ BOOST_AUTO_TEST_CASE(list_limit_zero_means_50_and_large_limits_are_capped_at_100
   BOOST_TEST(page->next_cursor == 6u);
 }
 
-BOOST_AUTO_TEST_CASE(list_rows_carry_their_checkpoint_progress) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, list_rows_carry_their_checkpoint_progress, both_stores, kind) {
+  auto store = open_kind(kind);
   put(*store, make_record(1, job_status::running));
   checkpoint cp;
   cp.progress.stage = "copying";
@@ -497,8 +508,8 @@ BOOST_AUTO_TEST_CASE(list_rows_carry_their_checkpoint_progress) {
 
 // -- status indexes -----------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(a_status_change_moves_the_record_between_status_indexes) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, a_status_change_moves_the_record_between_status_indexes, both_stores, kind) {
+  auto store = open_kind(kind);
   put(*store, make_record(1, job_status::queued));
   put(*store, make_record(2, job_status::queued));
   put(*store, make_record(1, job_status::running));
@@ -520,8 +531,8 @@ BOOST_AUTO_TEST_CASE(a_status_change_moves_the_record_between_status_indexes) {
   BOOST_TEST(unfinished_ids(*store) == std::vector<job_id>{2});
 }
 
-BOOST_AUTO_TEST_CASE(summaries_carry_the_header_fields) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, summaries_carry_the_header_fields, both_stores, kind) {
+  auto store = open_kind(kind);
   auto rec = make_record(4, job_status::waiting, "email", "globex");
   rec.priority = -7;
   put(*store, rec);
@@ -535,8 +546,8 @@ BOOST_AUTO_TEST_CASE(summaries_carry_the_header_fields) {
   BOOST_TEST(seen[0].owner == "globex");
 }
 
-BOOST_AUTO_TEST_CASE(for_each_finished_sees_only_finished_jobs_in_id_order_per_status) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, for_each_finished_sees_only_finished_jobs_in_id_order_per_status, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1, job_status::failed));
   b.put_record(make_record(2, job_status::completed));
@@ -555,9 +566,10 @@ BOOST_AUTO_TEST_CASE(for_each_finished_sees_only_finished_jobs_in_id_order_per_s
 
 // -- erase --------------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(erase_removes_the_record_its_checkpoint_and_index_entries) {
+BOOST_DATA_TEST_CASE_F(store_fixture, erase_removes_the_record_its_checkpoint_and_index_entries,
+                       both_stores, kind) {
   {
-    auto store = open_store();
+    auto store = open_kind(kind);
     put(*store, make_record(1, job_status::running, "resize", "acme"));
     put(*store, make_record(2, job_status::queued, "resize", "acme"));
     write_batch b;
@@ -573,6 +585,8 @@ BOOST_AUTO_TEST_CASE(erase_removes_the_record_its_checkpoint_and_index_entries) 
     BOOST_TEST(ids_of(store->list(q)->jobs) == std::vector<job_id>{2});
     BOOST_TEST(store->stats().records == 1u);
   }
+  if (kind == "memory")
+    return; // what follows looks into the LMDB files
   raw_store raw{path};
   BOOST_TEST(raw.entries("by_status") == 1u);
   BOOST_TEST(raw.entries("by_owner") == 1u);
@@ -828,18 +842,79 @@ BOOST_AUTO_TEST_CASE(a_store_with_a_newer_schema_is_refused) {
   open_store().reset();
   {
     raw_store raw{path};
-    raw.put("meta", "schema", std::string("\x02\x00\x00\x00", 4));
+    raw.put("meta", "schema", std::string("\x03\x00\x00\x00", 4));
   }
   auto r = job_store::open(config());
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().code == errc::storage_error);
   BOOST_TEST(r.error().message
              == "store at " + path
-                  + " was written by a newer jobrt (schema 2; this build reads up to 1)");
+                  + " was written by a newer jobrt (schema 3; this build reads up to 2)");
 }
 
 bool running_as_root() {
   return ::geteuid() == 0;
+}
+
+/// A record value as schema-1 stores wrote it: the header, then the record as JSON.
+std::string json_body_record_value(const job_record& r) {
+  std::string p;
+  auto le = [&](std::uint64_t x, int n) {
+    for (int i = 0; i < n; ++i)
+      p.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+  };
+  le(1, 1); // format 1
+  le(static_cast<std::uint8_t>(r.status), 1);
+  le(static_cast<std::uint32_t>(r.priority), 4);
+  le(static_cast<std::uint64_t>(r.wake_at), 8);
+  le(static_cast<std::uint64_t>(r.finished_at), 8);
+  le(r.type.size(), 1);
+  p += r.type;
+  le(r.owner.size(), 2);
+  p += r.owner;
+  p += json::serialize(to_json(r));
+  return with_crc(p);
+}
+
+BOOST_AUTO_TEST_CASE(a_schema_1_store_with_json_records_is_read_and_upgraded) {
+  open_store().reset();
+  auto old_record = make_record(3, job_status::running, "resize", "acme");
+  old_record.attempts = 2;
+  checkpoint old_cp;
+  old_cp.state = json::object{{"row", 12}};
+  old_cp.progress.fraction = 0.5;
+  old_cp.progress.stage = "rows";
+  old_cp.at = 4242;
+  {
+    raw_store raw{path};
+    raw.put("meta", "schema", std::string("\x01\x00\x00\x00", 4));
+    raw.put("jobs", be_key(3), json_body_record_value(old_record));
+    raw.put("by_status", std::string(1, static_cast<char>(job_status::running)) + be_key(3), "");
+    raw.put("checkpoints", be_key(3), with_crc(json::serialize(to_json(old_cp))));
+  }
+  {
+    auto store = open_store();
+    auto got = store->get(3);
+    BOOST_REQUIRE_MESSAGE(got.ok(), (got.ok() ? "" : got.error().message));
+    BOOST_TEST(got->attempts == 2u);
+    BOOST_TEST(got->checkpoint_at == 4242);
+    BOOST_TEST(got->progress.stage == "rows");
+    auto cp = store->get_checkpoint(3);
+    BOOST_REQUIRE(cp.ok() && cp->has_value());
+    BOOST_TEST(to_json(**cp) == to_json(old_cp));
+    BOOST_TEST(unfinished_ids(*store) == std::vector<job_id>{3});
+    auto rewritten = old_record;
+    rewritten.status = job_status::completed;
+    rewritten.finished_at = 99;
+    put(*store, rewritten); // written in the current format over the old one
+    auto expected = rewritten;
+    expected.checkpoint_at = old_cp.at; // get() takes the checkpoint's time
+    BOOST_TEST(same(*store->get(3), expected));
+    BOOST_TEST(unfinished_ids(*store).empty());
+  }
+  raw_store raw{path};
+  BOOST_TEST(raw.get("meta", "schema") == std::string("\x02\x00\x00\x00", 4));
+  BOOST_TEST(raw.get("jobs", be_key(3))[4] == '\x02'); // the format byte
 }
 
 BOOST_AUTO_TEST_CASE(a_read_only_directory_gives_a_permission_error,
@@ -855,8 +930,8 @@ BOOST_AUTO_TEST_CASE(a_read_only_directory_gives_a_permission_error,
 
 // -- unique keys --------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(unique_keys_map_to_their_job_and_can_be_erased) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, unique_keys_map_to_their_job_and_can_be_erased, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1));
   b.put_unique_key("order-17", 1);
@@ -872,8 +947,8 @@ BOOST_AUTO_TEST_CASE(unique_keys_map_to_their_job_and_can_be_erased) {
   BOOST_TEST(!store->find_unique_key("order-17")->has_value());
 }
 
-BOOST_AUTO_TEST_CASE(an_over_long_unique_key_fails_the_commit_and_writes_nothing) {
-  auto store = open_store();
+BOOST_DATA_TEST_CASE_F(store_fixture, an_over_long_unique_key_fails_the_commit_and_writes_nothing, both_stores, kind) {
+  auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1));
   b.put_unique_key(std::string(512, 'k'), 1);
