@@ -80,6 +80,7 @@ public:
   }
 
   void progress_detail(boost::json::value detail) override {
+    canonicalize_numbers(detail);
     cur().prog.detail = has_non_finite(detail) ? boost::json::value{} : std::move(detail);
     cur().progress_dirty = true;
   }
@@ -97,6 +98,7 @@ public:
   void complete(boost::json::value output) override {
     proto::job_outcome o;
     o.what = proto::job_outcome::kind::completed;
+    canonicalize_numbers(output);
     o.output = std::move(output);
     end(std::move(o));
   }
@@ -235,6 +237,7 @@ void write_checkpoint(job_actor* self) {
   checkpoint cp;
   try {
     cp.state = cur.job->save_state();
+    canonicalize_numbers(cp.state);
   } catch (const std::exception& e) {
     fail_now(self, std::string{"saving the job's state threw: "} + e.what());
     return;

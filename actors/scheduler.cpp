@@ -671,7 +671,10 @@ void start(scheduler_actor* self, entry& e) {
   r.started_at = now(self);
   r.wake_at = 0;
   r.attempts += 1;
-  persist_in_background(self, rec);
+  // The running record is for a restart: it makes `attempts` count a run that a
+  // crash cut short. A store that does not outlive the process needs none.
+  if (st.env->store->survives_restart())
+    persist_in_background(self, rec);
   proto::job_start js;
   js.id = e.id;
   js.record = rec;

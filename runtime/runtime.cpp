@@ -242,6 +242,7 @@ result<job_id> runtime::submit(std::string_view type, const json::value& params,
   if (auto ok = check_submit(rt.opts, type, params, opts); !ok)
     return ok.error();
   proto::submit_request req{std::string{type}, params, opts};
+  canonicalize_numbers(req.params);
   return rt.ask<job_id>(proto::submit_atom::value, std::move(req));
 }
 
@@ -257,6 +258,8 @@ result<std::vector<job_id>> runtime::submit_many(std::string_view type,
   if (params.empty())
     return std::vector<job_id>{};
   proto::bulk_submit_request req{std::string{type}, std::move(params), opts};
+  for (auto& p : req.params)
+    canonicalize_numbers(p);
   return rt.ask<std::vector<job_id>>(proto::submit_atom::value, std::move(req));
 }
 

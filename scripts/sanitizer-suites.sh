@@ -2,4 +2,4 @@
 # (sourced, not run): the CMake targets to build and the CTest names to run.
 sanitizer_targets=(storage_tests state_machine_tests runtime_tests clockwork_tests crash_tests
                    crash_child crash_loop_tests crash_loop_child fault_tests fault_helper)
-sanitizer_tests='^(storage_tests|state_machine_tests|runtime_tests|clockwork_tests|crash_tests|crash_loop|fault_tests)$'
+sanitizer_tests='^(storage_tests|state_machine_tests|runtime_tests|runtime_tests_in_memory|clockwork_tests|clockwork_tests_in_memory|crash_tests|crash_loop|fault_tests)$'

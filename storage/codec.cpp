@@ -58,8 +58,10 @@ private:
 };
 
 void put_uint_le(std::string& out, std::uint64_t x, std::size_t n) {
+  char bytes[8];
   for (std::size_t i = 0; i < n; ++i)
-    out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+    bytes[i] = static_cast<char>((x >> (8 * i)) & 0xff);
+  out.append(bytes, n);
 }
 
 /// Parses JSON text without throwing; the reason on failure.
@@ -146,6 +148,11 @@ void put_f64(std::string& out, double x) {
 void put_json(std::string& out, const json::value& v) {
   if (v.is_null()) {
     put_uint_le(out, 0, 4);
+    return;
+  }
+  if (v.is_object() && v.get_object().empty()) { // the usual parameters of a job
+    put_uint_le(out, 2, 4);
+    out += "{}";
     return;
   }
   auto at = out.size();
@@ -365,7 +372,12 @@ result<void> check_checkpoint(const checkpoint& c) {
 result<std::string> encode_record(const job_record& r) {
   if (auto ok = check_record(r); !ok)
     return ok.error();
-  std::string out(crc_size, '\0');
+  std::string out;
+  // Enough for the fixed fields and the strings; JSON may grow it once more.
+  out.reserve(128 + r.type.size() + r.owner.size() + r.waiting_for.size()
+              + r.idempotency_key.size() + r.error.size() + r.progress.stage.size()
+              + r.progress.message.size());
+  out.append(crc_size, '\0');
   out.push_back(static_cast<char>(record_format));
   out.push_back(static_cast<char>(r.status));
   put_uint_le(out, static_cast<std::uint32_t>(r.priority), 4);

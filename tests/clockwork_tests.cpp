@@ -209,7 +209,8 @@ BOOST_AUTO_TEST_CASE(a_delayed_job_runs_at_its_time_and_not_before) {
   BOOST_TEST(when(id, job_status::completed).started_at == o.run_at);
 }
 
-BOOST_AUTO_TEST_CASE(a_waiting_job_gets_its_timer_back_after_a_restart) {
+BOOST_AUTO_TEST_CASE(a_waiting_job_gets_its_timer_back_after_a_restart,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   auto id = submit("limited", {{"retry_after_ms", 5000}});
   when(id, job_status::waiting);
   clock->advance(2000);
@@ -221,7 +222,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_job_gets_its_timer_back_after_a_restart) {
   when(id, job_status::completed);
 }
 
-BOOST_AUTO_TEST_CASE(a_timer_that_came_due_while_the_process_was_down_fires_at_once) {
+BOOST_AUTO_TEST_CASE(a_timer_that_came_due_while_the_process_was_down_fires_at_once,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   jobrt::submit_options o;
   o.run_at = clock->now() + 1000;
   auto id = submit("sum", {{"n", 3}}, o);
@@ -265,7 +267,8 @@ BOOST_AUTO_TEST_CASE(concurrent_submits_with_one_idempotency_key_create_one_job)
   BOOST_TEST(rt->list()->jobs.size() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_key_stays_taken_after_the_job_finished_and_across_a_restart) {
+BOOST_AUTO_TEST_CASE(a_key_stays_taken_after_the_job_finished_and_across_a_restart,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   jobrt::submit_options o;
   o.idempotency_key = "k1";
   auto first = submit("sum", {{"n", 3}}, o);
@@ -468,7 +471,8 @@ BOOST_AUTO_TEST_CASE(force_fail_ends_a_stuck_job_without_retry) {
   BOOST_REQUIRE(events.wait_status(other, job_status::completed));
 }
 
-BOOST_AUTO_TEST_CASE(a_paused_job_type_starts_nothing_until_resumed_even_across_a_restart) {
+BOOST_AUTO_TEST_CASE(a_paused_job_type_starts_nothing_until_resumed_even_across_a_restart,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   BOOST_REQUIRE(rt->pause_type("sum").ok());
   auto held = submit("sum", {{"n", 3}});
   auto other = submit("api_call", {{"account", "x"}});

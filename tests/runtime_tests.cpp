@@ -364,7 +364,8 @@ BOOST_AUTO_TEST_CASE(a_cancel_while_waiting_leaves_no_timer_that_wakes_the_job) 
   BOOST_TEST(std::count(s.begin(), s.end(), job_status::queued) == 1); // only the submit
 }
 
-BOOST_AUTO_TEST_CASE(a_paused_job_stays_paused_across_a_restart) {
+BOOST_AUTO_TEST_CASE(a_paused_job_stays_paused_across_a_restart,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   runtime_fixture f{2};
   auto id = f.submit("gated", {{"n", 10}});
   test_jobs::permits = 3;
@@ -380,7 +381,8 @@ BOOST_AUTO_TEST_CASE(a_paused_job_stays_paused_across_a_restart) {
   BOOST_TEST(test_jobs::steps_run.load() == 10); // 3 before, 7 after: resumed, not redone
 }
 
-BOOST_AUTO_TEST_CASE(queued_jobs_keep_their_order_across_a_restart) {
+BOOST_AUTO_TEST_CASE(queued_jobs_keep_their_order_across_a_restart,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   runtime_fixture f{1};
   auto gate = f.submit("gated", {{"n", 1}, {"tag", "gate"}});
   BOOST_REQUIRE(f.events.wait_status(gate, job_status::running));
@@ -394,7 +396,8 @@ BOOST_AUTO_TEST_CASE(queued_jobs_keep_their_order_across_a_restart) {
   BOOST_TEST(test_jobs::start_order == expected, boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(a_job_interrupted_by_shutdown_resumes_from_its_checkpoint) {
+BOOST_AUTO_TEST_CASE(a_job_interrupted_by_shutdown_resumes_from_its_checkpoint,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   runtime_fixture f{2};
   auto id = f.submit("gated", {{"n", 10}});
   test_jobs::permits = 4;

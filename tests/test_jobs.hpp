@@ -319,6 +319,25 @@ struct temp_dir {
   }
 };
 
+/// The store the runtime suites run on: LMDB, or memory when the binary is
+/// given `-- --storage memory` (CTest runs each suite both ways).
+inline jobrt::storage_kind tested_storage() {
+  const auto& suite = boost::unit_test::framework::master_test_suite();
+  for (int i = 1; i + 1 < suite.argc; ++i)
+    if (std::string{suite.argv[i]} == "--storage" && std::string{suite.argv[i + 1]} == "memory")
+      return jobrt::storage_kind::memory;
+  return jobrt::storage_kind::lmdb;
+}
+
+/// For tests of what a restart keeps: they need a store that outlives the runtime.
+/// Use as `* boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)`.
+inline boost::test_tools::assertion_result store_outlives_the_runtime(
+  boost::unit_test::test_unit_id) {
+  boost::test_tools::assertion_result ok = tested_storage() == jobrt::storage_kind::lmdb;
+  ok.message() << "jobs in memory do not outlive their runtime";
+  return ok;
+}
+
 /// A runtime on a fresh store, with every event logged.
 struct runtime_fixture {
   test_jobs::temp_dir dir;
@@ -340,6 +359,7 @@ struct runtime_fixture {
   /// across restarts so that timers can be checked after one.
   void start(std::size_t max_running, bool with_manual_clock = false) {
     jobrt::runtime_options o;
+    o.storage = tested_storage();
     o.data_dir = (dir.path / "store").string();
     o.durable = false;
     o.max_running = max_running;

@@ -280,6 +280,30 @@ inline bool has_non_finite(const boost::json::value& v) {
   }
 }
 
+/// Gives every number the kind it would have after a trip through JSON text:
+/// a non-negative integer that fits in int64 becomes int64 (Boost.JSON parses it
+/// so). Values that enter the runtime (parameters, outputs, checkpoint state,
+/// progress detail) are canonicalized, so that a job reads the same whether it
+/// comes back from the LMDB store, from the in-memory store or from memory.
+inline void canonicalize_numbers(boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::uint64:
+      if (v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+        v = static_cast<std::int64_t>(v.get_uint64());
+      return;
+    case boost::json::kind::array:
+      for (auto& x : v.get_array())
+        canonicalize_numbers(x);
+      return;
+    case boost::json::kind::object:
+      for (auto& kv : v.get_object())
+        canonicalize_numbers(kv.value());
+      return;
+    default:
+      return;
+  }
+}
+
 /// The length of `v` serialized as JSON, counted through a stack buffer rather
 /// than by building the text: payload limits are checked on every job.
 inline std::size_t json_size(const boost::json::value& v) {
