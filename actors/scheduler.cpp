@@ -671,10 +671,9 @@ void start(scheduler_actor* self, entry& e) {
   r.started_at = now(self);
   r.wake_at = 0;
   r.attempts += 1;
-  // The running record is for a restart: it makes `attempts` count a run that a
-  // crash cut short. A store that does not outlive the process needs none.
-  if (st.env->store->survives_restart())
-    persist_in_background(self, rec);
+  // Written in the background: the store's status index then lists the job as
+  // running, and after a crash `attempts` counts the run it cut short.
+  persist_in_background(self, rec);
   proto::job_start js;
   js.id = e.id;
   js.record = rec;

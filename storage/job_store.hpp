@@ -159,9 +159,6 @@ public:
   /// True if a commit never waits for I/O (the in-memory store): a writer may
   /// then commit on its own thread instead of handing the batch to another.
   virtual bool commits_inline() const { return false; }
-  /// True if what is committed is there again after the process restarts
-  /// (LMDB); writes whose only use is recovery can be skipped otherwise.
-  virtual bool survives_restart() const { return true; }
 
   // -- reads: any thread ----------------------------------------------------------
 

@@ -118,7 +118,6 @@ public:
   job_id last_id() const override { return last_id_.load(); }
 
   bool commits_inline() const override { return true; }
-  bool survives_restart() const override { return false; }
 
   store_stats stats() const override {
     std::shared_lock reading{mtx_};

@@ -259,6 +259,34 @@ BOOST_AUTO_TEST_CASE(an_unknown_id_is_not_found) {
   BOOST_TEST(rt->cancel(999).error().code == errc::not_found);
 }
 
+BOOST_AUTO_TEST_CASE(a_list_by_status_finds_jobs_by_their_live_status) {
+  restart(1); // one slot: the first job runs, the second waits
+  auto running = submit("gated", {{"n", 2}});
+  BOOST_REQUIRE(events.wait_status(running, job_status::running));
+  auto queued = submit("gated", {{"n", 2}});
+  auto ids_with = [&](job_status s) {
+    jobrt::list_query q;
+    q.statuses = {s};
+    std::vector<jobrt::job_id> ids;
+    auto page = rt->list(q);
+    BOOST_REQUIRE(page.ok());
+    for (const auto& j : page->jobs) {
+      BOOST_TEST(j.status == s);
+      ids.push_back(j.id);
+    }
+    return ids;
+  };
+  // The running record is written in the background, so it is polled for.
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (ids_with(job_status::running) != std::vector<jobrt::job_id>{running}
+         && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST(ids_with(job_status::running) == std::vector<jobrt::job_id>{running});
+  BOOST_TEST(ids_with(job_status::queued) == std::vector<jobrt::job_id>{queued});
+  test_jobs::permits = 10;
+  BOOST_REQUIRE(events.wait_status(queued, job_status::completed));
+}
+
 BOOST_AUTO_TEST_CASE(events_of_a_job_arrive_in_order) {
   auto id = submit("sum", {{"n", 50}});
   BOOST_REQUIRE(events.wait_status(id, job_status::completed));
