@@ -108,9 +108,11 @@ usage: jobrt-bench [options]
   --n N             job count of the chosen scenario(s) (scaling: the single N to run)
   --full            big sizes (N up to 1M; several minutes and a few GiB of RAM)
   --smoke           tiny sizes, to check that every scenario works (used by CTest)
-  --policy P        CAF scheduler policy: stealing | sharing | both
-                    (default: stealing for scenarios 1-6, both for scaling)
-  --threads T       CAF worker threads (default 0 = CAF's default, one per core)
+  --policy P        CAF scheduler policy: stealing | sharing | both (default: the
+                    runtime's own choice for scenarios 1-6, that is sharing with one
+                    worker thread and stealing with more; both for scaling)
+  --threads T       CAF worker threads of the runtimes and the CAF baselines (default 0 =
+                    the runtime's default: one fewer than the cores, at least one)
   --cap C           max_running for scenarios 1-4 (default 8)
   --lmdb-batch B    records per transaction of the raw LMDB baseline (default 1000)
   --dir DIR         scratch directory (default: $TMPDIR or /tmp, jobrt-bench-<pid>)
@@ -248,6 +250,7 @@ std::string fmt_value(double v, const std::string& unit) {
 struct machine_info {
   std::string cpu, kernel, date, host;
   unsigned cores = 0;
+  std::size_t workers = 0; ///< CAF worker threads of the runtimes (and baselines) of this run
 };
 
 machine_info machine() {
@@ -304,6 +307,11 @@ void set_store(jobrt::runtime_options& o, store_mode m, const std::string& dir) 
   o.storage = m == store_mode::memory ? jobrt::storage_kind::memory : jobrt::storage_kind::lmdb;
   o.data_dir = dir;
   o.durable = m == store_mode::durable;
+}
+
+/// The worker threads the runtimes of this run get; baselines get as many.
+std::size_t workers(const config& c) {
+  return c.threads > 0 ? c.threads : jobrt::runtime::default_worker_threads();
 }
 
 std::unique_ptr<jobrt::runtime> start_rt(const config& c, const std::string& dir, store_mode m,
@@ -516,7 +524,9 @@ void scenario_noop_mem(const config& c, const std::string& policy) {
   auto n = c.n.value_or(c.sz.noop_n);
   auto tag = " (N=" + std::to_string(n) + ", " + cap_s(c.cap) + ")";
   progress.begin(sc + " [" + policy + "] baselines");
-  auto caf = baseline_caf(n, c.cap, policy, c.threads);
+  auto caf = baseline_caf(n, c.cap, policy, workers(c));
+  // Also at CAF's own default (one thread per core), what a plain CAF program gets.
+  auto caf_default = baseline_caf(n, c.cap, policy, 0);
   auto pool = baseline_thread_pool(n, 2);
   progress.begin(sc + " [" + policy + "] 1 submitter");
   auto r1 = run_noop(c, policy, store_mode::memory, n, c.cap, 1, false);
@@ -546,6 +556,11 @@ void scenario_noop_mem(const config& c, const std::string& policy) {
        ">= 0.8x bare CAF", pass(r16.drain_rate >= 0.8 * caf), {}});
   add({sc, policy, "drain, bulk submit (1000/call)", rb.drain_rate, "jobs/s", {}, caf, "bare CAF",
        nan_v, ">= 0.8x bare CAF", pass(rb.drain_rate >= 0.8 * caf), {}});
+  add({sc, policy, "drain, bulk submit, vs CAF's default threads", rb.drain_rate, "jobs/s", {},
+       caf_default, "bare CAF, " + std::to_string(std::thread::hardware_concurrency()) + " threads",
+       nan_v, {}, {},
+       "the runtime at its default (" + std::to_string(workers(c))
+         + " workers) against a bare CAF program at CAF's default thread count"});
   add({sc, policy, "drain, bulk submit, LMDB without fsync", rl.drain_rate, "jobs/s", {}, caf,
        "bare CAF", nan_v, {}, {},
        "durable=false: every job still written to LMDB (submit and final record), not fsynced"});
@@ -676,7 +691,7 @@ void scenario_control(const config& c, const std::string& policy) {
         std::unique_ptr<host_system> host;
         std::unique_ptr<jobrt::runtime> rt;
         if (fixed) {
-          host = std::make_unique<host_system>(policy, c.threads, fixed_max_throughput);
+          host = std::make_unique<host_system>(policy, workers(c), fixed_max_throughput);
           jobrt::runtime_options o;
           set_store(o, sm, dir);
           o.max_running = c.cap;
@@ -752,7 +767,7 @@ void scenario_control(const config& c, const std::string& policy) {
       }
       progress.begin(lbl + " baseline");
       latency base = durable ? baseline_lmdb_commit_latency(scratch(c, "raw"), 100, 200, true)
-                             : baseline_caf_roundtrip(500, c.cap, policy, c.threads,
+                             : baseline_caf_roundtrip(500, c.cap, policy, workers(c),
                                                       fixed_max_throughput);
       auto base_name = durable ? std::string{"raw LMDB 1-put commit, fsync"}
                                : "bare CAF round trip, " + std::to_string(c.cap)
@@ -918,7 +933,7 @@ void scenario_memory(const config& c, const std::string& policy) {
     fs::remove_all(dir);
   }
   progress.begin(sc + " [" + policy + "] bare CAF actor baseline");
-  auto actor_bytes = baseline_caf_actor_bytes(n, policy, c.threads);
+  auto actor_bytes = baseline_caf_actor_bytes(n, policy, workers(c));
   progress.finish();
   add({sc, policy, "per queued job" + tag, queued.judged(), "B/job", {}, nan_v, {}, nan_v,
        "<= 300 B", pass(queued.judged() <= 300), growth_note(queued)});
@@ -1025,7 +1040,7 @@ void scenario_scaling(const config& c, const std::vector<std::string>& policies)
     for (auto [n, cap] : points) {
       auto lbl = sc + " [" + policy + "] N=" + std::to_string(n) + " " + cap_s(cap);
       progress.begin(lbl + " baseline");
-      auto caf = baseline_caf(n, cap, policy, c.threads);
+      auto caf = baseline_caf(n, cap, policy, workers(c));
       progress.begin(lbl + " memory");
       auto mem = run_noop(c, policy, store_mode::memory, n, cap, 1, false, false, 1000);
       progress.begin(lbl + " durable");
@@ -1095,7 +1110,8 @@ std::string ratio_text(const row& r) {
 
 void print_table(const machine_info& m, const std::string& cmd) {
   std::cout << "jobrt-bench  " << m.date << "  " << m.cores << " cores  " << m.cpu << "  "
-            << m.kernel << "\ncommand: " << cmd << "\n\n";
+            << m.kernel << "\ncommand: " << cmd << "\nCAF worker threads of the runtimes and the "
+            << "CAF baselines: " << m.workers << "\n\n";
   std::vector<std::vector<std::string>> cells;
   cells.push_back({"scenario", "policy", "metric", "value", "baseline", "ratio", "target", "status"});
   for (const auto& r : rows)
@@ -1141,7 +1157,8 @@ json::value num(double v) {
 
 void print_json(const machine_info& m, const std::string& cmd) {
   json::object root;
-  root["machine"] = {{"cores", m.cores}, {"cpu", m.cpu}, {"kernel", m.kernel}, {"date", m.date}};
+  root["machine"] = {{"cores", m.cores},     {"cpu", m.cpu},   {"kernel", m.kernel},
+                     {"date", m.date},       {"workers", m.workers}};
   root["command"] = cmd;
   json::array rs;
   for (const auto& r : rows)
@@ -1330,8 +1347,11 @@ int main(int argc, char** argv) {
   progress.set_quiet(c.quiet);
   fs::create_directories(c.dir);
   auto m = machine();
+  m.workers = workers(c);
   auto want = [&](const char* name) { return c.scenario.empty() || c.scenario == name; };
-  auto main_policies = c.policies.empty() ? std::vector<std::string>{"stealing"} : c.policies;
+  // The runtime's own choice: sharing with one worker, stealing with more.
+  std::string runtime_policy = workers(c) == 1 ? "sharing" : "stealing";
+  auto main_policies = c.policies.empty() ? std::vector<std::string>{runtime_policy} : c.policies;
   auto scale_policies =
     c.policies.empty() ? std::vector<std::string>{"stealing", "sharing"} : c.policies;
   int rc = 0;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -172,17 +173,24 @@ runtime::~runtime() {
 }
 
 result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
-  if (opts.scheduler_policy != "stealing" && opts.scheduler_policy != "sharing")
-    return error{errc::invalid_argument, "scheduler_policy must be 'stealing' or 'sharing', not '"
-                                           + opts.scheduler_policy + "'"};
+  if (!opts.scheduler_policy.empty() && opts.scheduler_policy != "stealing"
+      && opts.scheduler_policy != "sharing")
+    return error{errc::invalid_argument, "scheduler_policy must be 'stealing', 'sharing' or empty, "
+                                         "not '" + opts.scheduler_policy + "'"};
   auto p = make_impl(std::move(opts));
   if (!p)
     return p.error();
   auto& rt = **p;
   rt.own_cfg = std::make_unique<caf::actor_system_config>();
-  if (rt.opts.worker_threads > 0)
-    rt.own_cfg->set("scheduler.max-threads", rt.opts.worker_threads);
-  rt.own_cfg->set("scheduler.policy", caf::atom_from_string(rt.opts.scheduler_policy));
+  auto workers = rt.opts.worker_threads > 0 ? rt.opts.worker_threads : default_worker_threads();
+  rt.own_cfg->set("scheduler.max-threads", workers);
+  auto policy = rt.opts.scheduler_policy;
+  if (policy.empty())
+    policy = workers == 1 ? "sharing" : "stealing";
+  else if (policy == "stealing" && workers == 1)
+    log_line("scheduler_policy 'stealing' with one worker thread: two actors that keep "
+             "messaging each other can hold it while the scheduler waits ('sharing' cannot)");
+  rt.own_cfg->set("scheduler.policy", caf::atom_from_string(policy));
   // A job actor always has its next step in its mailbox; with CAF's default
   // (unlimited) max-throughput it would keep its worker thread until the job
   // ends, and a few long jobs would starve the scheduler and the control calls.
@@ -192,6 +200,11 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   if (auto r = open_and_spawn(rt); !r)
     return r.error();
   return std::unique_ptr<runtime>{new runtime(std::move(*p))};
+}
+
+std::size_t runtime::default_worker_threads() {
+  auto cores = static_cast<std::size_t>(std::thread::hardware_concurrency());
+  return cores > 1 ? cores - 1 : 1;
 }
 
 result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_options opts) {

@@ -90,10 +90,20 @@ struct runtime_options {
   std::size_t initial_map_size = std::size_t{64} << 20;
   /// The map never grows past this; beyond it submits fail with `storage_full`.
   std::size_t max_map_size = std::size_t{64} << 30;
-  /// Settings for the actor system the runtime creates when the host gives none:
-  /// worker threads (0 = CAF's default) and scheduler policy ("stealing" or "sharing").
+  /// Settings for the actor system the runtime creates when the host gives none.
+  /// Worker threads: 0 = one fewer than the machine's cores, at least one, so that
+  /// a core stays free for the host's own threads, the store's writer and the
+  /// callers of the facade (on 2 cores that halves the control-call tail and does
+  /// not slow short jobs, see bench/RESULTS.md); set it to the core count when
+  /// jobs are CPU-bound.
   std::size_t worker_threads = 0;
-  std::string scheduler_policy = "stealing";
+  /// CAF's scheduler policy: "stealing", "sharing", or "" to choose: sharing with
+  /// one worker, stealing with more. With one worker, stealing has nothing to
+  /// steal from, and its last-in-first-out local queue lets two actors that keep
+  /// messaging each other (a job checkpointing every step, and the writer) hold
+  /// the thread while the scheduler waits behind them; sharing is first in,
+  /// first out.
+  std::string scheduler_policy;
   /// How many nice levels below the host's threads the threads that run job code
   /// run (0 = the same). Background jobs then yield the CPU to the host's own
   /// work and to the store's writer thread, so a facade call or a commit is not
@@ -172,6 +182,8 @@ public:
   static result<std::unique_ptr<runtime>> start(runtime_options opts);
   /// Starts a runtime inside the host's actor system, which must outlive it.
   static result<std::unique_ptr<runtime>> start(caf::actor_system& sys, runtime_options opts);
+  /// The worker threads of a runtime's own actor system for `worker_threads = 0`.
+  static std::size_t default_worker_threads();
 
   /// Shuts down (see `shutdown`).
   ~runtime();
