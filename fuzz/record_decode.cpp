@@ -3,8 +3,9 @@
 ///
 /// The first byte picks how the rest is used:
 ///   0  raw bytes as a record value and as a checkpoint value
-///   1  the same with a valid crc32 put in front, so that the header and JSON
-///      parsers behind the checksum are reached
+///   1  the same with a valid crc32 put in front, so that the header and the
+///      body decoders behind the checksum are reached (the binary bodies
+///      written now, and the JSON bodies of stores written before schema 2)
 ///   2  JSON text for record_from_json, checkpoint_from_json and progress_from_json
 /// Whatever decodes must encode and decode again to the same JSON.
 
