@@ -339,7 +339,6 @@ result<record_ptr> load_record(scheduler_actor* self, const entry& e) {
   return std::make_shared<job_record>(std::move(*r));
 }
 
-/// Sends the outbox to the writer (see `scheduler_state::outbox`).
 /// Runs the callbacks of a flushed outbox with the outcome of each write.
 void answer_writes(std::vector<std::function<void(result<void>)>>& then,
                    const std::vector<result<void>>& results) {
@@ -351,6 +350,8 @@ void answer_writes(std::vector<std::function<void(result<void>)>>& then,
   }
 }
 
+/// Sends the outbox to the writer (see `scheduler_state::outbox`), or commits it
+/// here if the store takes commits on the caller's thread.
 void flush_outbox(scheduler_actor* self) {
   auto& st = self->state;
   st.flush_queued = false;
