@@ -22,17 +22,55 @@ namespace jobrt {
 
 namespace {
 
-/// A job's full record, shared with the writes that carry it and with the job
-/// actor that runs it. Never changed while shared: `edit` copies it first.
-using record_ptr = std::shared_ptr<job_record>;
+/// A job's full record, shared with the writes that carry it, the store and the
+/// job actor that runs it rather than copied for each. Once shared it is never
+/// changed in place: `edit` gives this holder a copy of its own first. A flag
+/// says whether it was shared, not the pointer's use count: that count is read
+/// without ordering against the other thread's last reads of the record.
+class shared_record {
+public:
+  shared_record() = default;
+  explicit shared_record(job_record r) : ptr_(std::make_shared<job_record>(std::move(r))) {}
+  /// A record others hold too (a write's, say): never changed in place.
+  static shared_record frozen(std::shared_ptr<const job_record> r) {
+    shared_record out;
+    out.ptr_ = std::const_pointer_cast<job_record>(std::move(r)); // only ever read
+    out.shared_ = true;
+    return out;
+  }
+  shared_record(shared_record&&) noexcept = default;
+  shared_record& operator=(shared_record&&) noexcept = default;
+  shared_record(const shared_record&) = delete;
+  shared_record& operator=(const shared_record&) = delete;
 
-/// The record, ready to change: if a write in flight (or the store, or a job
-/// actor) still holds it, the entry gets a copy of its own first.
-job_record& edit(record_ptr& r) {
-  if (r.use_count() > 1)
-    r = std::make_shared<job_record>(*r);
-  return *r;
-}
+  explicit operator bool() const noexcept { return ptr_ != nullptr; }
+  const job_record& operator*() const noexcept { return *ptr_; }
+  const job_record* operator->() const noexcept { return ptr_.get(); }
+
+  /// The record, to change.
+  job_record& edit() {
+    if (shared_) {
+      ptr_ = std::make_shared<job_record>(*ptr_);
+      shared_ = false;
+    }
+    return *ptr_;
+  }
+  /// The record for another holder; from now on it is not changed in place.
+  std::shared_ptr<const job_record> share() {
+    shared_ = true;
+    return ptr_;
+  }
+  /// A second holder of the same record.
+  shared_record twin() { return frozen(share()); }
+  void reset() noexcept {
+    ptr_.reset();
+    shared_ = false;
+  }
+
+private:
+  std::shared_ptr<job_record> ptr_;
+  bool shared_ = false;
+};
 
 /// What the scheduler keeps per unfinished job. Small on purpose: a million
 /// queued jobs are a million of these, not a million actors.
@@ -48,7 +86,7 @@ struct entry {
   caf::actor actor;                   ///< while running, or paused with its actor kept
   /// The full record: while the job has an actor; and, for a bounded number of
   /// jobs, from submit to their first start, so that starting them needs no read.
-  record_ptr record;
+  shared_record record;
   bool holds_slot = false;
   bool in_queue = false; ///< in scheduler_state::queue (set and cleared only there)
   std::vector<proto::reply<void>> pause_waiters;
@@ -328,15 +366,16 @@ caf::actor take_idle_actor(scheduler_actor* self, std::uint16_t type, job_id id)
   return a;
 }
 
-/// The job's full record: the one it holds, else read from the store.
-result<record_ptr> load_record(scheduler_actor* self, const entry& e) {
+/// The job's full record: the one it holds (taken out of the entry), else read
+/// from the store.
+result<shared_record> take_record(scheduler_actor* self, entry& e) {
   if (e.record)
-    return e.record;
+    return std::move(e.record);
   auto r = self->state.env->store->get(e.id);
   if (!r)
     return r.error();
   r->status = e.status;
-  return std::make_shared<job_record>(std::move(*r));
+  return shared_record{std::move(*r)};
 }
 
 /// Runs the callbacks of a flushed outbox with the outcome of each write.
@@ -421,13 +460,14 @@ void persist_batch(scheduler_actor* self, storage::write_batch batch,
 }
 
 /// Writes `rec` and, once it is durable, runs `then` (if any) with the outcome.
-void persist(scheduler_actor* self, record_ptr rec, std::function<void(result<void>)> then) {
+void persist(scheduler_actor* self, std::shared_ptr<const job_record> rec,
+             std::function<void(result<void>)> then) {
   self->state.outbox.put_record(std::move(rec)); // straight in: twice per job
   end_write(self, std::move(then));
 }
 
 /// Writes `rec`; nobody waits for it (a failure is logged).
-void persist_in_background(scheduler_actor* self, record_ptr rec) {
+void persist_in_background(scheduler_actor* self, std::shared_ptr<const job_record> rec) {
   persist(self, std::move(rec), nullptr);
 }
 
@@ -459,35 +499,34 @@ void try_start(scheduler_actor* self);
 /// The entry's status and queue membership change at once; the record follows.
 template <class Change, class Done>
 void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change, Done done) {
-  auto loaded = load_record(self, e);
+  const bool held = static_cast<bool>(e.record);
+  auto loaded = take_record(self, e);
   if (!loaded) {
     done(result<void>{loaded.error()});
     return;
   }
   auto rec = std::move(*loaded);
-  const bool held = e.record != nullptr;
-  e.record.reset(); // so that `edit` copies only if a write still holds it
   if (e.status == job_status::queued)
     dequeue(self, e);
   ++e.timer_generation; // any pending timer is stale now
   set_status(self, e, to);
   if (to == job_status::queued)
     enqueue(self, e);
-  auto& r = edit(rec);
+  auto& r = rec.edit();
   r.status = to;
   change(r);
   // An idle job holds its record only while queued (or while it keeps an actor).
   if (held && (e.actor || to == job_status::queued))
-    e.record = rec;
-  persist(self, std::move(rec), std::move(done));
+    e.record = rec.twin();
+  persist(self, rec.share(), std::move(done));
 }
 
 /// Ends a job with its final record, which it holds until that is durable (so
 /// that `get` sees it); then subscribers hear of it and the entry goes.
-void finish_job(scheduler_actor* self, entry& e, job_status to, record_ptr rec) {
+void finish_job(scheduler_actor* self, entry& e, job_status to, shared_record rec) {
   auto id = e.id;
   set_status(self, e, to);
-  e.record = rec;
+  e.record = rec.twin();
   auto& counters = self->state.counters;
   if (to == job_status::completed)
     ++counters.completed;
@@ -495,7 +534,7 @@ void finish_job(scheduler_actor* self, entry& e, job_status to, record_ptr rec) 
     ++counters.failed;
   // Captures no more than fits in std::function without a heap allocation:
   // this runs for every job.
-  persist(self, std::move(rec), [self, id](result<void> r) {
+  persist(self, rec.share(), [self, id](result<void> r) {
     auto i = self->state.jobs.find(id);
     if (i == self->state.jobs.end())
       return;
@@ -523,16 +562,16 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp);
 
 /// Parks a job whose run ended in a rate limit or a transient error until
 /// `wake_at`. A pause or cancel asked for while it ran applies to it then.
-void to_waiting(scheduler_actor* self, entry& e, record_ptr rec, millis wake_at,
+void to_waiting(scheduler_actor* self, entry& e, shared_record rec, millis wake_at,
                 const char* reason) {
   auto id = e.id;
-  auto& r = edit(rec);
+  auto& r = rec.edit();
   r.status = job_status::waiting;
   r.wake_at = wake_at;
   r.waiting_for = reason;
   set_status(self, e, job_status::waiting);
   arm_timer(self, e, wake_at);
-  persist(self, std::move(rec), [=](result<void> r) {
+  persist(self, rec.share(), [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end())
       return;
@@ -554,10 +593,10 @@ void to_waiting(scheduler_actor* self, entry& e, record_ptr rec, millis wake_at,
 /// Applies how a run ended. The job's actor is gone (or never started).
 void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
   release_slot(self, e);
-  record_ptr rec = std::move(e.record);
+  shared_record rec = std::move(e.record);
   if (!rec)
-    rec = std::make_shared<job_record>();
-  auto& r = edit(rec);
+    rec = shared_record{job_record{}};
+  auto& r = rec.edit();
   r.progress = std::move(o.last_progress);
   auto t = now(self);
   auto fail = [&](std::string why) {
@@ -642,16 +681,15 @@ void start(scheduler_actor* self, entry& e) {
     // steps sit in the normal queue.
     self->send(e.actor, proto::resume_atom::value, e.id);
     if (e.record) {
-      edit(e.record).status = job_status::running;
-      persist_in_background(self, e.record);
+      e.record.edit().status = job_status::running;
+      persist_in_background(self, e.record.share());
     }
     publish_status(self, e);
     return;
   }
   // A held record is one that never started, so it has no checkpoint to read.
-  const bool fresh = e.record != nullptr;
-  auto loaded = load_record(self, e);
-  e.record.reset();
+  const bool fresh = static_cast<bool>(e.record);
+  auto loaded = take_record(self, e);
   if (!loaded) {
     const auto& why = loaded.error();
     log_line("job " + std::to_string(e.id) + " cannot start: " + why.message);
@@ -667,18 +705,18 @@ void start(scheduler_actor* self, entry& e) {
   auto rec = std::move(*loaded);
   auto cp = fresh ? result<std::optional<checkpoint>>{std::nullopt}
                   : st.env->store->get_checkpoint(e.id);
-  auto& r = edit(rec);
+  auto& r = rec.edit();
   r.status = job_status::running;
   r.started_at = now(self);
   r.wake_at = 0;
   r.attempts += 1;
   // Written in the background: the store's status index then lists the job as
   // running, and after a crash `attempts` counts the run it cut short.
-  persist_in_background(self, rec);
+  persist_in_background(self, rec.share());
   proto::job_start js;
   js.id = e.id;
-  js.record = rec;
-  js.attempt = r.attempts;
+  js.record = rec.share();
+  js.attempt = rec->attempts;
   if (cp && *cp)
     js.restored = std::move(**cp);
   e.record = std::move(rec);
@@ -841,8 +879,9 @@ bool answer_existing_key(scheduler_actor* self, const std::string& key,
 }
 
 /// A new job's record, with the type's defaults applied.
-record_ptr new_record(scheduler_actor* self, std::uint16_t type_index, const std::string& type,
-                      boost::json::value params, const submit_options& opts) {
+std::shared_ptr<const job_record> new_record(scheduler_actor* self, std::uint16_t type_index,
+                                             const std::string& type, boost::json::value params,
+                                             const submit_options& opts) {
   auto& st = self->state;
   const auto& defaults = st.types[type_index].options;
   auto made = std::make_shared<job_record>();
@@ -875,10 +914,10 @@ struct admission {
   job_id id;
   job_status status;
   millis wake_at;
-  record_ptr record; ///< held from submit to the first start, if room
+  std::shared_ptr<const job_record> record; ///< held from submit to the first start, if room
 };
 
-admission admission_of(const record_ptr& rec) {
+admission admission_of(const std::shared_ptr<const job_record>& rec) {
   return {rec->id, rec->status, rec->wake_at, rec};
 }
 
@@ -894,7 +933,7 @@ void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options
   e.status = a.status;
   set_limit_keys(self, e, a.record->params);
   if (a.status == job_status::queued && st.queue.size() < max_held_records)
-    e.record = a.record;
+    e.record = shared_record::frozen(a.record);
   auto& stored = add_job(self, std::move(e));
   if (a.status == job_status::waiting)
     arm_timer(self, stored, a.wake_at);
@@ -1015,8 +1054,8 @@ void on_paused(scheduler_actor* self, job_id id) {
   set_status(self, e, job_status::paused);
   release_slot(self, e);
   if (e.record) {
-    edit(e.record).status = job_status::paused;
-    persist(self, e.record, [=](result<void> r) {
+    e.record.edit().status = job_status::paused;
+    persist(self, e.record.share(), [=](result<void> r) {
       auto j = self->state.jobs.find(id);
       if (j == self->state.jobs.end())
         return;
@@ -1117,7 +1156,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   e.status = job_status::queued;
   set_limit_keys(self, e, rec->params);
   add_job(self, std::move(e));
-  persist(self, std::make_shared<job_record>(std::move(*rec)), [=](result<void> r) {
+  persist(self, std::make_shared<const job_record>(std::move(*rec)), [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end()) {
       answer<void>(rp, r);
@@ -1226,7 +1265,7 @@ void on_force_fail(scheduler_actor* self, job_id id, const std::string& reason,
     return;
   }
   if (!e.record) {
-    auto rec = load_record(self, e);
+    auto rec = take_record(self, e);
     if (!rec) {
       answer<void>(rp, rec.error());
       return;
@@ -1353,7 +1392,7 @@ void on_progress(scheduler_actor* self, job_id id, progress& p, millis checkpoin
   if (i == self->state.jobs.end() || !i->second.record)
     return;
   auto& e = i->second;
-  auto& r = edit(e.record);
+  auto& r = e.record.edit();
   r.progress = std::move(p);
   if (checkpoint_at != 0)
     r.checkpoint_at = checkpoint_at;
