@@ -170,14 +170,17 @@ BOOST_AUTO_TEST_CASE(a_paused_job_takes_no_steps_until_resumed) {
   BOOST_TEST(test_jobs::steps_run.load() == 20);
 }
 
-BOOST_AUTO_TEST_CASE(cancel_stops_a_running_job_within_one_step) {
-  auto id = submit("gated", {{"n", 1000}});
+BOOST_AUTO_TEST_CASE(a_job_cancelled_while_stepping_takes_no_step_after_the_cancel_returns) {
+  auto id = submit("gated", {{"n", 1'000'000}});
   test_jobs::permits = 10;
   BOOST_REQUIRE(wait_steps(id, 10));
-  test_jobs::permits = 1000;
+  test_jobs::permits = 1'000'000; // it steps as fast as it can from here on
   BOOST_REQUIRE(rt->cancel(id).ok());
-  auto after_cancel = test_jobs::steps_run.load();
-  BOOST_TEST(after_cancel <= 11);
+  auto at_cancel = test_jobs::steps_run.load();
+  // Nothing can be awaited here: the check is that no step runs any more. (How
+  // many ran before the cancel reached the job depends on the machine.)
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(test_jobs::steps_run.load() == at_cancel);
   BOOST_TEST(get(id).status == job_status::cancelled);
   BOOST_TEST(get(id).finished_at > 0);
 }
