@@ -95,13 +95,6 @@ caf::behavior persistence(persistence_actor* self, storage::job_store* store) {
                      [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r)); }});
       return rp;
     },
-    [=](proto::write_bg_atom, storage::write_batch& batch) {
-      auto n = batch.size();
-      enqueue(self, {std::move(batch), {n}, [](std::vector<result<void>> r) {
-                       if (!r.front())
-                         log_line("background write failed: " + r.front().error().message);
-                     }});
-    },
     [=](proto::flush_atom) { flush(self); },
   };
 }

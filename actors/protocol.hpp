@@ -49,7 +49,6 @@ using paused_atom = caf::atom_constant<caf::atom("paused")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
-using write_bg_atom = caf::atom_constant<caf::atom("write_bg")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
@@ -165,7 +164,6 @@ using event_batch = std::vector<job_event>;
 //                                                       batch, each on its own merits (one
 //                                                       refused fails no other), answered
 //                                                       together after the commit
-//   (write_bg_atom, write_batch)                        no answer; errors are logged
 //   (flush_atom)                                        internal: commit what is pending
 //
 // -- event fan-out --------------------------------------------------------------------------

@@ -112,7 +112,7 @@ usage: jobrt-bench [options]
                     runtime's own choice for scenarios 1-6, that is sharing with one
                     worker thread and stealing with more; both for scaling)
   --threads T       CAF worker threads of the runtimes and the CAF baselines (default 0 =
-                    the runtime's default: one fewer than the cores, at least one)
+                    the runtime's default: one fewer than the cores, at least two)
   --cap C           max_running for scenarios 1-4 (default 8)
   --lmdb-batch B    records per transaction of the raw LMDB baseline (default 1000)
   --dir DIR         scratch directory (default: $TMPDIR or /tmp, jobrt-bench-<pid>)

@@ -1,5 +1,6 @@
 #include "jobrt/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <limits>
@@ -204,7 +205,7 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
 
 std::size_t runtime::default_worker_threads() {
   auto cores = static_cast<std::size_t>(std::thread::hardware_concurrency());
-  return cores > 1 ? cores - 1 : 1;
+  return std::max<std::size_t>(2, cores > 1 ? cores - 1 : 1);
 }
 
 result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_options opts) {

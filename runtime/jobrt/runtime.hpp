@@ -91,11 +91,14 @@ struct runtime_options {
   /// The map never grows past this; beyond it submits fail with `storage_full`.
   std::size_t max_map_size = std::size_t{64} << 30;
   /// Settings for the actor system the runtime creates when the host gives none.
-  /// Worker threads: 0 = one fewer than the machine's cores, at least one, so that
-  /// a core stays free for the host's own threads, the store's writer and the
-  /// callers of the facade (on 2 cores that halves the control-call tail and does
-  /// not slow short jobs, see bench/RESULTS.md); set it to the core count when
-  /// jobs are CPU-bound.
+  /// Worker threads: 0 = one fewer than the machine's cores, so that a core stays
+  /// free for the host's own threads, the store's writer and the callers of the
+  /// facade, but at least two: with a single work-stealing worker, two actors
+  /// that keep messaging each other can hold it (see `scheduler_policy`), and a
+  /// second worker steals the scheduler away from them. Set it to the core count
+  /// when jobs are CPU-bound; 1 (with the sharing policy it then gets) gives the
+  /// shortest control-call tails on a busy 2-core machine, but every synchronous
+  /// call waits for a sleeping thread to wake (bench/RESULTS.md has the figures).
   std::size_t worker_threads = 0;
   /// CAF's scheduler policy: "stealing", "sharing", or "" to choose: sharing with
   /// one worker, stealing with more. With one worker, stealing has nothing to
