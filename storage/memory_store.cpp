@@ -160,8 +160,11 @@ private:
       fn(s);
   }
 
-  void drop_index_entries(const job_record& r) {
-    by_status_[index(r.status)].erase(r.id);
+  /// Ids mostly arrive in increasing order, so each insert tries the end of
+  /// the set first: constant time then, instead of a walk from the root.
+  static void insert_id(std::set<job_id>& ids, job_id id) { ids.insert(ids.end(), id); }
+
+  void drop_owner_entry(const job_record& r) {
     if (r.owner.empty())
       return;
     if (auto o = by_owner_.find(r.owner); o != by_owner_.end()) {
@@ -169,6 +172,11 @@ private:
       if (o->second.empty())
         by_owner_.erase(o);
     }
+  }
+
+  void drop_index_entries(const job_record& r) {
+    by_status_[index(r.status)].erase(r.id);
+    drop_owner_entry(r);
   }
 
   void erase(job_id id) {
@@ -182,13 +190,28 @@ private:
   void apply(const op& o) {
     switch (o.what) {
       case op::kind::put_record: {
-        auto& slot = jobs_[o.id];
-        if (slot)
-          drop_index_entries(*slot);
-        slot = o.record;
-        by_status_[index(slot->status)].insert(o.id);
-        if (!slot->owner.empty())
-          by_owner_[slot->owner].insert(o.id);
+        const auto before = jobs_.size();
+        auto slot = jobs_.try_emplace(jobs_.end(), o.id);
+        const bool added = jobs_.size() != before;
+        auto& status_ids = by_status_[index(o.record->status)];
+        if (added) {
+          insert_id(status_ids, o.id);
+        } else {
+          const auto& old = *slot->second;
+          if (old.status != o.record->status) {
+            // The index node moves to its new set: no allocation.
+            if (auto node = by_status_[index(old.status)].extract(o.id))
+              status_ids.insert(status_ids.end(), std::move(node));
+            else
+              insert_id(status_ids, o.id);
+          }
+          if (old.owner != o.record->owner)
+            drop_owner_entry(old);
+        }
+        if (!o.record->owner.empty()
+            && (added || slot->second->owner != o.record->owner))
+          insert_id(by_owner_[o.record->owner], o.id);
+        slot->second = o.record;
         if (o.id > last_id_.load())
           last_id_.store(o.id);
         break;

@@ -531,6 +531,37 @@ BOOST_DATA_TEST_CASE_F(store_fixture, a_status_change_moves_the_record_between_s
   BOOST_TEST(unfinished_ids(*store) == std::vector<job_id>{2});
 }
 
+BOOST_DATA_TEST_CASE_F(store_fixture, records_put_out_of_id_order_are_listed_newest_first, both_stores, kind) {
+  auto store = open_kind(kind);
+  for (job_id id : {5, 2, 9, 1, 7})
+    put(*store, make_record(id, job_status::queued));
+  put(*store, make_record(2, job_status::running));
+  put(*store, make_record(8, job_status::running));
+
+  BOOST_TEST(ids_of(store->list(list_query{})->jobs) == (std::vector<job_id>{9, 8, 7, 5, 2, 1}));
+  list_query running;
+  running.statuses = {job_status::running};
+  BOOST_TEST(ids_of(store->list(running)->jobs) == (std::vector<job_id>{8, 2}));
+  list_query queued;
+  queued.statuses = {job_status::queued};
+  BOOST_TEST(ids_of(store->list(queued)->jobs) == (std::vector<job_id>{9, 7, 5, 1}));
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, an_owner_change_moves_the_record_between_owner_indexes, both_stores, kind) {
+  auto store = open_kind(kind);
+  put(*store, make_record(1, job_status::queued, "resize", "acme"));
+  put(*store, make_record(2, job_status::queued, "resize", "acme"));
+  put(*store, make_record(1, job_status::running, "resize", "globex"));
+  put(*store, make_record(2, job_status::running, "resize", ""));
+
+  list_query acme;
+  acme.owner = "acme";
+  BOOST_TEST(store->list(acme)->jobs.empty());
+  list_query globex;
+  globex.owner = "globex";
+  BOOST_TEST(ids_of(store->list(globex)->jobs) == std::vector<job_id>{1});
+}
+
 BOOST_DATA_TEST_CASE_F(store_fixture, summaries_carry_the_header_fields, both_stores, kind) {
   auto store = open_kind(kind);
   auto rec = make_record(4, job_status::waiting, "email", "globex");
