@@ -143,6 +143,9 @@ struct scheduler_state {
   std::vector<std::size_t> outbox_ends; ///< where each write ends in `outbox`
   std::vector<std::function<void(result<void>)>> outbox_then;
   bool flush_queued = false;
+  /// Set while a handler runs that commits its writes itself when it returns
+  /// (see `committing_on_return`); no flush message is needed then.
+  bool commit_on_return = false;
 
   bool stopping = false;
   std::size_t actors_to_stop = 0;
@@ -444,10 +447,29 @@ void end_write(scheduler_actor* self, std::function<void(result<void>)> then) {
   auto& st = self->state;
   st.outbox_ends.push_back(st.outbox.size());
   st.outbox_then.push_back(std::move(then));
-  if (!st.flush_queued) {
+  if (!st.flush_queued && !st.commit_on_return) {
     st.flush_queued = true;
     self->send(self, proto::flush_atom::value);
   }
+}
+
+/// Runs the handler body `fn`. With a store that commits on the caller's thread,
+/// the writes `fn` made (and those their callbacks make) are committed as it
+/// returns: a flush message would cost as much as the commit, once per job.
+/// With a writer actor the flush message stays, so that the writes of the
+/// messages waiting in the mailbox travel together.
+template <class F>
+void committing_on_return(scheduler_actor* self, F fn) {
+  auto& st = self->state;
+  if (!st.env->store->commits_inline() || st.commit_on_return) {
+    fn();
+    return;
+  }
+  st.commit_on_return = true;
+  fn();
+  while (!st.outbox_ends.empty())
+    flush_outbox(self);
+  st.commit_on_return = false;
 }
 
 /// Writes `batch` and, once it is durable, runs `then` (if any) with the
@@ -1568,11 +1590,21 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
   arm_sweep(self);
   try_start(self);
   return {
+    // The messages of every job first: CAF tries the handlers in this order.
+    [=](proto::done_atom, job_id id, proto::job_outcome& o, bool reusable) {
+      committing_on_return(self, [&] { on_done(self, id, o, reusable); });
+    },
+    [=](proto::progress_atom, job_id id, progress& p, millis checkpoint_at) {
+      on_progress(self, id, p, checkpoint_at);
+    },
+    [=](proto::flush_atom) { flush_outbox(self); },
     [=](proto::submit_atom, proto::submit_request& req, proto::reply<job_id>& rp) {
-      on_submit(self, req, std::move(rp));
+      committing_on_return(self, [&] { on_submit(self, req, std::move(rp)); });
     },
     [=](proto::submit_atom, proto::bulk_submit_request& req,
-        proto::reply<std::vector<job_id>>& rp) { on_submit_many(self, req, std::move(rp)); },
+        proto::reply<std::vector<job_id>>& rp) {
+      committing_on_return(self, [&] { on_submit_many(self, req, std::move(rp)); });
+    },
     [=](proto::pause_atom, job_id id, proto::reply<void>& rp) { on_pause(self, id, rp); },
     [=](proto::resume_atom, job_id id, proto::reply<void>& rp) { on_resume(self, id, rp); },
     [=](proto::cancel_atom, job_id id, proto::reply<void>& rp) { on_cancel(self, id, rp); },
@@ -1599,14 +1631,7 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
       answer<runtime_stats>(rp, std::move(s));
     },
     [=](proto::stop_atom, proto::reply<void>& rp) { on_stop(self, rp); },
-    [=](proto::flush_atom) { flush_outbox(self); },
-    [=](proto::progress_atom, job_id id, progress& p, millis checkpoint_at) {
-      on_progress(self, id, p, checkpoint_at);
-    },
     [=](proto::paused_atom, job_id id) { on_paused(self, id); },
-    [=](proto::done_atom, job_id id, proto::job_outcome& o, bool reusable) {
-      on_done(self, id, o, reusable);
-    },
     [=](proto::wake_atom, job_id id, std::uint64_t generation) {
       on_wake(self, id, generation);
     },
