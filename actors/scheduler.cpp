@@ -954,7 +954,10 @@ void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options
   e.priority = opts.priority;
   e.status = a.status;
   set_limit_keys(self, e, a.record->params);
-  if (a.status == job_status::queued && st.queue.size() < max_held_records)
+  // A store that keeps its records in memory shares them: holding one costs a
+  // pointer there, and saves reading it back at the start.
+  if (a.status == job_status::queued
+      && (st.queue.size() < max_held_records || st.env->store->commits_inline()))
     e.record = shared_record::frozen(a.record);
   auto& stored = add_job(self, std::move(e));
   if (a.status == job_status::waiting)
