@@ -53,18 +53,21 @@ struct sizes {
   std::size_t memory_n;        // scenario 6
   std::vector<std::size_t> scale_n;   // scenario 7
   std::vector<std::size_t> scale_cap; // scenario 7
+  /// Scenario 7: a point of fewer jobs than this is run again (up to 9 times)
+  /// and its median kept, so that a short point is not one pause of the machine.
+  std::size_t scale_min_jobs;
 };
 
 sizes default_sizes() {
   // Fits in about a minute on a 2-core machine; --full has the sizes of the targets.
-  return {5'000, 100, 20, 10'000, 300, 20'000, 5'000, {1'000, 5'000}, {1, 8, 64, 512}};
+  return {5'000, 100, 20, 10'000, 300, 20'000, 5'000, {1'000, 5'000}, {1, 8, 64, 512}, 5'000};
 }
 sizes full_sizes() {
   return {100'000, 1'000, 50, 10'000, 2'000, 1'000'000, 100'000,
-          {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}};
+          {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}, 100'000};
 }
 sizes smoke_sizes() {
-  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}};
+  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0};
 }
 
 struct config {
@@ -196,6 +199,7 @@ struct scale_point {
   std::size_t cap = 0;
   double rate = 0;
   double baseline = 0; ///< bare CAF (memory) or raw LMDB batched (durable)
+  std::size_t runs = 1; ///< rate and baseline are the medians of this many runs
 };
 
 std::vector<row> rows;
@@ -1025,6 +1029,12 @@ void scenario_soak(const config& c, const std::string& policy) {
 
 // -- 7. scaling -------------------------------------------------------------------------
 
+/// The middle value of an odd number of rates.
+double median_of(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
 void scenario_scaling(const config& c, const std::vector<std::string>& policies) {
   const std::string sc = "7 scaling";
   std::vector<std::size_t> ns = c.n ? std::vector<std::size_t>{*c.n} : c.sz.scale_n;
@@ -1038,18 +1048,26 @@ void scenario_scaling(const config& c, const std::vector<std::string>& policies)
       if (cap != c.cap)
         points.emplace_back(n0, cap);
     for (auto [n, cap] : points) {
-      auto lbl = sc + " [" + policy + "] N=" + std::to_string(n) + " " + cap_s(cap);
-      progress.begin(lbl + " baseline");
-      auto caf = baseline_caf(n, cap, policy, workers(c));
-      progress.begin(lbl + " memory");
-      auto mem = run_noop(c, policy, store_mode::memory, n, cap, 1, false, false, 1000);
-      progress.begin(lbl + " durable");
-      auto dur = run_noop(c, policy, store_mode::durable, n, cap, 1, false, true, 1000);
-      auto lmdb = baseline_lmdb_write(scratch(c, "raw"), n,
-                                      static_cast<std::size_t>(dur.record_bytes > 0 ? dur.record_bytes : 200),
-                                      c.lmdb_batch, true);
-      scale_points.push_back({policy, "memory", n, cap, mem.drain_rate, caf});
-      scale_points.push_back({policy, "durable", n, cap, dur.drain_rate, lmdb});
+      // An odd number of runs, so that the median is one of them.
+      std::size_t runs = std::clamp<std::size_t>(c.sz.scale_min_jobs / n, 1, 9) | 1;
+      std::vector<double> cafs, mems, durs, lmdbs;
+      for (std::size_t run = 1; run <= runs; ++run) {
+        auto lbl = sc + " [" + policy + "] N=" + std::to_string(n) + " " + cap_s(cap)
+                   + (runs > 1 ? " run " + std::to_string(run) + "/" + std::to_string(runs) : "");
+        progress.begin(lbl + " baseline");
+        cafs.push_back(baseline_caf(n, cap, policy, workers(c)));
+        progress.begin(lbl + " memory");
+        mems.push_back(run_noop(c, policy, store_mode::memory, n, cap, 1, false, false, 1000).drain_rate);
+        progress.begin(lbl + " durable");
+        auto dur = run_noop(c, policy, store_mode::durable, n, cap, 1, false, true, 1000);
+        durs.push_back(dur.drain_rate);
+        lmdbs.push_back(baseline_lmdb_write(
+          scratch(c, "raw"), n,
+          static_cast<std::size_t>(dur.record_bytes > 0 ? dur.record_bytes : 200), c.lmdb_batch,
+          true));
+      }
+      scale_points.push_back({policy, "memory", n, cap, median_of(mems), median_of(cafs), runs});
+      scale_points.push_back({policy, "durable", n, cap, median_of(durs), median_of(lmdbs), runs});
     }
     progress.finish();
     for (const auto& p : scale_points) {
@@ -1059,7 +1077,8 @@ void scenario_scaling(const config& c, const std::vector<std::string>& policies)
                   + " N=" + std::to_string(p.n) + " " + cap_s(p.cap);
       add({sc, policy, what, p.rate, "jobs/s", {}, p.baseline,
            p.mode == "memory" ? "bare CAF" : "raw LMDB batched, fsync", nan_v, {}, {},
-           fmt(1e6 / p.rate, 2) + " us/job"});
+           fmt(1e6 / p.rate, 2) + " us/job"
+             + (p.runs > 1 ? "; median of " + std::to_string(p.runs) + " runs (and baseline)" : "")});
     }
     if (ns.size() > 1) {
       for (const char* mode : {"memory", "durable"}) {
