@@ -77,7 +77,7 @@ struct config {
   bool quiet = false;
   std::string plot;
   std::string scenario; // empty: all
-  std::vector<std::string> policies; ///< empty: stealing for 1-6, both for scaling
+  std::vector<std::string> policies; ///< empty: the runtime's choice for 1-6, both for scaling
   std::optional<std::size_t> n;
   std::size_t threads = 0;
   std::size_t lmdb_batch = 1000;
@@ -112,8 +112,9 @@ usage: jobrt-bench [options]
   --full            big sizes (N up to 1M; several minutes and a few GiB of RAM)
   --smoke           tiny sizes, to check that every scenario works (used by CTest)
   --policy P        CAF scheduler policy: stealing | sharing | both (default: the
-                    runtime's own choice for scenarios 1-6, that is sharing with one
-                    worker thread and stealing with more; both for scaling)
+                    runtime's own choice for each run of scenarios 1-6, that is sharing
+                    with one worker thread or a durable store, stealing otherwise; both
+                    for scaling)
   --threads T       CAF worker threads of the runtimes and the CAF baselines (default 0 =
                     the runtime's default: one fewer than the cores, at least two)
   --cap C           max_running for scenarios 1-4 (default 8)
@@ -316,6 +317,17 @@ void set_store(jobrt::runtime_options& o, store_mode m, const std::string& dir) 
 /// The worker threads the runtimes of this run get; baselines get as many.
 std::size_t workers(const config& c) {
   return c.threads > 0 ? c.threads : jobrt::runtime::default_worker_threads();
+}
+
+/// The scheduler policy of a run on store `m`: `asked` (--policy), or if that is
+/// empty the runtime's own choice for such a runtime.
+std::string policy_for(const config& c, const std::string& asked, store_mode m) {
+  if (!asked.empty())
+    return asked;
+  jobrt::runtime_options o;
+  set_store(o, m, "unused");
+  o.worker_threads = c.threads;
+  return jobrt::runtime::default_scheduler_policy(o);
 }
 
 std::unique_ptr<jobrt::runtime> start_rt(const config& c, const std::string& dir, store_mode m,
@@ -523,8 +535,10 @@ std::string cap_s(std::size_t cap) {
 
 // -- 1. no-op throughput, in memory -------------------------------------------------------
 
-void scenario_noop_mem(const config& c, const std::string& policy) {
+void scenario_noop_mem(const config& c, const std::string& asked) {
   const std::string sc = "1 noop-mem";
+  const auto policy = policy_for(c, asked, store_mode::memory);
+  const auto lmdb_policy = policy_for(c, asked, store_mode::lmdb);
   auto n = c.n.value_or(c.sz.noop_n);
   auto tag = " (N=" + std::to_string(n) + ", " + cap_s(c.cap) + ")";
   progress.begin(sc + " [" + policy + "] baselines");
@@ -540,8 +554,8 @@ void scenario_noop_mem(const config& c, const std::string& policy) {
   auto r16 = run_noop(c, policy, store_mode::memory, n, c.cap, 16, false);
   progress.begin(sc + " [" + policy + "] bulk submit");
   auto rb = run_noop(c, policy, store_mode::memory, n, c.cap, 1, false, false, 1000);
-  progress.begin(sc + " [" + policy + "] bulk submit, LMDB without fsync");
-  auto rl = run_noop(c, policy, store_mode::lmdb, n, c.cap, 1, false, false, 1000);
+  progress.begin(sc + " [" + lmdb_policy + "] bulk submit, LMDB without fsync");
+  auto rl = run_noop(c, lmdb_policy, store_mode::lmdb, n, c.cap, 1, false, false, 1000);
   progress.finish();
 
   add({sc, policy, "submit rate, 1 submitter" + tag, r1.submit_rate, "jobs/s", {}, caf,
@@ -565,7 +579,7 @@ void scenario_noop_mem(const config& c, const std::string& policy) {
        nan_v, {}, {},
        "the runtime at its default (" + std::to_string(workers(c))
          + " workers) against a bare CAF program at CAF's default thread count"});
-  add({sc, policy, "drain, bulk submit, LMDB without fsync", rl.drain_rate, "jobs/s", {}, caf,
+  add({sc, lmdb_policy, "drain, bulk submit, LMDB without fsync", rl.drain_rate, "jobs/s", {}, caf,
        "bare CAF", nan_v, {}, {},
        "durable=false: every job still written to LMDB (submit and final record), not fsynced"});
   add({sc, policy, "bare CAF baseline itself", caf, "jobs/s", {}, pool, "2-thread pool", nan_v, {},
@@ -574,8 +588,9 @@ void scenario_noop_mem(const config& c, const std::string& policy) {
 
 // -- 2. no-op throughput, durable -------------------------------------------------------
 
-void scenario_noop_durable(const config& c, const std::string& policy) {
+void scenario_noop_durable(const config& c, const std::string& asked) {
   const std::string sc = "2 noop-durable";
+  const auto policy = policy_for(c, asked, store_mode::durable);
   auto n = c.n.value_or(c.sz.noop_n);
   auto tag = " (N=" + std::to_string(n) + ", " + cap_s(c.cap) + ")";
   // One submitter waits for one fsync per job: fewer jobs are enough for a rate.
@@ -612,11 +627,12 @@ void scenario_noop_durable(const config& c, const std::string& policy) {
 
 // -- 3. checkpoint-heavy --------------------------------------------------------------
 
-void scenario_checkpoint(const config& c, const std::string& policy) {
+void scenario_checkpoint(const config& c, const std::string& asked) {
   const std::string sc = "3 checkpoint";
   auto m = c.n.value_or(c.sz.ckpt_jobs);
   auto k = c.sz.ckpt_steps;
   for (auto sm : {store_mode::memory, store_mode::lmdb, store_mode::durable}) {
+    const auto policy = policy_for(c, asked, sm);
     auto mode = name_of(sm);
     bool durable = sm == store_mode::durable;
     progress.begin(sc + " [" + policy + ", " + mode + "]");
@@ -670,7 +686,7 @@ struct host_system {
 
 constexpr std::size_t fixed_max_throughput = 64;
 
-void scenario_control(const config& c, const std::string& policy) {
+void scenario_control(const config& c, const std::string& asked) {
   const std::string sc = "4 control";
   auto q = c.n.value_or(c.sz.control_queued);
   auto samples = std::max<std::size_t>(1, std::min(c.sz.control_samples, q / 4));
@@ -680,6 +696,7 @@ void scenario_control(const config& c, const std::string& policy) {
   const std::int64_t k = 20'000;
   for (bool durable : {false, true}) {
     auto sm = durable ? store_mode::durable : store_mode::memory;
+    const auto policy = policy_for(c, asked, sm);
     for (bool fixed : {false, true}) {
       // The host-system comparison runs in memory (and in durable with --full).
       if (fixed && durable && !c.full)
@@ -810,7 +827,9 @@ void scenario_control(const config& c, const std::string& policy) {
 
 // -- 5. recovery ----------------------------------------------------------------------
 
-void scenario_recovery(const config& c, const std::string& policy) {
+void scenario_recovery(const config& c, const std::string& asked) {
+  // On LMDB without fsync, like all its runs.
+  const auto policy = policy_for(c, asked, store_mode::lmdb);
   const std::string sc = "5 recovery";
   auto n = c.n.value_or(c.sz.recovery_n);
   auto dir = scratch(c, "recovery");
@@ -887,7 +906,9 @@ std::string growth_note(const growth& g) {
          + " B/job, total RSS incl. LMDB file pages " + fmt(g.total) + " B/job";
 }
 
-void scenario_memory(const config& c, const std::string& policy) {
+void scenario_memory(const config& c, const std::string& asked) {
+  // On LMDB without fsync, like all its runs.
+  const auto policy = policy_for(c, asked, store_mode::lmdb);
   const std::string sc = "6 memory";
   auto n = c.n.value_or(c.sz.memory_n);
   auto tag = " (N=" + std::to_string(n) + ")";
@@ -956,7 +977,9 @@ void scenario_memory(const config& c, const std::string& policy) {
 /// 100k paused jobs held while 1M no-op jobs are submitted (bulk) and completed:
 /// memory per paused and per queued job at full size, what stays after the
 /// drain, and the drain rate at 1M against 10k in the same run.
-void scenario_soak(const config& c, const std::string& policy) {
+void scenario_soak(const config& c, const std::string& asked) {
+  // On LMDB without fsync, like all its runs.
+  const auto policy = policy_for(c, asked, store_mode::lmdb);
   const std::string sc = "soak";
   const std::size_t n = c.n.value_or(c.smoke ? 2'000 : 1'000'000);
   const std::size_t paused_n = std::max<std::size_t>(1, n / 10);
@@ -1368,9 +1391,8 @@ int main(int argc, char** argv) {
   auto m = machine();
   m.workers = workers(c);
   auto want = [&](const char* name) { return c.scenario.empty() || c.scenario == name; };
-  // The runtime's own choice: sharing with one worker, stealing with more.
-  std::string runtime_policy = workers(c) == 1 ? "sharing" : "stealing";
-  auto main_policies = c.policies.empty() ? std::vector<std::string>{runtime_policy} : c.policies;
+  // "": each run gets the policy the runtime chooses for its store (policy_for).
+  auto main_policies = c.policies.empty() ? std::vector<std::string>{""} : c.policies;
   auto scale_policies =
     c.policies.empty() ? std::vector<std::string>{"stealing", "sharing"} : c.policies;
   int rc = 0;

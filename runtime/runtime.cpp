@@ -185,10 +185,9 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   rt.own_cfg = std::make_unique<caf::actor_system_config>();
   auto workers = rt.opts.worker_threads > 0 ? rt.opts.worker_threads : default_worker_threads();
   rt.own_cfg->set("scheduler.max-threads", workers);
-  auto policy = rt.opts.scheduler_policy;
-  if (policy.empty())
-    policy = workers == 1 ? "sharing" : "stealing";
-  else if (policy == "stealing" && workers == 1)
+  auto policy = rt.opts.scheduler_policy.empty() ? default_scheduler_policy(rt.opts)
+                                                  : rt.opts.scheduler_policy;
+  if (policy == "stealing" && workers == 1)
     log_line("scheduler_policy 'stealing' with one worker thread: two actors that keep "
              "messaging each other can hold it while the scheduler waits ('sharing' cannot)");
   rt.own_cfg->set("scheduler.policy", caf::atom_from_string(policy));
@@ -206,6 +205,22 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
 std::size_t runtime::default_worker_threads() {
   auto cores = static_cast<std::size_t>(std::thread::hardware_concurrency());
   return std::max<std::size_t>(2, cores > 1 ? cores - 1 : 1);
+}
+
+std::string runtime::default_scheduler_policy(const runtime_options& opts) {
+  auto workers = opts.worker_threads > 0 ? opts.worker_threads : default_worker_threads();
+  // One worker: stealing has nothing to steal from, and its last-in-first-out
+  // local queue can let two actors that keep messaging each other hold it.
+  if (workers == 1)
+    return "sharing";
+  // Durable: every write is answered from the writer's thread, outside the
+  // pool. A sharing worker is woken for the answer at once; a stealing one
+  // finds it when it next polls (it sleeps between polls when idle).
+  if (opts.storage == storage_kind::lmdb && opts.durable)
+    return "sharing";
+  // Otherwise actors mostly message each other, and stealing's local queues
+  // are faster (a synchronous call twice as fast or more).
+  return "stealing";
 }
 
 result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_options opts) {

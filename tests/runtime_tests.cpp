@@ -500,6 +500,32 @@ BOOST_AUTO_TEST_CASE(jobs_that_never_stop_stepping_do_not_starve_control_calls) 
     BOOST_REQUIRE(f.rt->cancel(id).ok());
 }
 
+// -- the actor system's scheduler policy ----------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_durable_lmdb_runtime_chooses_the_sharing_policy) {
+  jobrt::runtime_options o;
+  o.worker_threads = 2;
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(o) == "sharing");
+}
+
+BOOST_AUTO_TEST_CASE(an_in_memory_or_unsynced_runtime_chooses_the_stealing_policy) {
+  jobrt::runtime_options memory;
+  memory.worker_threads = 2;
+  memory.storage = jobrt::storage_kind::memory;
+  jobrt::runtime_options unsynced;
+  unsynced.worker_threads = 2;
+  unsynced.durable = false;
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(memory) == "stealing");
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(unsynced) == "stealing");
+}
+
+BOOST_AUTO_TEST_CASE(a_runtime_with_one_worker_chooses_the_sharing_policy) {
+  jobrt::runtime_options o;
+  o.worker_threads = 1;
+  o.storage = jobrt::storage_kind::memory;
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(o) == "sharing");
+}
+
 // -- sharing the CPU with the host ----------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(job_code_runs_worker_nice_levels_below_the_host_threads) {
