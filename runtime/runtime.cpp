@@ -213,13 +213,14 @@ std::string runtime::default_scheduler_policy(const runtime_options& opts) {
   // local queue can let two actors that keep messaging each other hold it.
   if (workers == 1)
     return "sharing";
-  // Durable: every write is answered from the writer's thread, outside the
-  // pool. A sharing worker is woken for the answer at once; a stealing one
-  // finds it when it next polls (it sleeps between polls when idle).
-  if (opts.storage == storage_kind::lmdb && opts.durable)
+  // LMDB: the actors wait on commits that take tens of microseconds or more
+  // (and, when durable, are answered from the writer's own thread). A sharing
+  // worker is woken for the answer at once; an idle stealing one finds it at its
+  // next poll, and sleeps between polls.
+  if (opts.storage == storage_kind::lmdb)
     return "sharing";
-  // Otherwise actors mostly message each other, and stealing's local queues
-  // are faster (a synchronous call twice as fast or more).
+  // In memory, actors mostly message each other, and stealing's local queues
+  // are faster.
   return "stealing";
 }
 

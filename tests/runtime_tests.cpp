@@ -502,21 +502,20 @@ BOOST_AUTO_TEST_CASE(jobs_that_never_stop_stepping_do_not_starve_control_calls) 
 
 // -- the actor system's scheduler policy ----------------------------------------------
 
-BOOST_AUTO_TEST_CASE(a_durable_lmdb_runtime_chooses_the_sharing_policy) {
-  jobrt::runtime_options o;
-  o.worker_threads = 2;
-  BOOST_TEST(jobrt::runtime::default_scheduler_policy(o) == "sharing");
+BOOST_AUTO_TEST_CASE(an_lmdb_runtime_chooses_the_sharing_policy_with_or_without_fsync) {
+  jobrt::runtime_options durable;
+  durable.worker_threads = 2;
+  jobrt::runtime_options unsynced = durable;
+  unsynced.durable = false;
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(durable) == "sharing");
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(unsynced) == "sharing");
 }
 
-BOOST_AUTO_TEST_CASE(an_in_memory_or_unsynced_runtime_chooses_the_stealing_policy) {
-  jobrt::runtime_options memory;
-  memory.worker_threads = 2;
-  memory.storage = jobrt::storage_kind::memory;
-  jobrt::runtime_options unsynced;
-  unsynced.worker_threads = 2;
-  unsynced.durable = false;
-  BOOST_TEST(jobrt::runtime::default_scheduler_policy(memory) == "stealing");
-  BOOST_TEST(jobrt::runtime::default_scheduler_policy(unsynced) == "stealing");
+BOOST_AUTO_TEST_CASE(an_in_memory_runtime_with_two_workers_chooses_the_stealing_policy) {
+  jobrt::runtime_options o;
+  o.worker_threads = 2;
+  o.storage = jobrt::storage_kind::memory;
+  BOOST_TEST(jobrt::runtime::default_scheduler_policy(o) == "stealing");
 }
 
 BOOST_AUTO_TEST_CASE(a_runtime_with_one_worker_chooses_the_sharing_policy) {

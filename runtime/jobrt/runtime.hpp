@@ -101,16 +101,18 @@ struct runtime_options {
   /// call waits for a sleeping thread to wake (bench/RESULTS.md has the figures).
   std::size_t worker_threads = 0;
   /// CAF's scheduler policy: "stealing", "sharing", or "" to choose: sharing
-  /// with one worker or a durable LMDB store, stealing otherwise.
+  /// with one worker or an LMDB store, stealing in memory.
   /// - One worker: stealing has nothing to steal from, and its last-in-first-out
   ///   local queue lets two actors that keep messaging each other (a job
   ///   checkpointing every step, and the writer) hold the thread while the
   ///   scheduler waits behind them; sharing is first in, first out.
-  /// - Durable: each write is answered from the writer's own thread; sharing
-  ///   wakes a worker for it at once, stealing finds it at its next poll. On 2
-  ///   cores a durable bulk drain ran at 170k jobs/s with sharing and 97k with
-  ///   stealing; in memory stealing was faster (225k against 136k, and a
-  ///   synchronous submit 6 times faster). bench/RESULTS.md has the figures.
+  /// - LMDB: actors wait on commits (answered from the writer's own thread when
+  ///   durable); sharing wakes a worker for the answer at once, stealing finds it
+  ///   at its next poll. On 2 cores a durable bulk drain ran at 170k jobs/s with
+  ///   sharing and 97k with stealing, and 1M jobs without fsync at 99k against
+  ///   62k; a lone synchronous submitter without fsync is slower with sharing
+  ///   (15k against 31k jobs/s). In memory stealing is faster (225k against 136k,
+  ///   a synchronous submit 6 times faster). bench/RESULTS.md has the figures.
   std::string scheduler_policy;
   /// How many nice levels below the host's threads the threads that run job code
   /// run (0 = the same). Background jobs then yield the CPU to the host's own
