@@ -461,7 +461,7 @@ void end_write(scheduler_actor* self, std::function<void(result<void>)> then) {
 template <class F>
 void committing_on_return(scheduler_actor* self, F fn) {
   auto& st = self->state;
-  if (!st.env->store->commits_inline() || st.commit_on_return) {
+  if (!st.env->store->commits_inline()) {
     fn();
     return;
   }

@@ -173,6 +173,15 @@ runtime::~runtime() {
   shutdown();
 }
 
+namespace {
+
+/// The worker threads of a runtime's own actor system with these options.
+std::size_t worker_count(const runtime_options& opts) {
+  return opts.worker_threads > 0 ? opts.worker_threads : runtime::default_worker_threads();
+}
+
+} // namespace
+
 result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   if (!opts.scheduler_policy.empty() && opts.scheduler_policy != "stealing"
       && opts.scheduler_policy != "sharing")
@@ -183,7 +192,7 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
     return p.error();
   auto& rt = **p;
   rt.own_cfg = std::make_unique<caf::actor_system_config>();
-  auto workers = rt.opts.worker_threads > 0 ? rt.opts.worker_threads : default_worker_threads();
+  auto workers = worker_count(rt.opts);
   rt.own_cfg->set("scheduler.max-threads", workers);
   auto policy = rt.opts.scheduler_policy.empty() ? default_scheduler_policy(rt.opts)
                                                   : rt.opts.scheduler_policy;
@@ -208,10 +217,9 @@ std::size_t runtime::default_worker_threads() {
 }
 
 std::string runtime::default_scheduler_policy(const runtime_options& opts) {
-  auto workers = opts.worker_threads > 0 ? opts.worker_threads : default_worker_threads();
   // One worker: stealing has nothing to steal from, and its last-in-first-out
   // local queue can let two actors that keep messaging each other hold it.
-  if (workers == 1)
+  if (worker_count(opts) == 1)
     return "sharing";
   // LMDB: the actors wait on commits that take tens of microseconds or more
   // (and, when durable, are answered from the writer's own thread). A sharing
