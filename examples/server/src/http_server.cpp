@@ -94,9 +94,10 @@ private:
   void on_routed(const request& req, routed r) {
     if (r.events) {
       s_.ctx.metrics.count_request(200);
-      auto sse = std::make_shared<sse_stream>(stream_.release_socket(), s_.settings.sse, s_.hub,
-                                              s_.ctx.metrics);
-      sse->start(s_.ctx.rt, std::move(*r.events));
+      // The stream lives on this connection's strand; the hub holds it until it ends.
+      auto sse = std::make_shared<sse_stream>(stream_.release_socket(), std::move(*r.events),
+                                              s_.settings.sse, s_.hub, s_.ctx.metrics);
+      sse->start();
       return;
     }
     auto res = std::move(*r.res);
@@ -223,7 +224,8 @@ http_server::http_server(server_context& ctx, server_settings settings)
   : ctx_(ctx),
     settings_(std::move(settings)),
     ioc_(static_cast<int>(settings_.io_threads)),
-    workers_(settings_.worker_threads) {
+    workers_(settings_.worker_threads),
+    hub_(ctx_.rt) {
   listener_ = std::make_shared<listener>(ioc_, shared{ctx_, settings_, workers_, hub_});
 }
 

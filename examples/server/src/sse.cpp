@@ -12,39 +12,6 @@ namespace net = boost::asio;
 
 namespace jobrt_server {
 
-// -- the hub ----------------------------------------------------------------------
-
-void sse_hub::add(const std::shared_ptr<sse_stream>& s) {
-  std::lock_guard guard{mtx_};
-  streams_.insert(s);
-}
-
-void sse_hub::remove(const sse_stream* s) {
-  std::lock_guard guard{mtx_};
-  for (auto i = streams_.begin(); i != streams_.end();) {
-    auto p = i->lock();
-    if (!p || p.get() == s)
-      i = streams_.erase(i);
-    else
-      ++i;
-  }
-}
-
-void sse_hub::close_all() {
-  std::vector<std::shared_ptr<sse_stream>> open;
-  {
-    std::lock_guard guard{mtx_};
-    for (const auto& w : streams_)
-      if (auto p = w.lock())
-        open.push_back(std::move(p));
-    streams_.clear();
-  }
-  for (auto& s : open)
-    s->close();
-}
-
-// -- one stream ---------------------------------------------------------------------
-
 namespace {
 
 constexpr const char* response_header = "HTTP/1.1 200 OK\r\n"
@@ -66,10 +33,143 @@ std::string frame(const jobrt::job_event& e) {
 
 } // namespace
 
-sse_stream::sse_stream(tcp::socket socket, sse_settings settings, sse_hub& hub, metrics& m)
+// -- the hub ----------------------------------------------------------------------
+
+sse_hub::sse_hub(jobrt::runtime& rt) : rt_(rt) {}
+
+sse_hub::~sse_hub() {
+  close_all();
+}
+
+sse_hub::bucket& sse_hub::bucket_of(const sse_stream& s) {
+  const auto& f = s.filter();
+  if (f.id != 0)
+    return by_job_[f.id];
+  if (!f.owner.empty())
+    return by_owner_[f.owner];
+  return any_;
+}
+
+bool sse_hub::add(const std::shared_ptr<sse_stream>& s) {
+  std::lock_guard sub_guard{sub_mtx_};
+  {
+    std::lock_guard guard{mtx_};
+    if (closed_)
+      return false;
+  }
+  if (!subscribed_) {
+    // Subscribed before the first stream's header goes out: a client that has
+    // seen the header may rely on receiving every event caused after that
+    // point. The subscription then stays until shutdown (no thread churn when
+    // a lone client reconnects).
+    sub_ = rt_.subscribe([this](const jobrt::job_event& e) { on_event(e); });
+    subscribed_ = true;
+  }
+  std::lock_guard guard{mtx_};
+  if (closed_)
+    return false; // close_all() cancels the subscription once we let go of sub_mtx_
+  auto& b = bucket_of(*s);
+  s->hub_slot_ = b.size();
+  s->registered_ = true;
+  b.push_back(s);
+  ++count_;
+  return true;
+}
+
+void sse_hub::remove(sse_stream* s) {
+  std::shared_ptr<sse_stream> gone; // released after the lock
+  std::lock_guard guard{mtx_};
+  if (!s->registered_)
+    return;
+  auto& b = bucket_of(*s);
+  auto slot = s->hub_slot_;
+  gone = std::move(b[slot]);
+  if (slot + 1 != b.size()) { // swap with the last: O(1) with 10,000 streams in one bucket
+    b[slot] = std::move(b.back());
+    b[slot]->hub_slot_ = slot;
+  }
+  b.pop_back();
+  s->registered_ = false;
+  --count_;
+  if (b.empty()) {
+    const auto& f = s->filter();
+    if (f.id != 0)
+      by_job_.erase(f.id);
+    else if (!f.owner.empty())
+      by_owner_.erase(f.owner);
+  }
+}
+
+void sse_hub::close_all() {
+  std::vector<std::shared_ptr<sse_stream>> open;
+  {
+    std::lock_guard guard{mtx_};
+    closed_ = true;
+    auto take = [&](bucket& b) {
+      for (auto& s : b) {
+        s->registered_ = false;
+        open.push_back(std::move(s));
+      }
+    };
+    for (auto& kv : by_job_)
+      take(kv.second);
+    for (auto& kv : by_owner_)
+      take(kv.second);
+    take(any_);
+    by_job_.clear();
+    by_owner_.clear();
+    any_.clear();
+    count_ = 0;
+  }
+  jobrt::subscription sub;
+  {
+    std::lock_guard sub_guard{sub_mtx_};
+    sub = std::move(sub_);
+  }
+  sub.cancel(); // outside mtx_: it waits for a callback in progress, which takes mtx_
+  for (auto& s : open)
+    s->close();
+}
+
+std::size_t sse_hub::size() {
+  std::lock_guard guard{mtx_};
+  return count_;
+}
+
+void sse_hub::on_event(const jobrt::job_event& e) {
+  const bool progress = e.what == jobrt::job_event::kind::progress;
+  std::shared_ptr<const std::string> text; // serialized at the first stream that wants it
+  auto offer_to = [&](const bucket& b) {
+    for (const auto& s : b) {
+      const auto& f = s->filter();
+      if ((progress && !f.progress) || (!f.owner.empty() && f.owner != e.owner))
+        continue;
+      if (!text)
+        text = std::make_shared<const std::string>(frame(e));
+      s->offer(e.id, progress, text);
+    }
+  };
+  // Under the lock, so that a stream that has left (or is being shut) gets
+  // nothing more; the work per stream is a short append and at most one post.
+  std::lock_guard guard{mtx_};
+  if (count_ == 0)
+    return;
+  if (auto i = by_job_.find(e.id); i != by_job_.end())
+    offer_to(i->second);
+  if (!e.owner.empty())
+    if (auto i = by_owner_.find(e.owner); i != by_owner_.end())
+      offer_to(i->second);
+  offer_to(any_);
+}
+
+// -- one stream ---------------------------------------------------------------------
+
+sse_stream::sse_stream(tcp::socket socket, jobrt::event_filter filter, sse_settings settings,
+                       sse_hub& hub, metrics& m)
   : socket_(std::move(socket)),
     heartbeat_(socket_.get_executor()),
     write_deadline_(socket_.get_executor()),
+    filter_(std::move(filter)),
     settings_(settings),
     hub_(hub),
     metrics_(m) {
@@ -80,38 +180,35 @@ sse_stream::~sse_stream() {
   metrics_.sse_closed();
 }
 
-void sse_stream::start(jobrt::runtime& rt, jobrt::event_filter filter) {
-  hub_.add(shared_from_this());
-  // Subscribe before the header goes out: a client that has seen the header
-  // may rely on receiving every event caused after that point. Events that
-  // arrive meanwhile are flushed by a handler that runs after this one.
-  std::weak_ptr<sse_stream> weak = shared_from_this();
-  {
-    std::lock_guard guard{sub_mtx_};
-    sub_ = rt.subscribe(
-      [weak](const jobrt::job_event& e) {
-        if (auto self = weak.lock())
-          self->on_event(e);
-      },
-      std::move(filter));
+void sse_stream::start() {
+  // Registered before the header goes out (see sse_hub::add). Events that
+  // arrive meanwhile wait in the queue until the header is written.
+  if (!hub_.add(shared_from_this())) { // shutting down
+    shut();
+    return;
   }
   write(response_header);
   arm_heartbeat();
   watch_peer();
 }
 
-void sse_stream::on_event(const jobrt::job_event& e) {
+void sse_stream::offer(jobrt::job_id id, bool progress,
+                       const std::shared_ptr<const std::string>& text) {
   std::lock_guard guard{mtx_};
   if (overflowed_)
     return;
-  if (!enqueue({e.id, e.what == jobrt::job_event::kind::progress, frame(e)})) {
+  if (!enqueue({id, progress, text})) {
     overflowed_ = true;
     queue_.clear();
+    queue_.shrink_to_fit();
+    // Even with a write in flight (which would pump later): close now.
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    return;
   }
   if (wake_posted_)
     return;
   wake_posted_ = true;
-  net::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
 }
 
 bool sse_stream::enqueue(queued item) {
@@ -138,32 +235,45 @@ bool sse_stream::enqueue(queued item) {
   return true;
 }
 
-void sse_stream::flush() {
+/// Writes what is queued, unless a write is in flight: then its completion
+/// pumps again, and the queue (bounded, coalescing) holds what arrives meanwhile.
+void sse_stream::pump() {
+  if (closed_)
+    return;
   std::string data;
   bool overflowed = false;
   {
     std::lock_guard guard{mtx_};
-    wake_posted_ = false;
     overflowed = overflowed_;
-    for (auto& q : queue_)
-      data += q.text;
-    queue_.clear();
+    if (!overflowed) {
+      if (writing_)
+        return; // wake_posted_ stays set: no one posts until on_written pumps
+      wake_posted_ = false;
+      std::size_t size = 0;
+      for (const auto& q : queue_)
+        size += q.text->size();
+      data.reserve(size);
+      for (const auto& q : queue_)
+        data += *q.text;
+      queue_.clear();
+    }
   }
   if (overflowed) {
     shut();
     return;
   }
-  if (!data.empty())
-    write(std::move(data));
+  if (data.empty()) {
+    if (!heartbeat_due_)
+      return;
+    data = ": heartbeat\n\n";
+  }
+  heartbeat_due_ = false; // anything written shows the connection is alive
+  write(std::move(data));
 }
 
 void sse_stream::write(std::string data) {
-  if (closed_)
+  if (closed_ || writing_)
     return;
-  if (writing_) {
-    pending_ += data;
-    return;
-  }
   writing_ = true;
   auto buf = std::make_shared<std::string>(std::move(data));
   write_deadline_.expires_after(settings_.write_timeout);
@@ -184,11 +294,7 @@ void sse_stream::on_written(boost::system::error_code ec) {
     shut();
     return;
   }
-  if (!pending_.empty()) {
-    std::string next;
-    next.swap(pending_);
-    write(std::move(next));
-  }
+  pump();
 }
 
 void sse_stream::arm_heartbeat() {
@@ -196,7 +302,8 @@ void sse_stream::arm_heartbeat() {
   heartbeat_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_)
       return;
-    self->write(": heartbeat\n\n");
+    self->heartbeat_due_ = true;
+    self->pump();
     self->arm_heartbeat();
   });
 }
@@ -213,13 +320,7 @@ void sse_stream::watch_peer() {
                           });
 }
 
-void sse_stream::unsubscribe() {
-  std::lock_guard guard{sub_mtx_};
-  sub_.cancel(); // waits for a callback in progress; none runs afterwards
-}
-
 void sse_stream::close() {
-  unsubscribe();
   net::post(socket_.get_executor(), [self = shared_from_this()] { self->shut(); });
 }
 
@@ -227,13 +328,18 @@ void sse_stream::shut() {
   if (closed_)
     return;
   closed_ = true;
-  unsubscribe();
+  hub_.remove(this); // no offer runs after this returns
+  {
+    std::lock_guard guard{mtx_};
+    overflowed_ = true; // nothing more is queued
+    queue_.clear();
+    queue_.shrink_to_fit();
+  }
   heartbeat_.cancel();
   write_deadline_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  hub_.remove(this);
 }
 
 } // namespace jobrt_server

@@ -1,22 +1,28 @@
 #pragma once
 
-/// GET /api/events: one Server-Sent Events stream per connection, each with its
-/// own runtime subscription.
+/// GET /api/events: Server-Sent Events streams, served from the HTTP I/O threads.
 ///
-/// The runtime calls `on_event` on a thread of its own; it only appends to a
-/// per-connection queue and wakes the connection's strand, so a slow client
-/// never blocks the runtime or other clients. The queue is bounded: a progress
-/// event replaces the queued progress event of the same job, and when the queue
-/// is full the oldest progress event is dropped. If it is full of status events
-/// the client is too slow to follow at all, and the stream is closed (the
-/// browser's EventSource reconnects and the dashboard reloads its lists).
+/// The server holds one runtime subscription, in the hub, however many streams
+/// are open: a stream costs memory (a socket, two timers, a bounded queue), not
+/// a thread. The runtime calls the hub on a thread of its own; the hub finds
+/// the streams whose filter matches (indexed by job id and owner), appends the
+/// event to each one's queue and wakes the stream's strand, which writes. The
+/// frame is serialized once per event and shared by every queue.
+///
+/// Each queue is bounded: a progress event replaces the queued progress event
+/// of the same job, and when the queue is full the oldest progress event is
+/// dropped. If it is full of status events the client is too slow to follow at
+/// all, and the stream is closed (the browser's EventSource reconnects and the
+/// dashboard reloads its lists). A queue is only filled while the previous write
+/// is in flight, so a slow client never blocks the runtime or other clients.
 
 #include <chrono>
-#include <deque>
+#include <cstddef>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -35,68 +41,104 @@ struct sse_settings {
 
 class sse_stream;
 
-/// Knows every open stream, so that shutdown can end them before the runtime
-/// and the I/O threads go away.
+/// The server's runtime subscription and every open stream. Shutdown ends them
+/// all before the runtime and the I/O threads go away.
 class sse_hub {
 public:
-  void add(const std::shared_ptr<sse_stream>& s);
-  void remove(const sse_stream* s);
-  /// Cancels every subscription and closes every stream.
+  /// `rt` must outlive the hub; it is subscribed to at the first stream.
+  explicit sse_hub(jobrt::runtime& rt);
+  ~sse_hub();
+  sse_hub(const sse_hub&) = delete;
+  sse_hub& operator=(const sse_hub&) = delete;
+
+  /// Registers an open stream; false once `close_all()` ran.
+  bool add(const std::shared_ptr<sse_stream>& s);
+  /// Unregisters a stream (no effect on one that is not registered).
+  void remove(sse_stream* s);
+  /// Cancels the subscription and closes every stream; later `add`s fail.
   void close_all();
+  /// Open streams.
+  std::size_t size();
 
 private:
-  std::mutex mtx_;
-  std::set<std::weak_ptr<sse_stream>, std::owner_less<std::weak_ptr<sse_stream>>> streams_;
+  using bucket = std::vector<std::shared_ptr<sse_stream>>;
+
+  void on_event(const jobrt::job_event& e); // runtime thread
+  bucket& bucket_of(const sse_stream& s);   // under mtx_
+
+  jobrt::runtime& rt_;
+
+  std::mutex sub_mtx_; ///< guards sub_ and subscribed_; taken before mtx_, never inside it
+  jobrt::subscription sub_;
+  bool subscribed_ = false;
+
+  std::mutex mtx_; ///< guards everything below and the streams' hub slots
+  bool closed_ = false;
+  std::size_t count_ = 0;
+  std::unordered_map<jobrt::job_id, bucket> by_job_;  ///< streams of one job
+  std::unordered_map<std::string, bucket> by_owner_;  ///< streams of one owner's jobs
+  bucket any_;                                        ///< streams of every job
 };
 
 class sse_stream : public std::enable_shared_from_this<sse_stream> {
 public:
   using tcp = boost::asio::ip::tcp;
 
-  sse_stream(tcp::socket socket, sse_settings settings, sse_hub& hub, metrics& m);
+  sse_stream(tcp::socket socket, jobrt::event_filter filter, sse_settings settings, sse_hub& hub,
+             metrics& m);
   ~sse_stream();
+  sse_stream(const sse_stream&) = delete;
+  sse_stream& operator=(const sse_stream&) = delete;
 
-  /// Sends the response header, subscribes, and starts heartbeats.
-  void start(jobrt::runtime& rt, jobrt::event_filter filter);
-  /// Unsubscribes and closes the connection; safe from any thread, idempotent.
+  /// On the socket's strand: registers with the hub, sends the response
+  /// header, and starts heartbeats.
+  void start();
+  /// Closes the connection; safe from any thread, idempotent.
   void close();
 
+  const jobrt::event_filter& filter() const { return filter_; }
+
 private:
+  friend class sse_hub;
+
   struct queued {
     jobrt::job_id id;
     bool progress;
-    std::string text; ///< the whole SSE frame
+    std::shared_ptr<const std::string> text; ///< the whole SSE frame, shared by every stream
   };
 
-  void on_event(const jobrt::job_event& e);            // runtime thread
-  bool enqueue(queued item);                           // under mtx_
-  void flush();                                        // strand
-  void write(std::string data);                        // strand
-  void on_written(boost::system::error_code ec);       // strand
-  void arm_heartbeat();                                // strand
-  void watch_peer();                                   // strand
-  void shut();                                         // strand
-  void unsubscribe();                                  // any thread
+  /// Called by the hub (under its lock) for an event this stream wants.
+  void offer(jobrt::job_id id, bool progress, const std::shared_ptr<const std::string>& text);
+  bool enqueue(queued item);                     // under mtx_
+  void pump();                                   // strand
+  void write(std::string data);                  // strand
+  void on_written(boost::system::error_code ec); // strand
+  void arm_heartbeat();                          // strand
+  void watch_peer();                             // strand
+  void shut();                                   // strand
 
   tcp::socket socket_;
   boost::asio::steady_timer heartbeat_;
   boost::asio::steady_timer write_deadline_;
+  const jobrt::event_filter filter_;
   sse_settings settings_;
   sse_hub& hub_;
   metrics& metrics_;
-  std::mutex sub_mtx_; ///< guards sub_ (close() and shut() may race)
-  jobrt::subscription sub_;
+
+  // the hub's, under its lock
+  bool registered_ = false;
+  std::size_t hub_slot_ = 0; ///< index in the hub's bucket
 
   std::mutex mtx_; ///< guards queue_, wake_posted_ and overflowed_
-  std::deque<queued> queue_;
-  bool wake_posted_ = false;
+  std::vector<queued> queue_;
+  bool wake_posted_ = false; ///< a pump is posted or a write in flight will pump
   bool overflowed_ = false;
 
   // strand only
   bool writing_ = false;
   bool closed_ = false;
-  std::string pending_; ///< frames waiting for the current write to end
-  char peer_byte_[256];
+  bool heartbeat_due_ = false;
+  char peer_byte_[64];
 };
 
 } // namespace jobrt_server
