@@ -4,6 +4,8 @@
 #include <csignal>
 #include <iostream>
 
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 
 #include "jobrt/jobrt.hpp"
@@ -14,6 +16,21 @@
 #include "options.hpp"
 
 namespace {
+
+/// Every event stream holds a socket: raise the soft limit on open files to
+/// the hard one, so that thousands of streams do not need a wrapper script.
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return;
+  // An unlimited hard limit still cannot be exceeded by fs.nr_open (2^20 by default).
+  auto target = lim.rlim_max == RLIM_INFINITY ? rlim_t{1} << 20 : lim.rlim_max;
+  if (lim.rlim_cur >= target)
+    return;
+  lim.rlim_cur = target;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+    std::cerr << "jobrt-server: cannot raise the open file limit\n";
+}
 
 std::string url_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -73,5 +90,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
   return serve(p.opts);
 }
