@@ -181,7 +181,8 @@ void maybe_send_progress(job_actor* self) {
   auto& cur = self->state.cur;
   if (!cur.progress_dirty)
     return;
-  if (std::chrono::steady_clock::now() - cur.progress_sent >= self->state.env->opts.progress_interval)
+  if (std::chrono::steady_clock::now() - cur.progress_sent
+      >= bounded_wait(self->state.env->opts.progress_interval))
     send_progress(self, 0);
 }
 
@@ -215,7 +216,16 @@ void queue_step(job_actor* self) {
     return;
   cur.step_queued = true;
   if (cur.step_delay.count() > 0) {
-    self->delayed_send(self, cur.step_delay, proto::step_atom::value, st.run);
+    // Paced steps wait on the runtime's clock, like every other timer: tests
+    // drive them with a manual clock, and a delay of centuries saturates there.
+    // The clock holds only a weak handle, so a long delay keeps no actor alive.
+    caf::actor_addr me = self->address();
+    auto run = st.run;
+    st.env->clock->call_at(saturating_add(st.env->clock->now(), cur.step_delay.count()),
+                           [me, run] {
+                             if (auto a = caf::actor_cast<caf::actor>(me))
+                               caf::anon_send(a, proto::step_atom::value, run);
+                           });
     cur.step_delay = std::chrono::milliseconds{0};
     return;
   }
@@ -315,9 +325,11 @@ void settle(job_actor* self) {
     finish(self, std::move(*cur.outcome));
     return;
   }
-  maybe_send_progress(self);
+  // The next step is queued (or its timer armed) before the progress goes out,
+  // so whoever sees the progress sees a job whose pace is already set.
   if (!cur.suspended)
     queue_step(self);
+  maybe_send_progress(self);
 }
 
 /// Lowers the CPU priority of the calling thread to nice value `target`, once

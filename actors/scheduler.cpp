@@ -656,7 +656,7 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
         std::uniform_real_distribution<double> unit{0.0, 1.0};
         auto delay = backoff_delay(r.attempts, opts.backoff_base_ms, opts.backoff_max_ms,
                                    unit(self->state.rng));
-        to_waiting(self, e, std::move(rec), t + delay, "retry");
+        to_waiting(self, e, std::move(rec), saturating_add(t, delay), "retry");
         break;
       }
       fail(o.error);
@@ -672,7 +672,7 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
       // A wait, not a failure: the attempt does not count.
       if (r.attempts > 0)
         --r.attempts;
-      to_waiting(self, e, std::move(rec), t + o.retry_after_ms, "rate_limit");
+      to_waiting(self, e, std::move(rec), saturating_add(t, o.retry_after_ms), "rate_limit");
       break;
     }
   }
@@ -765,7 +765,7 @@ void start(scheduler_actor* self, entry& e) {
     caf::actor me = caf::actor_cast<caf::actor>(self);
     auto id = e.id;
     auto run = e.run;
-    st.env->clock->call_at(now(self) + e.record->timeout_ms, [me, id, run] {
+    st.env->clock->call_at(saturating_add(now(self), e.record->timeout_ms), [me, id, run] {
       caf::anon_send(me, proto::timeout_atom::value, id, run);
     });
   }
@@ -808,10 +808,10 @@ bool startable(scheduler_actor* self, const entry& e, millis& free_at) {
     if (l.max_running > 0 && use.running >= l.max_running)
       return false;
     if (l.starts > 0 && l.per_ms > 0) {
-      while (!use.recent_starts.empty() && use.recent_starts.front() + l.per_ms <= t)
+      while (!use.recent_starts.empty() && saturating_add(use.recent_starts.front(), l.per_ms) <= t)
         use.recent_starts.pop_front();
       if (use.recent_starts.size() >= l.starts) {
-        auto at = use.recent_starts.front() + l.per_ms;
+        auto at = saturating_add(use.recent_starts.front(), l.per_ms);
         free_at = free_at == 0 ? at : std::min(free_at, at);
         return false;
       }
@@ -1353,7 +1353,7 @@ void arm_sweep(scheduler_actor* self) {
   if (every <= 0)
     return;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  self->state.env->clock->call_at(now(self) + every,
+  self->state.env->clock->call_at(saturating_add(now(self), every),
                                   [me] { caf::anon_send(me, proto::sweep_atom::value); });
 }
 
@@ -1368,7 +1368,7 @@ void on_sweep(scheduler_actor* self) {
     [&](const storage::job_summary& s) {
       auto r = retention.find(s.status);
       return r != retention.end() && r->second.count() > 0
-             && s.finished_at + r->second.count() <= t;
+             && saturating_add(s.finished_at, r->second.count()) <= t;
     },
     10'000, [](std::size_t, const result<void>& r) {
       if (!r)

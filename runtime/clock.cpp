@@ -59,7 +59,9 @@ private:
       auto due = timers_.begin()->first;
       auto now = system_now();
       if (due > now) {
-        cv_.wait_for(lock, std::chrono::milliseconds(due - now));
+        // `due - now` may be centuries: wait at most `max_single_wait` (converting
+        // more to the condition variable's nanoseconds would overflow), then look again.
+        cv_.wait_for(lock, bounded_wait(std::chrono::milliseconds(due - now)));
         continue;
       }
       auto fn = std::move(timers_.begin()->second);
@@ -106,7 +108,7 @@ void manual_clock::cancel_all() {
 
 void manual_clock::advance(millis ms) {
   std::unique_lock lock{mtx_};
-  auto until = now_ + ms;
+  auto until = saturating_add(now_, ms);
   while (!timers_.empty() && timers_.begin()->first <= until) {
     auto i = timers_.begin();
     now_ = std::max(now_, i->first);

@@ -50,7 +50,7 @@ struct runtime::impl {
     auto rp = proto::make_reply<T>();
     auto fut = rp->get_future();
     caf::anon_send(scheduler, atom, std::forward<Ts>(xs)..., rp);
-    if (fut.wait_for(opts.call_timeout) != std::future_status::ready)
+    if (fut.wait_for(bounded_wait(opts.call_timeout)) != std::future_status::ready)
       return error{errc::timeout, "the runtime did not answer within "
                                     + std::to_string(opts.call_timeout.count()) + " ms"};
     return fut.get();

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE clockwork_tests
 #include <boost/test/unit_test.hpp>
 
+#include <future>
+#include <limits>
 #include <thread>
 
 #include "jobrt/backoff.hpp"
@@ -64,6 +66,31 @@ struct hang_job : jobrt::job<jobrt::no_fields> {
   void step(jobrt::context& ctx) override { ctx.suspend(); }
 };
 
+struct paced_params {
+  std::int64_t steps = 1;
+  std::int64_t pace_ms = 0;
+};
+BOOST_DESCRIBE_STRUCT(paced_params, (), (steps, pace_ms))
+struct paced_state {
+  std::int64_t done = 0;
+};
+BOOST_DESCRIBE_STRUCT(paced_state, (), (done))
+
+/// Takes `steps` steps with `next_step_after(pace_ms)` between them.
+struct paced_job : jobrt::job<paced_params, paced_state> {
+  static constexpr const char* name = "paced";
+  static constexpr const char* description = "Steps at a pace";
+  void step(jobrt::context& ctx) override {
+    ctx.progress(double(++state().done) / double(params().steps), "pacing");
+    if (state().done >= params().steps)
+      ctx.complete({{"steps", state().done}});
+    else
+      ctx.next_step_after(std::chrono::milliseconds{params().pace_ms});
+  }
+};
+
+constexpr millis_t end_of_time = std::numeric_limits<millis_t>::max();
+
 } // namespace
 
 JOBRT_REGISTER_JOB(test_jobs::sum_job);
@@ -72,6 +99,7 @@ JOBRT_REGISTER_JOB(test_jobs::busy_job);
 JOBRT_REGISTER_JOB(test_jobs::limited_job);
 JOBRT_REGISTER_JOB(flaky_job);
 JOBRT_REGISTER_JOB(hang_job);
+JOBRT_REGISTER_JOB(paced_job);
 
 /// A runtime on a manual clock.
 struct clock_fixture : runtime_fixture {
@@ -90,6 +118,16 @@ struct clock_fixture : runtime_fixture {
     bool terminal_or_now(jobrt::job_id id, job_status s) {
     auto st = get(id).status;
     return st == s && jobrt::is_finished(s);
+  }
+
+  /// Waits for a progress event of job `id` at `fraction`.
+  void wait_progress(jobrt::job_id id, double fraction) {
+    BOOST_REQUIRE(events.wait_for([&](const auto& evs) {
+      return std::any_of(evs.begin(), evs.end(), [&](const jobrt::job_event& e) {
+        return e.id == id && e.what == jobrt::job_event::kind::progress
+               && e.progress.fraction == fraction;
+      });
+    }));
   }
 
   /// Waits until the job reached `s`, then returns its record.
@@ -125,6 +163,49 @@ BOOST_AUTO_TEST_CASE(backoff_jitter_stays_between_half_and_the_full_delay) {
 
 BOOST_AUTO_TEST_CASE(backoff_never_overflows_for_huge_attempt_counts) {
   BOOST_TEST(jobrt::backoff_delay(4000000000u, 1000, 3600000, 1.0) == 3600000);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_with_an_unbounded_cap_saturates_instead_of_wrapping) {
+  BOOST_TEST(jobrt::backoff_delay(200, 1000, end_of_time, 1.0) == end_of_time);
+  BOOST_TEST(jobrt::backoff_delay(200, 1000, end_of_time, 0.0) == end_of_time / 2);
+}
+
+// -- arithmetic on times ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(adding_to_a_time_saturates_at_both_ends) {
+  constexpr auto lowest = std::numeric_limits<millis_t>::min();
+  BOOST_TEST(jobrt::saturating_add(1'700'000'000'000, 10'000'000'000'000) == 11'700'000'000'000);
+  BOOST_TEST(jobrt::saturating_add(1'700'000'000'000, end_of_time) == end_of_time);
+  BOOST_TEST(jobrt::saturating_add(end_of_time, 1) == end_of_time);
+  BOOST_TEST(jobrt::saturating_add(-5, lowest) == lowest);
+  BOOST_TEST(jobrt::saturating_add(end_of_time, lowest) == -1);
+}
+
+BOOST_AUTO_TEST_CASE(a_wait_is_cut_to_at_most_a_year_and_never_negative) {
+  using std::chrono::milliseconds;
+  BOOST_TEST(jobrt::bounded_wait(milliseconds{250}).count() == 250);
+  BOOST_TEST(jobrt::bounded_wait(milliseconds::max()).count() == jobrt::max_single_wait.count());
+  BOOST_TEST(jobrt::bounded_wait(milliseconds{-3}).count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_manual_clock_advanced_past_the_end_of_time_stops_there) {
+  jobrt::manual_clock c;
+  bool fired = false;
+  c.call_at(end_of_time, [&] { fired = true; });
+  c.advance(end_of_time);
+  BOOST_TEST(c.now() == end_of_time);
+  BOOST_TEST(fired);
+}
+
+BOOST_AUTO_TEST_CASE(the_system_clock_fires_a_near_timer_while_one_at_the_end_of_time_is_armed) {
+  std::promise<void> near;
+  {
+    auto c = jobrt::make_system_clock();
+    c->call_at(end_of_time, [] { BOOST_ERROR("a timer at the end of time fired"); });
+    c->call_at(c->now() + 5, [&] { near.set_value(); });
+    BOOST_TEST((near.get_future().wait_for(std::chrono::seconds{30})
+                == std::future_status::ready));
+  } // and its thread ends although a timer centuries away is still armed
 }
 
 // -- retries --------------------------------------------------------------------------------
@@ -209,6 +290,72 @@ BOOST_AUTO_TEST_CASE(a_delayed_job_runs_at_its_time_and_not_before) {
   BOOST_TEST(when(id, job_status::completed).started_at == o.run_at);
 }
 
+BOOST_AUTO_TEST_CASE(a_job_delayed_to_the_end_of_time_waits_and_the_runtime_goes_on) {
+  jobrt::submit_options o;
+  o.run_at = end_of_time;
+  auto far = submit("sum", {{"n", 3}}, o);
+  BOOST_TEST(get(far).status == job_status::waiting);
+  BOOST_TEST(get(far).wake_at == end_of_time);
+  clock->advance(std::int64_t{1000} * 3600 * 24 * 365 * 100); // a hundred years
+  BOOST_TEST(get(far).status == job_status::waiting);
+  auto near = submit("sum", {{"n", 3}});
+  when(near, job_status::completed);
+  BOOST_TEST(get(far).status == job_status::waiting);
+}
+
+BOOST_AUTO_TEST_CASE(a_paced_step_waits_on_the_runtime_clock_for_its_whole_delay) {
+  auto id = submit("paced", {{"steps", 2}, {"pace_ms", 1000}});
+  wait_progress(id, 0.5);
+  clock->advance(999);
+  BOOST_TEST(get(id).status == job_status::running);
+  clock->advance(1);
+  when(id, job_status::completed);
+}
+
+BOOST_AUTO_TEST_CASE(a_pace_of_ten_trillion_ms_waits_instead_of_stepping_at_once) {
+  // 10^13 ms in nanoseconds is past 2^63: converted for a timer, it wrapped.
+  auto id = submit("paced", {{"steps", 2}, {"pace_ms", 10'000'000'000'000}});
+  wait_progress(id, 0.5);
+  clock->advance(9'999'999'999'999);
+  BOOST_TEST(get(id).status == job_status::running);
+  clock->advance(1);
+  when(id, job_status::completed);
+}
+
+BOOST_AUTO_TEST_CASE(a_pace_to_the_end_of_time_keeps_the_job_steerable) {
+  auto id = submit("paced", {{"steps", 2}, {"pace_ms", end_of_time}});
+  wait_progress(id, 0.5);
+  clock->advance(std::int64_t{1000} * 3600 * 24 * 365 * 1000); // a thousand years
+  BOOST_TEST(get(id).status == job_status::running);
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  BOOST_TEST(when(id, job_status::cancelled).progress.fraction.value_or(0) == 0.5);
+}
+
+BOOST_AUTO_TEST_CASE(a_rate_limit_of_centuries_waits_to_the_end_of_time_instead_of_wrapping) {
+  auto id = submit("limited", {{"retry_after_ms", end_of_time}});
+  auto waiting = when(id, job_status::waiting);
+  BOOST_TEST(waiting.wake_at == end_of_time);
+  clock->advance(std::int64_t{1000} * 3600 * 24 * 365 * 100);
+  BOOST_TEST(get(id).status == job_status::waiting);
+}
+
+BOOST_AUTO_TEST_CASE(a_timeout_of_centuries_does_not_stop_the_run) {
+  jobrt::submit_options o;
+  o.timeout_ms = end_of_time;
+  auto id = submit("hang", json::object{}, o);
+  when(id, job_status::running);
+  clock->advance(std::int64_t{1000} * 3600 * 24 * 365 * 100);
+  BOOST_TEST(get(id).status == job_status::running);
+  BOOST_TEST(get(id).attempts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_call_timeout_of_centuries_still_lets_calls_through) {
+  tweak = [](jobrt::runtime_options& o) { o.call_timeout = std::chrono::milliseconds::max(); };
+  restart(2);
+  auto id = submit("sum", {{"n", 3}});
+  BOOST_TEST(when(id, job_status::completed).output.as_object().at("total") == 6);
+}
+
 BOOST_AUTO_TEST_CASE(a_waiting_job_gets_its_timer_back_after_a_restart,
                      *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   auto id = submit("limited", {{"retry_after_ms", 5000}});
@@ -289,7 +436,10 @@ BOOST_AUTO_TEST_CASE(a_low_priority_job_is_not_starved_by_a_stream_of_high_prior
   for (int i = 0; i < 40; ++i)
     submit("busy", {{"steps", 1}, {"tag", "high"}}, high);
   test_jobs::permits = 1;
-  BOOST_REQUIRE(events.wait_count(job_status::completed, 42));
+  // The gate polls for its permit every millisecond of the runtime's clock.
+  for (int i = 0; i < 30'000 && !events.wait_count(job_status::completed, 42, 1ms); ++i)
+    clock->advance(1);
+  BOOST_REQUIRE(events.wait_count(job_status::completed, 42, 0ms));
   auto& order = test_jobs::start_order;
   auto low = std::find(order.begin(), order.end(), "low") - order.begin();
   // The gate is start 1; the fairness rule gives every 10th start to the oldest job.
@@ -431,6 +581,21 @@ BOOST_AUTO_TEST_CASE(retention_deletes_finished_jobs_with_their_checkpoints_and_
   auto store = stop_and_open_store();
   BOOST_TEST(!store->get_checkpoint(done)->has_value());
   BOOST_TEST(store->get_checkpoint(paused).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_retention_of_centuries_keeps_jobs_instead_of_wrapping_into_the_past) {
+  tweak = [](jobrt::runtime_options& o) {
+    o.retention[job_status::completed] = std::chrono::milliseconds::max();
+    o.retention[job_status::failed] = std::chrono::minutes(10);
+  };
+  restart(2);
+  auto kept = submit("sum", {{"n", 20}});
+  auto failed = submit("flaky", {{"fail_times", 1}, {"permanent", true}});
+  BOOST_REQUIRE(events.wait_status(kept, job_status::completed));
+  BOOST_REQUIRE(events.wait_status(failed, job_status::failed));
+  // One sweep deletes the failed job; the same sweep looked at the completed one.
+  run_until(*this, 60'000, [&] { return !rt->get(failed).ok(); });
+  BOOST_TEST(get(kept).status == job_status::completed);
 }
 
 BOOST_AUTO_TEST_CASE(delete_refuses_an_unfinished_job_and_removes_a_finished_one) {

@@ -18,7 +18,7 @@ constexpr std::int64_t backoff_delay(std::uint32_t attempt, std::int64_t base_ms
   max_ms = std::max<std::int64_t>(max_ms, 0);
   std::int64_t d = base_ms;
   for (std::uint32_t i = 1; i < attempt && d < max_ms; ++i)
-    d *= 2;
+    d = d > max_ms / 2 ? max_ms : d * 2; // doubling past max_ms could wrap
   d = std::min(d, max_ms);
   unit = std::clamp(unit, 0.0, 1.0);
   auto half = d / 2;
