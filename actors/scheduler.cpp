@@ -116,7 +116,8 @@ struct scheduler_state {
   std::uint64_t starts = 0;
   /// Idempotency keys whose first submit is not durable yet, and the callers
   /// who submitted the same key meanwhile.
-  std::unordered_map<std::string, job_id> pending_keys;
+  /// Idempotency keys (owner, key) of submits whose commit is in flight.
+  std::map<std::pair<std::string, std::string>, job_id> pending_keys;
   std::unordered_map<job_id, std::vector<proto::reply<job_id>>> key_waiters;
   std::mt19937_64 rng{std::random_device{}()};
   std::vector<resource_limit> limits;
@@ -879,16 +880,16 @@ result<void> refuse_finished(scheduler_actor* self, job_id id, job_status to) {
   return check_transition(rec->status, to);
 }
 
-/// Answers a submit whose idempotency key is already taken with the id of the
-/// job that holds it. Returns false if the key is free.
-bool answer_existing_key(scheduler_actor* self, const std::string& key,
+/// Answers a submit whose idempotency key is already taken by the same owner
+/// with the id of the job that holds it. Returns false if the key is free.
+bool answer_existing_key(scheduler_actor* self, const std::pair<std::string, std::string>& key,
                          const proto::reply<job_id>& rp) {
   auto& st = self->state;
   if (auto p = st.pending_keys.find(key); p != st.pending_keys.end()) {
     st.key_waiters[p->second].push_back(rp); // answered when the first submit is durable
     return true;
   }
-  auto found = st.env->store->find_unique_key(key);
+  auto found = st.env->store->find_unique_key(key.first, key.second);
   if (!found) {
     answer<job_id>(rp, found.error());
     return true;
@@ -974,15 +975,16 @@ void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<j
     answer<job_id>(rp, error{errc::shutting_down, "the runtime is shutting down"});
     return;
   }
-  const auto key = req.options.idempotency_key;
-  if (!key.empty() && answer_existing_key(self, key, rp))
+  const bool keyed = !req.options.idempotency_key.empty();
+  const auto key = std::make_pair(req.options.owner, req.options.idempotency_key);
+  if (keyed && answer_existing_key(self, key, rp))
     return;
   auto type_index = intern_type(self, req.type);
   auto rec = new_record(self, type_index, req.type, std::move(req.params), req.options);
   storage::write_batch batch;
   batch.put_record(rec);
-  if (!key.empty()) {
-    batch.put_unique_key(key, rec->id);
+  if (keyed) {
+    batch.put_unique_key(key.first, key.second, rec->id);
     st.pending_keys.emplace(key, rec->id);
   }
   auto a = admission_of(rec);
@@ -990,7 +992,7 @@ void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<j
   persist_batch(self, std::move(batch), [=](result<void> r) {
     auto& st = self->state;
     std::vector<proto::reply<job_id>> waiters{rp};
-    if (!key.empty()) {
+    if (keyed) {
       st.pending_keys.erase(key);
       auto w = st.key_waiters.find(a.id);
       if (w != st.key_waiters.end()) {
@@ -1207,7 +1209,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
 void add_erase(scheduler_actor* self, storage::write_batch& batch, job_id id) {
   batch.erase_job(id);
   if (auto rec = self->state.env->store->get(id); rec && !rec->idempotency_key.empty())
-    batch.erase_unique_key(rec->idempotency_key);
+    batch.erase_unique_key(rec->owner, rec->idempotency_key);
 }
 
 void on_remove(scheduler_actor* self, job_id id, proto::reply<void> rp) {

@@ -298,6 +298,20 @@ std::string owner_key(std::string_view owner, job_id id) {
   return out;
 }
 
+std::string unique_key(std::string_view owner, std::string_view key) {
+  // An owner longer than a u16 cannot be stored (max_owner_size); its length is
+  // held at the u16's limit here so the key stays well formed, and check_batch
+  // refuses the write as too long.
+  auto n = static_cast<std::uint16_t>(std::min<std::size_t>(owner.size(), 0xffff));
+  std::string out;
+  out.reserve(unique_key_overhead(owner) + key.size());
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n & 0xff));
+  out.append(owner.data(), owner.size());
+  out.append(key.data(), key.size());
+  return out;
+}
+
 // -- values -----------------------------------------------------------------------
 
 namespace {

@@ -65,6 +65,11 @@ std::optional<job_id> id_from_key_suffix(std::string_view key);
 std::string status_key(job_status s, job_id id);
 /// `by_owner` key: owner, 0x00, then the id.
 std::string owner_key(std::string_view owner, job_id id);
+/// `unique` key: the owner's length (u16 big-endian), the owner, then the
+/// idempotency key. Keys are scoped by owner: two owners never share one.
+std::string unique_key(std::string_view owner, std::string_view key);
+/// The bytes `unique_key` adds to an idempotency key for `owner`.
+inline std::size_t unique_key_overhead(std::string_view owner) { return 2 + owner.size(); }
 
 // -- values -----------------------------------------------------------------------
 

@@ -144,15 +144,17 @@ void write_batch::erase_job(job_id id) {
   ops_.push_back(std::move(o));
 }
 
-void write_batch::put_unique_key(const std::string& key, job_id id) {
+void write_batch::put_unique_key(std::string_view owner, std::string_view key, job_id id) {
   auto o = make_op(op::kind::put_unique, id);
-  o.key = key;
+  o.key = codec::unique_key(owner, key);
+  o.key_scope = codec::unique_key_overhead(owner);
   ops_.push_back(std::move(o));
 }
 
-void write_batch::erase_unique_key(const std::string& key) {
+void write_batch::erase_unique_key(std::string_view owner, std::string_view key) {
   auto o = make_op(op::kind::erase_unique, 0);
-  o.key = key;
+  o.key = codec::unique_key(owner, key);
+  o.key_scope = codec::unique_key_overhead(owner);
   ops_.push_back(std::move(o));
 }
 
@@ -242,10 +244,14 @@ result<void> check_batch(const write_batch& batch) {
     if (o.what == op::kind::put_setting
         && (o.key.empty() || o.key.size() + setting_prefix.size() > codec::max_key_size))
       return error{errc::invalid_argument, "setting name must be 1 to 500 bytes long"};
-    if (keyed && (o.key.empty() || o.key.size() > codec::max_key_size))
+    if (keyed && (o.key.size() <= o.key_scope || o.key.size() > codec::max_key_size)) {
+      auto most = codec::max_key_size - std::min(o.key_scope, codec::max_key_size);
       return error{errc::invalid_argument,
-                   "idempotency key must be 1 to " + std::to_string(codec::max_key_size)
-                     + " bytes long (got " + std::to_string(o.key.size()) + ")"};
+                   "idempotency key must be 1 to " + std::to_string(most)
+                     + " bytes long (the owner's name counts against the limit of "
+                     + std::to_string(codec::max_key_size) + "; got "
+                     + std::to_string(o.key.size() - o.key_scope) + ")"};
+    }
     if (o.what == op::kind::put_record)
       if (auto r = codec::check_record(*o.record); !r)
         return r;
@@ -276,7 +282,8 @@ public:
   result<void>
   for_each_finished(const std::function<void(const job_summary&)>& fn) const override;
   result<std::optional<std::string>> get_setting(const std::string& name) const override;
-  result<std::optional<job_id>> find_unique_key(const std::string& key) const override;
+  result<std::optional<job_id>> find_unique_key(std::string_view owner,
+                                                std::string_view key) const override;
   job_id last_id() const override;
   store_stats stats() const override;
 
@@ -311,6 +318,7 @@ struct lmdb_store::impl {
   result<void> open_databases();
   int open_dbis(lmdb::txn& t);
   result<void> check_schema(lmdb::txn& t);
+  result<void> scope_unique_keys_by_owner(lmdb::txn& t);
   result<job_id> read_last_id(lmdb::txn& t);
 
   // writes
@@ -422,10 +430,45 @@ result<void> lmdb_store::impl::check_schema(lmdb::txn& t) {
     // An older store is read as it is (its records keep their format until
     // they are written again) and marked with this schema, so that the build
     // that wrote it refuses it from now on instead of misreading new records.
+    if (*schema < 3)
+      if (auto r = scope_unique_keys_by_owner(t); !r)
+        return r;
     std::string value;
     codec::put_u32_le(value, schema_version);
     if ((rc = t.put(meta_, schema_meta_key, value)))
       return lmdb_failure("cannot upgrade the schema of store at " + cfg_.path, rc);
+  }
+  return {};
+}
+
+/// Schema 3 scopes idempotency keys by owner: each key of an older store is
+/// stored again under the owner of the job that holds it. A key whose job is
+/// gone or unreadable is dropped (it was free already: a submit with it makes a
+/// new job). Runs in the schema upgrade's transaction, so it happens once.
+result<void> lmdb_store::impl::scope_unique_keys_by_owner(lmdb::txn& t) {
+  std::vector<std::pair<std::string, job_id>> old_keys;
+  {
+    lmdb::cursor c;
+    if (int rc = c.open(t, unique_))
+      return lmdb_failure("cannot read the idempotency keys of store at " + cfg_.path, rc);
+    std::string_view key, value;
+    for (int rc = c.get(key, value, MDB_FIRST); rc == 0; rc = c.get(key, value, MDB_NEXT))
+      old_keys.emplace_back(std::string{key}, codec::id_from_key_suffix(value).value_or(0));
+  }
+  for (const auto& [key, id] : old_keys) {
+    if (int rc = t.del(unique_, key); rc != 0 && rc != MDB_NOTFOUND)
+      return lmdb_failure("cannot upgrade the idempotency keys of store at " + cfg_.path, rc);
+    std::string_view bytes;
+    if (id == 0 || t.get(jobs_, codec::id_key(id), bytes) != 0)
+      continue;
+    auto header = codec::decode_header(id, bytes);
+    if (!header)
+      continue;
+    auto scoped = codec::unique_key(header->summary.owner, key);
+    if (scoped.size() > codec::max_key_size)
+      continue; // cannot be held with its owner; the job keeps running
+    if (int rc = t.put(unique_, scoped, codec::id_key(id)))
+      return lmdb_failure("cannot upgrade the idempotency keys of store at " + cfg_.path, rc);
   }
   return {};
 }
@@ -851,8 +894,10 @@ result<void> lmdb_store::for_each_finished(
                                 nullptr);
 }
 
-result<std::optional<job_id>> lmdb_store::find_unique_key(const std::string& key) const {
-  if (key.empty() || key.size() > codec::max_key_size)
+result<std::optional<job_id>> lmdb_store::find_unique_key(std::string_view owner,
+                                                          std::string_view idempotency_key) const {
+  auto key = codec::unique_key(owner, idempotency_key);
+  if (idempotency_key.empty() || key.size() > codec::max_key_size)
     return std::optional<job_id>{}; // such a key can never have been stored
   auto rt = impl_->begin_read();
   if (!rt)

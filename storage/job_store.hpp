@@ -45,7 +45,7 @@ namespace jobrt::storage {
 
 /// 1: records with a JSON body. 2: records and checkpoints with a binary body
 /// (storage/codec.hpp); a schema-1 store is read and upgraded in place.
-inline constexpr std::uint32_t schema_version = 2;
+inline constexpr std::uint32_t schema_version = 3;
 
 struct store_config {
   /// Directory holding the database. Created if missing (its parent must exist).
@@ -87,9 +87,9 @@ public:
   }
   /// Deletes the record, its checkpoint and its index entries (no-op if absent).
   void erase_job(job_id id);
-  /// Maps an idempotency key to a job.
-  void put_unique_key(const std::string& key, job_id id);
-  void erase_unique_key(const std::string& key);
+  /// Maps `owner`'s idempotency key to a job (keys are scoped by owner).
+  void put_unique_key(std::string_view owner, std::string_view key, job_id id);
+  void erase_unique_key(std::string_view owner, std::string_view key);
   /// Moves the raw bytes of a record that cannot be decoded out of `jobs` into
   /// `quarantine` (with the reason), and drops its checkpoint and index entries.
   void quarantine(job_id id, const std::string& reason);
@@ -118,7 +118,8 @@ public:
     };
     kind what;
     job_id id = 0;
-    std::string key;   ///< unique key, setting name, or the reason for a quarantine
+    std::string key;   ///< unique key (codec::unique_key), setting name, or the reason for a quarantine
+    std::size_t key_scope = 0; ///< of a unique key: the bytes of `key` before the idempotency key
     std::string value; ///< a setting's value
     std::shared_ptr<const job_record> record; ///< of a put_record
     std::shared_ptr<const checkpoint> cp;     ///< of a put_checkpoint
@@ -184,8 +185,9 @@ public:
   for_each_finished(const std::function<void(const job_summary&)>& fn) const = 0;
   /// A setting stored with `write_batch::put_setting`, if any.
   virtual result<std::optional<std::string>> get_setting(const std::string& name) const = 0;
-  /// The job that holds an idempotency key, if any.
-  virtual result<std::optional<job_id>> find_unique_key(const std::string& key) const = 0;
+  /// The job that holds `owner`'s idempotency key `key`, if any.
+  virtual result<std::optional<job_id>> find_unique_key(std::string_view owner,
+                                                        std::string_view key) const = 0;
   /// The highest id ever stored (0 for a new store); ids are never reused.
   virtual job_id last_id() const = 0;
   virtual store_stats stats() const = 0;

@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "storage/codec.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt::storage {
@@ -107,9 +108,11 @@ public:
     return std::optional<std::string>{i->second};
   }
 
-  result<std::optional<job_id>> find_unique_key(const std::string& key) const override {
+  result<std::optional<job_id>> find_unique_key(std::string_view owner,
+                                                std::string_view key) const override {
+    auto scoped = codec::unique_key(owner, key);
     std::shared_lock reading{mtx_};
-    auto i = unique_.find(key);
+    auto i = unique_.find(scoped);
     if (i == unique_.end())
       return std::optional<job_id>{};
     return std::optional<job_id>{i->second};

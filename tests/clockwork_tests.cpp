@@ -414,6 +414,33 @@ BOOST_AUTO_TEST_CASE(concurrent_submits_with_one_idempotency_key_create_one_job)
   BOOST_TEST(rt->list()->jobs.size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(an_idempotency_key_is_scoped_by_owner) {
+  jobrt::submit_options a;
+  a.owner = "a";
+  a.idempotency_key = "invoice-7";
+  auto b = a;
+  b.owner = "b";
+  auto first_of_a = submit("sum", {{"n", 3}}, a);
+  auto first_of_b = submit("sum", {{"n", 3}}, b);
+  BOOST_TEST(first_of_b != first_of_a);
+  BOOST_TEST(get(first_of_b).owner == "b");
+  BOOST_TEST(submit("sum", {{"n", 3}}, a) == first_of_a);
+  BOOST_TEST(submit("sum", {{"n", 3}}, b) == first_of_b);
+}
+
+BOOST_AUTO_TEST_CASE(an_owner_keeps_its_key_across_a_restart_and_others_still_get_their_own,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
+  jobrt::submit_options a;
+  a.owner = "a";
+  a.idempotency_key = "invoice-8";
+  auto first_of_a = submit("sum", {{"n", 3}}, a);
+  restart(2);
+  auto b = a;
+  b.owner = "b";
+  BOOST_TEST(submit("sum", {{"n", 3}}, a) == first_of_a);
+  BOOST_TEST(submit("sum", {{"n", 3}}, b) != first_of_a);
+}
+
 BOOST_AUTO_TEST_CASE(a_key_stays_taken_after_the_job_finished_and_across_a_restart,
                      *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   jobrt::submit_options o;

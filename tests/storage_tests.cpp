@@ -873,14 +873,14 @@ BOOST_AUTO_TEST_CASE(a_store_with_a_newer_schema_is_refused) {
   open_store().reset();
   {
     raw_store raw{path};
-    raw.put("meta", "schema", std::string("\x03\x00\x00\x00", 4));
+    raw.put("meta", "schema", std::string("\x04\x00\x00\x00", 4));
   }
   auto r = job_store::open(config());
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().code == errc::storage_error);
   BOOST_TEST(r.error().message
              == "store at " + path
-                  + " was written by a newer jobrt (schema 3; this build reads up to 2)");
+                  + " was written by a newer jobrt (schema 4; this build reads up to 3)");
 }
 
 bool running_as_root() {
@@ -944,8 +944,30 @@ BOOST_AUTO_TEST_CASE(a_schema_1_store_with_json_records_is_read_and_upgraded) {
     BOOST_TEST(unfinished_ids(*store).empty());
   }
   raw_store raw{path};
-  BOOST_TEST(raw.get("meta", "schema") == std::string("\x02\x00\x00\x00", 4));
+  BOOST_TEST(raw.get("meta", "schema") == std::string("\x03\x00\x00\x00", 4));
   BOOST_TEST(raw.get("jobs", be_key(3))[4] == '\x02'); // the format byte
+}
+
+BOOST_AUTO_TEST_CASE(a_schema_2_store_has_its_idempotency_keys_scoped_by_their_jobs_owner) {
+  {
+    auto store = open_store();
+    put(*store, make_record(3, job_status::completed, "resize", "acme"));
+  }
+  {
+    raw_store raw{path};
+    raw.put("meta", "schema", std::string("\x02\x00\x00\x00", 4));
+    raw.put("unique", "order-1", be_key(3)); // keys were global before schema 3
+    raw.put("unique", "orphan", be_key(9));  // its job was deleted
+  }
+  {
+    auto store = open_store();
+    BOOST_TEST(**store->find_unique_key("acme", "order-1") == 3u);
+    BOOST_TEST(!store->find_unique_key("", "order-1")->has_value());
+    BOOST_TEST(!store->find_unique_key("", "orphan")->has_value());
+  }
+  raw_store raw{path};
+  BOOST_TEST(raw.get("meta", "schema") == std::string("\x03\x00\x00\x00", 4));
+  BOOST_TEST(raw.entries("unique") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_read_only_directory_gives_a_permission_error,
@@ -965,29 +987,57 @@ BOOST_DATA_TEST_CASE_F(store_fixture, unique_keys_map_to_their_job_and_can_be_er
   auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1));
-  b.put_unique_key("order-17", 1);
+  b.put_unique_key("acme", "order-17", 1);
   commit(*store, b);
-  auto found = store->find_unique_key("order-17");
+  auto found = store->find_unique_key("acme", "order-17");
   BOOST_REQUIRE(found.ok() && found->has_value());
   BOOST_TEST(**found == 1u);
-  BOOST_TEST(!store->find_unique_key("order-18")->has_value());
+  BOOST_TEST(!store->find_unique_key("acme", "order-18")->has_value());
 
   write_batch e;
-  e.erase_unique_key("order-17");
+  e.erase_unique_key("acme", "order-17");
   commit(*store, e);
-  BOOST_TEST(!store->find_unique_key("order-17")->has_value());
+  BOOST_TEST(!store->find_unique_key("acme", "order-17")->has_value());
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, a_unique_key_belongs_to_one_owner_only, both_stores, kind) {
+  auto store = open_kind(kind);
+  write_batch b;
+  b.put_record(make_record(1, job_status::queued, "resize", "a"));
+  b.put_record(make_record(2, job_status::queued, "resize", "ab"));
+  b.put_unique_key("a", "bc", 1);
+  b.put_unique_key("ab", "c", 2); // the same bytes as a's key when run together
+  commit(*store, b);
+  BOOST_TEST(**store->find_unique_key("a", "bc") == 1u);
+  BOOST_TEST(**store->find_unique_key("ab", "c") == 2u);
+  BOOST_TEST(!store->find_unique_key("", "bc")->has_value());
+  BOOST_TEST(!store->find_unique_key("b", "bc")->has_value());
 }
 
 BOOST_DATA_TEST_CASE_F(store_fixture, an_over_long_unique_key_fails_the_commit_and_writes_nothing, both_stores, kind) {
   auto store = open_kind(kind);
   write_batch b;
   b.put_record(make_record(1));
-  b.put_unique_key(std::string(512, 'k'), 1);
+  b.put_unique_key("", std::string(512, 'k'), 1);
   auto r = store->commit(b);
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().code == errc::invalid_argument);
   BOOST_TEST(store->get(1).error().code == errc::not_found);
-  BOOST_TEST(!store->find_unique_key(std::string(512, 'k'))->has_value());
+  BOOST_TEST(!store->find_unique_key("", std::string(512, 'k'))->has_value());
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, the_owner_counts_against_the_length_of_a_unique_key, both_stores, kind) {
+  auto store = open_kind(kind);
+  write_batch fits;
+  fits.put_unique_key("acme", std::string(505, 'k'), 1); // 2 + 4 + 505 = 511
+  BOOST_TEST(store->commit(fits).ok());
+  write_batch over;
+  over.put_unique_key("acme", std::string(506, 'k'), 2);
+  auto r = store->commit(over);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message
+             == "idempotency key must be 1 to 505 bytes long (the owner's name counts "
+                "against the limit of 511; got 506)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
