@@ -52,7 +52,7 @@ struct job_record {
   std::string waiting_for;
   std::uint32_t max_attempts = 1; ///< runs allowed before a transient error fails it
   millis timeout_ms = 0;          ///< longest run; 0 = no limit
-  std::string idempotency_key;    ///< empty: none
+  std::string idempotency_key;    ///< empty: none; scoped by `owner`
   /// Runs started: a failed run, the running one, and a run cut short by a crash
   /// or shutdown all count; a rate-limit wait does not.
   std::uint32_t attempts = 0;
