@@ -1,7 +1,9 @@
 #include "http_server.hpp"
 
+#include <atomic>
 #include <iostream>
 #include <optional>
+#include <string>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -9,6 +11,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "request_reader.hpp"
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
@@ -24,13 +28,21 @@ struct shared {
   const server_settings& settings;
   net::thread_pool& workers;
   sse_hub& hub;
+  /// Live request connections, shared by the listener and its sessions.
+  std::shared_ptr<std::atomic<std::size_t>> sessions = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 /// One HTTP/1.1 connection: read a request, route it on the worker pool, write
 /// the answer, repeat; or hand the socket to an event stream.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket socket, shared s) : stream_(std::move(socket)), s_(s) {}
+  session(tcp::socket socket, shared s)
+    : stream_(std::move(socket)),
+      buffer_(request_reader::read_buffer_limit(s.settings.header_limit)),
+      s_(s) {
+    ++*s_.sessions;
+  }
+  ~session() { --*s_.sessions; }
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -39,9 +51,7 @@ public:
 
 private:
   void read() {
-    parser_.emplace();
-    parser_->body_limit(s_.settings.body_limit);
-    parser_->header_limit(static_cast<std::uint32_t>(s_.settings.header_limit));
+    parser_.emplace(s_.settings.header_limit, s_.settings.body_limit);
     stream_.expires_after(s_.settings.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -56,9 +66,18 @@ private:
                                             "the request body is larger than "
                                               + std::to_string(s_.settings.body_limit)
                                               + " bytes"));
-    if (ec == http::error::header_limit)
+    if (parser_->unsupported_coding())
+      return reply_and_close(error_response(http::status::not_implemented, "not_implemented",
+                                            "the only transfer coding taken is 'chunked'"));
+    // A full read buffer means a header section, trailer section or chunk line
+    // that never ended within the limit.
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow
+        || parser_->over_header_limit())
       return reply_and_close(error_response(http::status::request_header_fields_too_large,
-                                            "headers_too_large", "the request headers are too large"));
+                                            "headers_too_large",
+                                            "the request headers and trailers are larger than "
+                                              + std::to_string(s_.settings.header_limit)
+                                              + " bytes"));
     if (ec == http::error::partial_message)
       return close(); // the client went away mid-request
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category())
@@ -112,6 +131,7 @@ private:
 
   void write(response res, bool force_close) {
     s_.ctx.metrics.count_request(res.result_int());
+    res.set(nosniff_field, "nosniff");
     if (force_close)
       res.keep_alive(false);
     res_ = std::make_shared<response>(std::move(res));
@@ -167,8 +187,8 @@ private:
   }
 
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  beast::flat_buffer buffer_; ///< bounded: see request_reader
+  std::optional<request_reader> parser_;
   std::shared_ptr<response> res_;
   shared s_;
   std::array<char, 16384> scratch_;
@@ -208,9 +228,28 @@ private:
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open())
       return;
-    if (!ec)
+    if (!ec && *s_.sessions >= s_.settings.max_connections)
+      refuse(socket);
+    else if (!ec)
       std::make_shared<session>(std::move(socket), s_)->run();
     accept();
+  }
+
+  /// Over the connection limit: a short 503 (without waiting for a request) and close.
+  static void refuse(tcp::socket& socket) {
+    static const std::string answer = [] {
+      std::string body = R"({"error":"too_many_connections","message":"too many open connections"})";
+      body += '\n';
+      return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+             "X-Content-Type-Options: nosniff\r\nRetry-After: 1\r\nConnection: close\r\n"
+             "Content-Length: "
+             + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored); // a fresh socket's send buffer is empty: never waits
+    socket.write_some(net::buffer(answer.data(), answer.size()), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   net::io_context& ioc_;

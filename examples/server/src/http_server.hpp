@@ -26,7 +26,10 @@ struct server_settings {
   std::size_t io_threads = 2;
   std::size_t worker_threads = 4; ///< run the (blocking) runtime calls
   std::size_t body_limit = std::size_t{1} << 20;
-  std::size_t header_limit = 16 * 1024;
+  std::size_t header_limit = 16 * 1024; ///< headers, trailers and chunk extensions together
+  /// Open request connections; another is answered 503 and closed. Event
+  /// streams, once handed off, no longer count.
+  std::size_t max_connections = 1024;
   std::chrono::milliseconds read_timeout{30'000}; ///< a whole request, and keep-alive idle time
   sse_settings sse;
 };

@@ -10,6 +10,7 @@ response json_response(http::status status, const boost::json::value& body) {
   response res{status, 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
+  res.set(nosniff_field, "nosniff"); // an error body may echo input: never sniff it as HTML
   res.body() = boost::json::serialize(body);
   res.body() += '\n';
   return res;

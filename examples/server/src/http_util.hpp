@@ -21,6 +21,10 @@ namespace http = boost::beast::http;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
+/// Set to "nosniff" on every answer, so that no browser renders a body as
+/// anything but its declared type (error bodies echo parts of the request).
+constexpr std::string_view nosniff_field = "X-Content-Type-Options";
+
 /// A response with a JSON body.
 response json_response(http::status status, const boost::json::value& body);
 /// `{"error": code, "message": message}` with the given status.

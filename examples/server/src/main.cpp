@@ -55,6 +55,11 @@ int serve(const jobrt_server::server_options& o) {
     ss.host = o.host;
     ss.port = o.port;
     ss.io_threads = o.io_threads;
+    ss.body_limit = o.body_limit;
+    ss.header_limit = o.header_limit;
+    ss.max_connections = o.max_connections;
+    ss.read_timeout = std::chrono::milliseconds{o.read_timeout_ms};
+    ss.sse.max_queued = o.sse_queue;
     jobrt_server::http_server server{ctx, ss};
     try {
       auto port = server.listen();

@@ -47,6 +47,27 @@ std::string apply(server_options& o, const std::string& key, const std::string& 
     if (!parse_number(value, 64, n) || n == 0)
       return "--io-threads must be a number from 1 to 64";
     o.io_threads = n;
+  } else if (key == "body-limit") {
+    if (!parse_number(value, std::size_t{1} << 30, n) || n == 0)
+      return "--body-limit must be a number of bytes from 1 to 1073741824";
+    o.body_limit = n;
+  } else if (key == "header-limit") {
+    // Beast keeps one field in at most 64 KiB; a larger limit would let one through.
+    if (!parse_number(value, 64 * 1024, n) || n < 1024)
+      return "--header-limit must be a number of bytes from 1024 to 65536";
+    o.header_limit = n;
+  } else if (key == "max-connections") {
+    if (!parse_number(value, 1'000'000, n) || n == 0)
+      return "--max-connections must be a number from 1 to 1000000";
+    o.max_connections = n;
+  } else if (key == "read-timeout-ms") {
+    if (!parse_number(value, 3'600'000, n) || n < 100)
+      return "--read-timeout-ms must be a number of milliseconds from 100 to 3600000";
+    o.read_timeout_ms = n;
+  } else if (key == "sse-queue") {
+    if (!parse_number(value, 1'000'000, n) || n == 0)
+      return "--sse-queue must be a number from 1 to 1000000";
+    o.sse_queue = n;
   } else if (key == "token") {
     o.token = value;
   } else if (key == "owner-token") {
@@ -142,6 +163,11 @@ Options:
   --owner-token TOKEN=OWNER a token that sees and steers only OWNER's jobs (repeatable)
   --config FILE             read key=value settings (the option names without --)
   --io-threads N            HTTP I/O threads (default: 2)
+  --body-limit BYTES        largest request body (default: 1048576; larger: 413)
+  --header-limit BYTES      headers and trailers of a request together (default: 16384; larger: 431)
+  --max-connections N       open request connections (default: 1024; more: 503 and close)
+  --read-timeout-ms MS      time to read one request, and keep-alive idle time (default: 30000)
+  --sse-queue N             events queued per event stream (default: 256)
   --no-fsync                do not fsync writes (faster; survives a process crash only)
   --help                    show this text
 

@@ -26,6 +26,12 @@ struct server_options {
   std::map<std::string, std::string> owner_tokens; ///< token -> owner
   bool durable = true;                             ///< false with --no-fsync
   std::size_t io_threads = 2;
+  // Limits of the HTTP layer (see "Limits" in examples/server/README.md).
+  std::size_t body_limit = std::size_t{1} << 20;     ///< bytes of a request body
+  std::size_t header_limit = 16 * 1024;              ///< bytes of headers and trailers together
+  std::size_t max_connections = 1024;                ///< open request connections
+  std::size_t read_timeout_ms = 30'000;              ///< one whole request; keep-alive idle time
+  std::size_t sse_queue = 256;                       ///< events queued per event stream
 };
 
 struct parsed_options {

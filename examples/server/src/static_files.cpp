@@ -32,7 +32,7 @@ std::optional<response> serve_static(std::string_view path) {
     response res{http::status::ok, 11};
     res.set(http::field::content_type, content_type(f.name));
     res.set(http::field::cache_control, "no-cache");
-    res.set("X-Content-Type-Options", "nosniff");
+    res.set(nosniff_field, "nosniff");
     res.set("Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'");
     res.body().assign(f.data.data(), f.data.size());

@@ -4,6 +4,15 @@
 #define BOOST_TEST_MODULE jobrt_server_http
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+#include <cstring>
+#include <string_view>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
 
 #include "server_process.hpp"
@@ -42,6 +51,96 @@ struct server_fixture {
     return submit_countdown(api, n, pace_ms, extra);
   }
 };
+
+/// A whole HTTP exchange over a plain socket: sends `bytes`, then reads until
+/// the server closes the connection or `timeout` passes (send `Connection:
+/// close`). Returns everything read, headers included; empty if nothing came.
+/// A server that stops reading early may reset the connection: what was read
+/// until then is returned.
+std::string raw_exchange(const server_process& server, const std::string& bytes,
+                         std::chrono::milliseconds timeout = std::chrono::seconds{10});
+
+/// A plain TCP connection to the server (close it with ::close).
+int connect_to(const server_process& server) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  BOOST_REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<unsigned short>(std::stoi(server.address().port)));
+  BOOST_REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+std::string raw_exchange(const server_process& server, const std::string& bytes,
+                         std::chrono::milliseconds timeout) {
+  int fd = connect_to(server);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string in;
+  std::size_t sent = 0;
+  char buf[65536];
+  bool open = true;
+  while (open && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, static_cast<short>(POLLIN | (sent < bytes.size() ? POLLOUT : 0)), 0};
+    if (::poll(&p, 1, 50) <= 0)
+      continue;
+    if (p.revents & POLLIN) {
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        open = false;
+      else
+        in.append(buf, static_cast<std::size_t>(n));
+    } else if (p.revents & POLLOUT) {
+      auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n < 0)
+        sent = bytes.size(); // the server stopped reading; take what it answered
+      else
+        sent += static_cast<std::size_t>(n);
+    } else {
+      open = false; // hang-up or error
+    }
+  }
+  ::close(fd);
+  return in;
+}
+
+/// The status code of a raw answer ("HTTP/1.1 431 ..."), 0 if there is none.
+int raw_status(const std::string& answer) {
+  if (answer.size() < 12 || answer.compare(0, 5, "HTTP/") != 0)
+    return 0;
+  return std::atoi(answer.c_str() + 9);
+}
+
+/// True if the raw answer's header section has `name: value` (case-insensitive name).
+bool raw_has_header(const std::string& answer, std::string name, const std::string& value) {
+  auto end = answer.find("\r\n\r\n");
+  auto head = answer.substr(0, end == std::string::npos ? end : end + 2); // with the last CRLF
+  for (auto& c : head)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : name)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto v = value;
+  for (auto& c : v)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return head.find("\r\n" + name + ": " + v + "\r\n") != std::string::npos;
+}
+
+/// A chunked POST /api/jobs of a small countdown, with `headers` (each ending
+/// in CRLF) and a trailer section of `trailer` (each field ending in CRLF).
+std::string chunked_submit(const std::string& headers, const std::string& trailer,
+                           const std::string& transfer_encoding = "chunked") {
+  std::string body = R"({"type":"countdown","params":{"n":1}})";
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", body.size());
+  return "POST /api/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+         "Content-Type: application/json\r\nTransfer-Encoding: "
+         + transfer_encoding + "\r\n" + headers + "\r\n" + size + "\r\n" + body + "\r\n0\r\n"
+         + trailer + "\r\n";
+}
+
+std::string bearer(const char* token) {
+  return std::string{"Authorization: Bearer "} + token + "\r\n";
+}
 
 std::string error_code(const jobrt_client::reply& r) {
   auto doc = body_of(r);
@@ -324,7 +423,129 @@ BOOST_AUTO_TEST_CASE(the_dashboard_is_served_from_the_binary) {
   BOOST_TEST(server.client().request(http::verb::get, "/app.css").status == 200);
 }
 
+
+// -- request framing: trailers, transfer codings ------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_trailer_field_over_64_kib_answers_431_and_the_server_lives_on) {
+  // basic_fields refuses a field value over 65535 bytes by throwing; no token needed.
+  auto answer = raw_exchange(server, chunked_submit("", "X-Pad: " + std::string(70'000, 'a') + "\r\n"));
+  BOOST_TEST(raw_status(answer) == 431);
+  BOOST_TEST(server.client().request(http::verb::get, "/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(many_trailer_fields_answer_431) {
+  // 200k small fields (2.6 MB): the trailer counts against the header limit and
+  // the read buffer has a maximum size, so neither is held in memory.
+  std::string trailer;
+  trailer.reserve(200'000 * 14);
+  for (int i = 0; i < 200'000; ++i)
+    trailer += "X-T: 1234567\r\n";
+  auto answer = raw_exchange(server, chunked_submit(bearer(admin), trailer), std::chrono::seconds{20});
+  BOOST_TEST(raw_status(answer) == 431);
+  BOOST_TEST(get("/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(headers_and_trailer_share_one_limit) {
+  // Each fits under 16 KiB on its own; together they do not.
+  auto answer = raw_exchange(server, chunked_submit(bearer(admin) + "X-A: " + std::string(9'000, 'a') + "\r\n",
+                                                    "X-B: " + std::string(9'000, 'b') + "\r\n"));
+  BOOST_TEST(raw_status(answer) == 431);
+  // A trailer alone over the limit, in fields of 1000 bytes.
+  std::string trailer;
+  for (int i = 0; i < 20; ++i)
+    trailer += "X-T" + std::to_string(i) + ": " + std::string(1'000, 't') + "\r\n";
+  BOOST_TEST(raw_status(raw_exchange(server, chunked_submit(bearer(admin), trailer))) == 431);
+}
+
+BOOST_AUTO_TEST_CASE(a_small_trailer_is_accepted_and_never_merged_into_the_headers) {
+  auto ok = raw_exchange(server, chunked_submit(bearer(admin), "X-Checksum: abc\r\n"));
+  BOOST_TEST(raw_status(ok) == 202, ok);
+  // A trailer cannot supply the token the headers lack.
+  auto no_token = raw_exchange(server, chunked_submit("", bearer(admin)));
+  BOOST_TEST(raw_status(no_token) == 401, no_token);
+  // Nor an owner token's owner another token: the job stays acme's.
+  auto as_acme = raw_exchange(server, chunked_submit(bearer(acme), bearer(admin)));
+  BOOST_REQUIRE_EQUAL(raw_status(as_acme), 202);
+  auto doc = json::parse(as_acme.substr(as_acme.find("\r\n\r\n") + 4));
+  auto id = doc.at("id").to_number<std::uint64_t>();
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id))).at("owner") == "acme");
+}
+
+BOOST_AUTO_TEST_CASE(transfer_codings_other_than_chunked_answer_501) {
+  for (auto te : {"gzip, chunked", "chunked, gzip", "gzip", "deflate", "identity", "chunked;q=1"}) {
+    auto answer = raw_exchange(server, chunked_submit(bearer(admin), "", te));
+    BOOST_TEST(raw_status(answer) == 501, te << ": " << answer);
+  }
+  BOOST_TEST(raw_status(raw_exchange(server, chunked_submit(bearer(admin), "", "Chunked"))) == 202);
+  BOOST_TEST(get("/healthz").status == 200);
+}
+
+// -- response headers ---------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(every_answer_says_nosniff) {
+  auto ask = [&](const std::string& head) {
+    return raw_exchange(server, head + "Host: x\r\nConnection: close\r\n\r\n");
+  };
+  auto auth = std::string{"Authorization: Bearer "} + admin + "\r\n";
+  for (const auto& [request, status] : std::vector<std::pair<std::string, int>>{
+         {"GET /api/nothing<script> HTTP/1.1\r\n" + auth, 404},
+         {"GET /api/jobs HTTP/1.1\r\n", 401},
+         {"GET /api/jobs?limit=%3Cb%3E HTTP/1.1\r\n" + auth, 400},
+         {"GET /api/jobs HTTP/1.1\r\n" + auth, 200},
+         {"GET /healthz HTTP/1.1\r\n", 200},
+         {"HEAD /healthz HTTP/1.1\r\n", 200},
+         {"GET /metrics HTTP/1.1\r\n" + auth, 200},
+         {"GET /app.js HTTP/1.1\r\n", 200},
+         {"PUT /api/jobs HTTP/1.1\r\nContent-Length: 0\r\n" + auth, 405},
+         {"GET /api/jobs HTTP/1.1\r\nX-Big: " + std::string(20'000, 'a') + "\r\n", 431},
+         {"POST /api/jobs HTTP/1.1\r\nContent-Length: 99999999\r\n" + auth, 413},
+         {"GET /api/jobs HTTP/1.1\r\nTransfer-Encoding: gzip\r\n", 501}}) {
+    auto answer = ask(request);
+    BOOST_TEST(raw_status(answer) == status, request.substr(0, 40));
+    BOOST_TEST(raw_has_header(answer, "X-Content-Type-Options", "nosniff"), request.substr(0, 40));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(connections_over_the_limit_answer_503_and_close) {
+  server_process s{{"--max-connections", "2"}};
+  BOOST_TEST(s.client().request(http::verb::get, "/healthz").status == 200);
+  int idle1 = connect_to(s);
+  int idle2 = connect_to(s);
+  // The server counts a connection once it accepted it: wait for that.
+  std::string refused;
+  BOOST_TEST(poll_until([&] {
+    refused = raw_exchange(s, "", std::chrono::seconds{2});
+    return raw_status(refused) == 503;
+  }));
+  BOOST_TEST(raw_has_header(refused, "X-Content-Type-Options", "nosniff"));
+  BOOST_TEST(refused.find("too_many_connections") != std::string::npos);
+  ::close(idle1);
+  ::close(idle2);
+  BOOST_TEST(poll_until([&] {
+    return raw_status(raw_exchange(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+           == 200;
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(the_limits_can_be_set_by_flags) {
+  server_process s{{"--body-limit", "1000", "--header-limit", "2048"}};
+  auto c = s.client();
+  auto big = c.request(http::verb::post, "/api/jobs",
+                       R"({"type":"countdown","params":{"n":1,"pad":")" + std::string(1'000, 'x') + "\"}}");
+  BOOST_TEST(big.status == 413);
+  auto headers = raw_exchange(s, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-A: "
+                                   + std::string(3'000, 'a') + "\r\n\r\n");
+  BOOST_TEST(raw_status(headers) == 431);
+  BOOST_TEST(c.request(http::verb::post, "/api/jobs", R"({"type":"countdown","params":{"n":1}})").status
+             == 202);
+  for (auto bad : {std::vector<std::string>{"--header-limit", "100000"}, {"--body-limit", "0"},
+                   {"--max-connections", "-1"}, {"--read-timeout-ms", "5"}, {"--sse-queue", "x"}}) {
+    auto r = run_process(JOBRT_SERVER_EXE, bad, std::chrono::seconds{10});
+    BOOST_TEST(r.exit_code == 2, bad[0]);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(the_server_stops_cleanly_on_sigterm) {
   server_process s;
