@@ -1,5 +1,7 @@
 #include "api.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,19 +41,36 @@ response method_not_allowed(std::string_view allow) {
   return res;
 }
 
-/// Parses a whole number in [lo, hi]; nullopt otherwise.
-std::optional<std::int64_t> parse_int(const std::string& s, std::int64_t lo, std::int64_t hi) {
-  if (s.empty() || s.size() > 19)
-    return std::nullopt;
-  std::size_t used = 0;
-  try {
-    auto v = std::stoll(s, &used);
-    if (used != s.size() || v < lo || v > hi)
-      return std::nullopt;
-    return v;
-  } catch (const std::exception&) {
-    return std::nullopt;
+/// A JSON integer in [lo, hi]; nullopt for anything else (a double, even 5.0,
+/// a string, a number out of range).
+std::optional<std::int64_t> json_integer(const json::value& v, std::int64_t lo, std::int64_t hi) {
+  if (v.is_int64()) {
+    auto n = v.get_int64();
+    if (n >= lo && n <= hi)
+      return n;
+  } else if (v.is_uint64()) {
+    auto n = v.get_uint64();
+    if (hi >= 0 && n <= static_cast<std::uint64_t>(hi) && static_cast<std::int64_t>(n) >= lo)
+      return static_cast<std::int64_t>(n);
   }
+  return std::nullopt;
+}
+
+/// Latest `run_at`: 9999-12-31T23:59:59Z in ms. Later times cannot be shown as
+/// dates by most clients, and no one means them.
+constexpr std::int64_t max_run_at = 253'402'300'799'000;
+/// Longest owner and idempotency key: both become parts of the store's index keys.
+constexpr std::size_t max_name_size = 256;
+
+/// True for text that names something: not empty, at most `max_name_size`
+/// bytes, no control characters.
+bool is_name(std::string_view s) {
+  if (s.empty() || s.size() > max_name_size)
+    return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f)
+      return false;
+  return true;
 }
 
 /// The job, if it exists and the caller may touch it; otherwise the error answer.
@@ -77,7 +96,8 @@ std::optional<response> read_list_query(const call& c, jobrt::list_query& q) {
       auto st = jobrt::parse_status(name);
       if (!st)
         return bad_request("invalid_argument", "unknown status '" + std::string{name} + "'");
-      q.statuses.push_back(*st);
+      if (std::find(q.statuses.begin(), q.statuses.end(), *st) == q.statuses.end())
+        q.statuses.push_back(*st);
     }
   }
   q.type = c.t.param("type").value_or("");
@@ -88,15 +108,16 @@ std::optional<response> read_list_query(const call& c, jobrt::list_query& q) {
     q.owner = c.who.owner; // an owner token only ever lists its own jobs
   }
   if (auto l = c.t.param("limit")) {
-    auto n = parse_int(*l, 1, 1000);
-    if (!n)
-      return bad_request("invalid_argument", "limit must be a whole number from 1 to 1000");
+    auto n = parse_uint(*l, 1000);
+    if (!n || *n == 0)
+      return bad_request("invalid_argument",
+                         "limit must be a whole number from 1 to 1000, in digits only");
     q.limit = static_cast<std::size_t>(*n);
   }
   if (auto cur = c.t.param("cursor"); cur && !cur->empty()) {
     auto id = parse_id(*cur);
     if (!id)
-      return bad_request("invalid_argument", "cursor must be a job id");
+      return bad_request("invalid_argument", "cursor must be a job id, in digits only");
     q.before = *id;
   }
   return std::nullopt;
@@ -130,7 +151,9 @@ struct submit_request {
 /// Reads the submit body; an error answer if it is not what the API takes.
 std::variant<submit_request, response> read_submit(const call& c) {
   json::error_code ec;
-  auto doc = json::parse(c.req.body(), ec);
+  json::parse_options po;
+  po.max_depth = 32; // the body is at most body_limit bytes; this bounds the nesting
+  auto doc = json::parse(c.req.body(), ec, {}, po);
   if (ec)
     return bad_request("malformed_json", "request body: " + ec.message());
   if (!doc.is_object())
@@ -140,8 +163,8 @@ std::variant<submit_request, response> read_submit(const call& c) {
     auto key = kv.key();
     const auto& v = kv.value();
     if (key == "type") {
-      if (!v.is_string() || v.get_string().empty())
-        return bad_request("invalid_request", "'type' must be a non-empty string");
+      if (!v.is_string() || !is_name(v.get_string()))
+        return bad_request("invalid_request", "'type' must be the name of a job type");
       s.type = std::string{v.get_string()};
     } else if (key == "params") {
       if (!v.is_null())
@@ -149,29 +172,35 @@ std::variant<submit_request, response> read_submit(const call& c) {
     } else if (key == "priority") {
       if (v.is_null())
         continue;
-      auto p = json::try_value_to<std::int32_t>(v);
+      auto p = json_integer(v, std::numeric_limits<std::int32_t>::min(),
+                            std::numeric_limits<std::int32_t>::max());
       if (!p)
         return bad_request("invalid_request", "'priority' must be a 32-bit integer");
-      s.opts.priority = *p;
+      s.opts.priority = static_cast<std::int32_t>(*p);
     } else if (key == "owner") {
       if (v.is_null())
         continue;
-      if (!v.is_string())
-        return bad_request("invalid_request", "'owner' must be a string");
+      if (!v.is_string() || (!v.get_string().empty() && !is_name(v.get_string())))
+        return bad_request("invalid_request", "'owner' must be a string of at most "
+                                                + std::to_string(max_name_size)
+                                                + " bytes without control characters");
       s.opts.owner = std::string{v.get_string()};
     } else if (key == "idempotency_key") {
       if (v.is_null())
         continue;
-      if (!v.is_string() || v.get_string().empty())
-        return bad_request("invalid_request", "'idempotency_key' must be a non-empty string");
+      if (!v.is_string() || !is_name(v.get_string()))
+        return bad_request("invalid_request", "'idempotency_key' must be a non-empty string of at most "
+                                                + std::to_string(max_name_size)
+                                                + " bytes without control characters");
       s.opts.idempotency_key = std::string{v.get_string()};
     } else if (key == "run_at") {
       if (v.is_null())
         continue;
-      auto at = json::try_value_to<std::int64_t>(v);
-      if (!at || *at < 0)
+      auto at = json_integer(v, 0, max_run_at);
+      if (!at)
         return bad_request("invalid_request",
-                           "'run_at' must be a time in milliseconds since the Unix epoch");
+                           "'run_at' must be a whole number of milliseconds since the Unix epoch, "
+                           "from 0 to 253402300799000 (the end of year 9999)");
       s.opts.run_at = *at;
     } else {
       return bad_request("invalid_request", "unknown field '" + std::string{key} + "'");
@@ -298,14 +327,18 @@ routed open_events(const call& c) {
   if (auto j = c.t.param("job"); j && !j->empty()) {
     auto id = parse_id(*j);
     if (!id)
-      return {bad_request("invalid_argument", "job must be a job id"), {}};
+      return {bad_request("invalid_argument", "job must be a job id, in digits only"), {}};
     auto job = load_job(c, *id);
     if (auto* err = std::get_if<response>(&job))
       return {std::move(*err), {}};
     f.id = *id;
   }
-  if (auto p = c.t.param("progress"); p && (*p == "0" || *p == "false"))
-    f.progress = false;
+  if (auto p = c.t.param("progress")) {
+    auto b = parse_bool(*p);
+    if (!b)
+      return {bad_request("invalid_argument", "progress must be true, false, 1 or 0"), {}};
+    f.progress = *b;
+  }
   return {std::nullopt, f};
 }
 
@@ -356,9 +389,15 @@ bool needs_auth(const std::string& path) {
 } // namespace
 
 routed handle_request(const server_context& ctx, const request& req) {
-  auto t = parse_target(req.target());
+  if (req.target().size() > max_target_size)
+    return {error_response(http::status::uri_too_long, "uri_too_long",
+                           "the request target is longer than "
+                             + std::to_string(max_target_size) + " bytes"),
+            {}};
+  std::string why;
+  auto t = parse_target(req.target(), &why);
   if (!t)
-    return {bad_request("invalid_request", "malformed request target"), {}};
+    return {bad_request("invalid_request", why), {}};
   if (!needs_auth(t->path)) {
     if (req.method() != http::verb::get && req.method() != http::verb::head)
       return {method_not_allowed("GET"), {}};

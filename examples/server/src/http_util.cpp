@@ -1,6 +1,7 @@
 #include "http_util.hpp"
 
 #include <charconv>
+#include <limits>
 
 #include <boost/json/serialize.hpp>
 
@@ -95,12 +96,17 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
   return out;
 }
 
-std::optional<target> parse_target(std::string_view raw) {
+std::optional<target> parse_target(std::string_view raw, std::string* why) {
+  auto fail = [&](std::string message) -> std::optional<target> {
+    if (why)
+      *why = std::move(message);
+    return std::nullopt;
+  };
   target t;
   auto q = raw.find('?');
   auto path = percent_decode(raw.substr(0, q), false);
   if (!path)
-    return std::nullopt;
+    return fail("malformed request target: bad percent escape");
   t.path = std::move(*path);
   if (q == std::string_view::npos)
     return t;
@@ -117,23 +123,42 @@ std::optional<target> parse_target(std::string_view raw) {
                                                              : pair.substr(eq + 1),
                                 true);
     if (!key || !value)
-      return std::nullopt;
-    t.query.emplace(std::move(*key), std::move(*value));
+      return fail("malformed request target: bad percent escape");
+    if (t.query.size() >= max_query_params)
+      return fail("more than " + std::to_string(max_query_params) + " query parameters");
+    // One value per name: which of two a handler would take is not obvious.
+    if (!t.query.emplace(std::move(*key), std::move(*value)).second)
+      return fail("a query parameter is given more than once");
   }
   return t;
 }
 
-std::optional<std::uint64_t> parse_id(std::string_view s) noexcept {
+std::optional<std::uint64_t> parse_uint(std::string_view s, std::uint64_t max) noexcept {
   if (s.empty() || s.size() > 20)
     return std::nullopt;
   for (char c : s)
     if (c < '0' || c > '9')
-      return std::nullopt;
-  std::uint64_t id = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
-  if (ec != std::errc{} || end != s.data() + s.size() || id == 0)
+      return std::nullopt; // from_chars alone would stop early, and stoll takes signs and spaces
+  std::uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || v > max)
+    return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint64_t> parse_id(std::string_view s) noexcept {
+  auto id = parse_uint(s, std::numeric_limits<std::uint64_t>::max());
+  if (!id || *id == 0)
     return std::nullopt;
   return id;
+}
+
+std::optional<bool> parse_bool(std::string_view s) noexcept {
+  if (s == "true" || s == "1")
+    return true;
+  if (s == "false" || s == "0")
+    return false;
+  return std::nullopt;
 }
 
 } // namespace jobrt_server

@@ -480,6 +480,45 @@ BOOST_AUTO_TEST_CASE(transfer_codings_other_than_chunked_answer_501) {
   BOOST_TEST(get("/healthz").status == 200);
 }
 
+// -- query numbers ----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(query_numbers_are_digits_only) {
+  for (auto bad : {"+5", "%205", "%0a5", "5%20", "-5", "5.0", "0x5", "1e2", "", "%2B5", "1001",
+                   "99999999999999999999", "18446744073709551621"}) {
+    auto r = get(std::string{"/api/jobs?limit="} + bad);
+    BOOST_TEST(r.status == 400, bad);
+    BOOST_TEST(error_code(r) == "invalid_argument", bad);
+    BOOST_TEST(r.body.find("limit") != std::string::npos, bad);
+  }
+  BOOST_TEST(get("/api/jobs?limit=5").status == 200);
+  BOOST_TEST(get("/api/jobs?limit=1000").status == 200);
+  for (auto bad : {"+5", "%205", "%0a5", "0", "-1", "18446744073709551616"})
+    BOOST_TEST(get(std::string{"/api/jobs?cursor="} + bad).status == 400, bad);
+  BOOST_TEST(get("/api/jobs?cursor=18446744073709551615").status == 200);
+  // The event stream checks its query before it opens.
+  for (auto bad : {"job=+5", "job=%205", "job=0", "progress=maybe", "progress=%20false"}) {
+    auto r = get(std::string{"/api/events?"} + bad);
+    BOOST_TEST(r.status == 400, bad);
+    BOOST_TEST(error_code(r) == "invalid_argument", bad);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(repeated_or_too_many_query_parameters_answer_400) {
+  BOOST_TEST(get("/api/jobs?limit=5&limit=6").status == 400);
+  std::string many = "/api/jobs?type=countdown";
+  for (int i = 0; i < 100; ++i)
+    many += "&x" + std::to_string(i) + "=1";
+  auto r = get(many);
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(error_code(r) == "invalid_request");
+}
+
+BOOST_AUTO_TEST_CASE(a_target_over_the_limit_answers_414) {
+  auto r = get("/api/jobs?type=" + std::string(9'000, 'x'));
+  BOOST_TEST(r.status == 414);
+  BOOST_TEST(get("/healthz").status == 200);
+}
+
 // -- response headers ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(every_answer_says_nosniff) {
@@ -504,6 +543,67 @@ BOOST_AUTO_TEST_CASE(every_answer_says_nosniff) {
     BOOST_TEST(raw_status(answer) == status, request.substr(0, 40));
     BOOST_TEST(raw_has_header(answer, "X-Content-Type-Options", "nosniff"), request.substr(0, 40));
   }
+}
+
+// -- fields the runtime interprets ---------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_run_at_far_in_the_future_is_refused_and_the_server_keeps_answering) {
+  // The service takes times up to the end of year 9999 (UTC).
+  auto far = post("/api/jobs", R"({"type":"countdown","params":{"n":1},"run_at":9223372036854775807})");
+  BOOST_TEST(far.status == 400);
+  BOOST_TEST(error_code(far) == "invalid_request");
+  BOOST_TEST(far.body.find("run_at") != std::string::npos);
+  BOOST_TEST(get("/healthz").status == 200);
+  auto last = post("/api/jobs", R"({"type":"countdown","params":{"n":1},"run_at":253402300799000})");
+  BOOST_REQUIRE_EQUAL(last.status, 202);
+  BOOST_TEST(body_of(last).at("status") == "waiting");
+  BOOST_TEST(post("/api/jobs", R"({"type":"countdown","params":{"n":1},"run_at":253402300800000})").status
+             == 400);
+  BOOST_TEST(get("/healthz").status == 200);
+  auto id = body_of(last).at("id").to_number<std::uint64_t>();
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id))).at("status") == "waiting");
+  BOOST_TEST(post("/api/jobs/" + std::to_string(id) + "/cancel").status == 200);
+  BOOST_TEST(get("/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_keys_are_scoped_by_owner) {
+  auto acme_api = server.client(acme);
+  auto globex_api = server.client(globex);
+  auto body = R"({"type":"countdown","params":{"n":1},"idempotency_key":"order-7"})";
+  auto a1 = acme_api.request(http::verb::post, "/api/jobs", body);
+  BOOST_REQUIRE_EQUAL(a1.status, 202);
+  auto b1 = globex_api.request(http::verb::post, "/api/jobs", body);
+  BOOST_REQUIRE_EQUAL(b1.status, 202);
+  auto a_id = body_of(a1).at("id").to_number<std::uint64_t>();
+  auto b_id = body_of(b1).at("id").to_number<std::uint64_t>();
+  BOOST_TEST(a_id != b_id);
+  BOOST_TEST(globex_api.request(http::verb::get, "/api/jobs/" + std::to_string(b_id)).status == 200);
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(b_id))).at("owner") == "globex");
+  auto a2 = acme_api.request(http::verb::post, "/api/jobs", body);
+  BOOST_REQUIRE_EQUAL(a2.status, 202);
+  BOOST_TEST(body_of(a2).at("id").to_number<std::uint64_t>() == a_id);
+}
+
+BOOST_AUTO_TEST_CASE(submit_fields_are_checked_strictly) {
+  auto submit = [&](const std::string& extra) {
+    return post("/api/jobs", R"({"type":"countdown","params":{"n":1})" + extra + "}");
+  };
+  for (auto bad : {R"(,"priority":2147483648)", R"(,"priority":-2147483649)", R"(,"priority":1.5)",
+                   R"(,"priority":"5")", R"(,"priority":1e3)", R"(,"run_at":-1)", R"(,"run_at":1.5)",
+                   R"(,"run_at":18446744073709551615)", R"(,"run_at":"1")", R"(,"run_at":1e300)"}) {
+    auto r = submit(bad);
+    BOOST_TEST(r.status == 400, bad);
+    BOOST_TEST(error_code(r) == "invalid_request", bad);
+  }
+  BOOST_TEST(submit(R"(,"priority":2147483647)").status == 202);
+  BOOST_TEST(submit(R"(,"priority":-2147483648)").status == 202);
+  // Owners and keys end up in the store's index keys: bounded, and text.
+  BOOST_TEST(submit(R"(,"owner":")" + std::string(300, 'o') + "\"").status == 400);
+  BOOST_TEST(submit(R"(,"idempotency_key":")" + std::string(300, 'k') + "\"").status == 400);
+  BOOST_TEST(submit(R"(,"owner":"a\u0000b")").status == 400);
+  BOOST_TEST(submit(R"(,"owner":")" + std::string(200, 'o') + "\"").status == 202);
+  BOOST_TEST(post("/api/jobs", R"({"type":")" + std::string(300, 't') + R"(","params":{}})").status == 400);
+  BOOST_TEST(get("/healthz").status == 200);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
