@@ -264,7 +264,7 @@ http_server::http_server(server_context& ctx, server_settings settings)
     settings_(std::move(settings)),
     ioc_(static_cast<int>(settings_.io_threads)),
     workers_(settings_.worker_threads),
-    hub_(ctx_.rt) {
+    hub_(ctx_.rt, ioc_, settings_.sse.flush_delay) {
   listener_ = std::make_shared<listener>(ioc_, shared{ctx_, settings_, workers_, hub_});
 }
 

@@ -35,7 +35,8 @@ std::string frame(const jobrt::job_event& e) {
 
 // -- the hub ----------------------------------------------------------------------
 
-sse_hub::sse_hub(jobrt::runtime& rt) : rt_(rt) {}
+sse_hub::sse_hub(jobrt::runtime& rt, net::io_context& ioc, std::chrono::milliseconds flush_delay)
+  : rt_(rt), tick_strand_(net::make_strand(ioc)), tick_(tick_strand_), flush_delay_(flush_delay) {}
 
 sse_hub::~sse_hub() {
   close_all();
@@ -119,8 +120,10 @@ void sse_hub::close_all() {
     by_job_.clear();
     by_owner_.clear();
     any_.clear();
+    dirty_.clear();
     count_ = 0;
   }
+  net::post(tick_strand_, [this] { tick_.cancel(); });
   jobrt::subscription sub;
   {
     std::lock_guard sub_guard{sub_mtx_};
@@ -129,11 +132,6 @@ void sse_hub::close_all() {
   sub.cancel(); // outside mtx_: it waits for a callback in progress, which takes mtx_
   for (auto& s : open)
     s->close();
-}
-
-std::size_t sse_hub::size() {
-  std::lock_guard guard{mtx_};
-  return count_;
 }
 
 void sse_hub::on_event(const jobrt::job_event& e) {
@@ -146,11 +144,13 @@ void sse_hub::on_event(const jobrt::job_event& e) {
         continue;
       if (!text)
         text = std::make_shared<const std::string>(frame(e));
-      s->offer(e.id, progress, text);
+      if (s->offer(e.id, progress, text))
+        dirty_.push_back(s);
     }
   };
   // Under the lock, so that a stream that has left (or is being shut) gets
-  // nothing more; the work per stream is a short append and at most one post.
+  // nothing more. The work per stream is a short append: the stream is woken
+  // at the next tick, on an I/O thread, not from here.
   std::lock_guard guard{mtx_};
   if (count_ == 0)
     return;
@@ -160,6 +160,37 @@ void sse_hub::on_event(const jobrt::job_event& e) {
     if (auto i = by_owner_.find(e.owner); i != by_owner_.end())
       offer_to(i->second);
   offer_to(any_);
+  if (dirty_.empty() || tick_armed_)
+    return;
+  tick_armed_ = true;
+  net::post(tick_strand_, [this] {
+    tick_.expires_after(flush_delay_);
+    tick_.async_wait([this](boost::system::error_code ec) {
+      if (!ec)
+        on_tick();
+    });
+  });
+}
+
+void sse_hub::on_tick() {
+  auto batch = std::make_shared<bucket>();
+  {
+    std::lock_guard guard{mtx_};
+    tick_armed_ = false;
+    batch->swap(dirty_);
+  }
+  wake(std::move(batch), 0);
+}
+
+/// Wakes a chunk of streams, then queues itself behind what the I/O threads
+/// have to do meanwhile (requests), rather than posting thousands of writes at once.
+void sse_hub::wake(std::shared_ptr<bucket> batch, std::size_t from) {
+  constexpr std::size_t chunk = 64;
+  auto to = std::min(batch->size(), from + chunk);
+  for (auto i = from; i < to; ++i)
+    (*batch)[i]->wake();
+  if (to < batch->size())
+    net::post(tick_strand_, [this, batch = std::move(batch), to]() mutable { wake(std::move(batch), to); });
 }
 
 // -- one stream ---------------------------------------------------------------------
@@ -167,8 +198,7 @@ void sse_hub::on_event(const jobrt::job_event& e) {
 sse_stream::sse_stream(tcp::socket socket, jobrt::event_filter filter, sse_settings settings,
                        sse_hub& hub, metrics& m)
   : socket_(std::move(socket)),
-    heartbeat_(socket_.get_executor()),
-    write_deadline_(socket_.get_executor()),
+    timer_(socket_.get_executor()),
     filter_(std::move(filter)),
     settings_(settings),
     hub_(hub),
@@ -187,27 +217,38 @@ void sse_stream::start() {
     shut();
     return;
   }
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec); // write() tries a send before it goes asynchronous
   write(response_header);
-  arm_heartbeat();
+  arm_timer();
   watch_peer();
 }
 
-void sse_stream::offer(jobrt::job_id id, bool progress,
+bool sse_stream::offer(jobrt::job_id id, bool progress,
                        const std::shared_ptr<const std::string>& text) {
   std::lock_guard guard{mtx_};
   if (overflowed_)
-    return;
+    return false;
   if (!enqueue({id, progress, text})) {
     overflowed_ = true;
     queue_.clear();
     queue_.shrink_to_fit();
-    // Even with a write in flight (which would pump later): close now.
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
-    return;
+    // Now, even with a write in flight (which would pump later): close.
+    wake();
+    return false;
   }
-  if (wake_posted_)
-    return;
-  wake_posted_ = true;
+  if (!wake_posted_) {
+    wake_posted_ = true;
+    return true; // at the hub's next tick
+  }
+  if (!urgent_ && queue_.size() * 2 >= settings_.max_queued) {
+    urgent_ = true; // a burst: write before the tick, so that a fast client keeps up
+    wake();
+  }
+  return false;
+}
+
+void sse_stream::wake() {
   net::post(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
 }
 
@@ -249,6 +290,7 @@ void sse_stream::pump() {
       if (writing_)
         return; // wake_posted_ stays set: no one posts until on_written pumps
       wake_posted_ = false;
+      urgent_ = false;
       std::size_t size = 0;
       for (const auto& q : queue_)
         size += q.text->size();
@@ -256,6 +298,8 @@ void sse_stream::pump() {
       for (const auto& q : queue_)
         data += *q.text;
       queue_.clear();
+      if (queue_.capacity() > 16) // after a burst: 10,000 idle streams keep little
+        queue_.shrink_to_fit();
     }
   }
   if (overflowed) {
@@ -274,13 +318,23 @@ void sse_stream::pump() {
 void sse_stream::write(std::string data) {
   if (closed_ || writing_)
     return;
+  // Most writes fit the socket's send buffer: try at once, without the
+  // completion handler an asynchronous write would cost.
+  boost::system::error_code ec;
+  auto sent = socket_.write_some(net::buffer(data), ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) {
+    ec = {};
+    sent = 0;
+  }
+  if (ec) {
+    shut();
+    return;
+  }
+  if (sent == data.size())
+    return;
   writing_ = true;
-  auto buf = std::make_shared<std::string>(std::move(data));
-  write_deadline_.expires_after(settings_.write_timeout);
-  write_deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) // the client stopped reading: give up on it
-      self->shut();
-  });
+  write_started_ = std::chrono::steady_clock::now();
+  auto buf = std::make_shared<std::string>(data.substr(sent));
   net::async_write(socket_, net::buffer(*buf),
                    [self = shared_from_this(), buf](boost::system::error_code ec, std::size_t) {
                      self->on_written(ec);
@@ -289,7 +343,6 @@ void sse_stream::write(std::string data) {
 
 void sse_stream::on_written(boost::system::error_code ec) {
   writing_ = false;
-  write_deadline_.cancel();
   if (ec) {
     shut();
     return;
@@ -297,14 +350,19 @@ void sse_stream::on_written(boost::system::error_code ec) {
   pump();
 }
 
-void sse_stream::arm_heartbeat() {
-  heartbeat_.expires_after(settings_.heartbeat);
-  heartbeat_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+void sse_stream::arm_timer() {
+  timer_.expires_after(std::min(settings_.heartbeat, settings_.write_timeout));
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_)
       return;
+    if (self->writing_
+        && std::chrono::steady_clock::now() - self->write_started_ >= self->settings_.write_timeout) {
+      self->shut(); // the client stopped reading: give up on it
+      return;
+    }
     self->heartbeat_due_ = true;
     self->pump();
-    self->arm_heartbeat();
+    self->arm_timer();
   });
 }
 
@@ -335,8 +393,7 @@ void sse_stream::shut() {
     queue_.clear();
     queue_.shrink_to_fit();
   }
-  heartbeat_.cancel();
-  write_deadline_.cancel();
+  timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

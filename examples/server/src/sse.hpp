@@ -5,9 +5,12 @@
 /// The server holds one runtime subscription, in the hub, however many streams
 /// are open: a stream costs memory (a socket, two timers, a bounded queue), not
 /// a thread. The runtime calls the hub on a thread of its own; the hub finds
-/// the streams whose filter matches (indexed by job id and owner), appends the
-/// event to each one's queue and wakes the stream's strand, which writes. The
-/// frame is serialized once per event and shared by every queue.
+/// the streams whose filter matches (indexed by job id and owner) and appends
+/// the event to each one's queue. The frame is serialized once per event and
+/// shared by every queue. A stream that got its first event since its last
+/// write is woken (its strand writes the whole queue) after `flush_delay`, in
+/// chunks, so that the events of a burst go out in one write per stream and
+/// requests are not queued behind thousands of writes.
 ///
 /// Each queue is bounded: a progress event replaces the queued progress event
 /// of the same job, and when the queue is full the oldest progress event is
@@ -24,8 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "jobrt/runtime.hpp"
 
@@ -35,8 +40,12 @@ class metrics;
 
 struct sse_settings {
   std::chrono::milliseconds heartbeat{15'000};
+  /// A write not done after this is found at the next heartbeat, and the stream closed.
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_queued = 256;
+  /// How long an event waits for others to share its write (the runtime sends
+  /// a job's progress at most this often too). A queue half full is written at once.
+  std::chrono::milliseconds flush_delay{100};
 };
 
 class sse_stream;
@@ -45,8 +54,8 @@ class sse_stream;
 /// all before the runtime and the I/O threads go away.
 class sse_hub {
 public:
-  /// `rt` must outlive the hub; it is subscribed to at the first stream.
-  explicit sse_hub(jobrt::runtime& rt);
+  /// `rt` and `ioc` must outlive the hub; `rt` is subscribed to at the first stream.
+  sse_hub(jobrt::runtime& rt, boost::asio::io_context& ioc, std::chrono::milliseconds flush_delay);
   ~sse_hub();
   sse_hub(const sse_hub&) = delete;
   sse_hub& operator=(const sse_hub&) = delete;
@@ -57,14 +66,14 @@ public:
   void remove(sse_stream* s);
   /// Cancels the subscription and closes every stream; later `add`s fail.
   void close_all();
-  /// Open streams.
-  std::size_t size();
 
 private:
   using bucket = std::vector<std::shared_ptr<sse_stream>>;
 
-  void on_event(const jobrt::job_event& e); // runtime thread
-  bucket& bucket_of(const sse_stream& s);   // under mtx_
+  void on_event(const jobrt::job_event& e);                  // runtime thread
+  bucket& bucket_of(const sse_stream& s);                    // under mtx_
+  void on_tick();                                            // tick_strand_
+  void wake(std::shared_ptr<bucket> batch, std::size_t from); // tick_strand_
 
   jobrt::runtime& rt_;
 
@@ -78,6 +87,12 @@ private:
   std::unordered_map<jobrt::job_id, bucket> by_job_;  ///< streams of one job
   std::unordered_map<std::string, bucket> by_owner_;  ///< streams of one owner's jobs
   bucket any_;                                        ///< streams of every job
+  bucket dirty_;           ///< streams to wake at the next tick
+  bool tick_armed_ = false;
+
+  boost::asio::strand<boost::asio::io_context::executor_type> tick_strand_;
+  boost::asio::steady_timer tick_; ///< tick_strand_ only
+  std::chrono::milliseconds flush_delay_;
 };
 
 class sse_stream : public std::enable_shared_from_this<sse_stream> {
@@ -107,19 +122,20 @@ private:
     std::shared_ptr<const std::string> text; ///< the whole SSE frame, shared by every stream
   };
 
-  /// Called by the hub (under its lock) for an event this stream wants.
-  void offer(jobrt::job_id id, bool progress, const std::shared_ptr<const std::string>& text);
+  /// Called by the hub (under its lock) for an event this stream wants; true
+  /// if the stream needs a wake (its first event since it last wrote).
+  bool offer(jobrt::job_id id, bool progress, const std::shared_ptr<const std::string>& text);
+  void wake(); // any thread
   bool enqueue(queued item);                     // under mtx_
   void pump();                                   // strand
   void write(std::string data);                  // strand
   void on_written(boost::system::error_code ec); // strand
-  void arm_heartbeat();                          // strand
+  void arm_timer();                              // strand
   void watch_peer();                             // strand
   void shut();                                   // strand
 
   tcp::socket socket_;
-  boost::asio::steady_timer heartbeat_;
-  boost::asio::steady_timer write_deadline_;
+  boost::asio::steady_timer timer_; ///< heartbeats and the write deadline: one timer, no per-write timer work
   const jobrt::event_filter filter_;
   sse_settings settings_;
   sse_hub& hub_;
@@ -131,13 +147,15 @@ private:
 
   std::mutex mtx_; ///< guards queue_, wake_posted_ and overflowed_
   std::vector<queued> queue_;
-  bool wake_posted_ = false; ///< a pump is posted or a write in flight will pump
+  bool wake_posted_ = false; ///< a wake is due or posted, or a write in flight will pump
+  bool urgent_ = false;      ///< the queue is half full and a wake is posted
   bool overflowed_ = false;
 
   // strand only
   bool writing_ = false;
   bool closed_ = false;
   bool heartbeat_due_ = false;
+  std::chrono::steady_clock::time_point write_started_;
   char peer_byte_[64];
 };
 
