@@ -7,22 +7,12 @@
 /// `ctx.fail()`. After a crash, a new actor is built from the last checkpoint and
 /// the steps after it run again (at-least-once).
 ///
-///   struct sum_params { std::int64_t n; };
-///   BOOST_DESCRIBE_STRUCT(sum_params, (), (n))
-///   struct sum_state { std::int64_t i = 0; std::int64_t total = 0; };
-///   BOOST_DESCRIBE_STRUCT(sum_state, (), (i, total))
-///
-///   struct sum_job : jobrt::job<sum_params, sum_state> {
-///     static constexpr const char* name = "sum";
-///     static constexpr const char* description = "Adds 1..n, one number per step";
-///     void step(jobrt::context& ctx) override {
-///       state().total += ++state().i;
-///       ctx.progress(double(state().i) / params().n, "adding");
-///       if (state().i % 100 == 0) ctx.checkpoint();
-///       if (state().i >= params().n) ctx.complete({{"total", state().total}});
-///     }
-///   };
-///   JOBRT_REGISTER_JOB(sum_job);
+/// `Params` and `State` are plain structs, each described with
+/// `BOOST_DESCRIBE_STRUCT(the_struct, (), (each, member))` next to its definition,
+/// in its namespace (fields.hpp lists the member types that decode). A complete
+/// job, registered, submitted and watched until it ends:
+/// examples/readme/first_job.cpp, the README's first example (CTest builds and
+/// runs it, and checks that the README shows it as it is).
 
 #include <chrono>
 #include <cstddef>

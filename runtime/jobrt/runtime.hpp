@@ -4,14 +4,10 @@
 /// function is thread-safe and may be called from any thread of the host; calls
 /// block only until the runtime's actors answer.
 ///
-///   jobrt::runtime_options opts;
-///   opts.data_dir = "/var/lib/myservice/jobs";
-///   auto rt = jobrt::runtime::start(opts);            // recovers unfinished jobs
-///   if (!rt) { std::cerr << rt.error().message; return 1; }
-///   auto id = (*rt)->submit("sum", {{"n", 1000}});    // durable when it returns
-///   auto sub = (*rt)->subscribe([](const jobrt::job_event& e) { ... });
-///   (*rt)->pause(*id); (*rt)->resume(*id);
-///   auto rec = (*rt)->get(*id);                       // status, progress, output, ...
+/// A whole program that starts a runtime, submits a job, pauses and resumes it,
+/// watches its status and progress, and waits for it to finish:
+/// examples/readme/first_job.cpp, the README's first example (CTest builds and
+/// runs it, and checks that the README shows it as it is).
 
 #include <chrono>
 #include <cstddef>
@@ -53,7 +49,9 @@ enum class storage_kind : std::uint8_t {
 struct runtime_options {
   /// Where jobs are kept: LMDB in `data_dir` (the default), or memory.
   storage_kind storage = storage_kind::lmdb;
-  /// Directory of the LMDB job store; created if missing. Required for `lmdb`.
+  /// Directory of the LMDB job store; created if missing, but its parent must
+  /// exist: a mistyped path or a volume that is not mounted fails `start` with
+  /// `storage_error` rather than starting an empty store. Required for `lmdb`.
   std::string data_dir;
   /// LMDB only. true: every acknowledged write is fsynced. false: writes survive
   /// a crash of the process but not of the machine (much faster).
