@@ -9,6 +9,12 @@
 /// wrong type and an unknown field, each with a message that names the field;
 /// `std::optional` members are optional. `describe_fields<copy_params>()` lists
 /// the fields for the registry, and `encode(x)` writes them back out.
+///
+/// Members may be `bool`, integers, floating-point numbers, `std::string`,
+/// `boost::json::value` (anything), `std::optional`, `std::vector` and
+/// `std::map<std::string, T>` of these, and other described structs. A struct
+/// that is not described stops the compilation with a `jobrt:` message that says
+/// what to add.
 
 #include <cmath>
 #include <cstdint>
@@ -222,8 +228,13 @@ bool read(const boost::json::value& v, T& out, const std::string& path, std::str
     return true;
   } else {
     static_assert(is_described_v<T>,
-                  "job parameters and state must be described with BOOST_DESCRIBE_STRUCT");
-    return read_struct(v, out, path, err);
+                  "jobrt: every struct in a job's Params or State must be described: add "
+                  "BOOST_DESCRIBE_STRUCT(the_struct, (), (each, member)) next to it, in its "
+                  "namespace");
+    if constexpr (is_described_v<T>)
+      return read_struct(v, out, path, err);
+    else
+      return false;
   }
 }
 
@@ -249,10 +260,14 @@ boost::json::value write(const T& x) {
     return o;
   } else {
     static_assert(is_described_v<T>,
-                  "job parameters and state must be described with BOOST_DESCRIBE_STRUCT");
+                  "jobrt: every struct in a job's Params or State must be described: add "
+                  "BOOST_DESCRIBE_STRUCT(the_struct, (), (each, member)) next to it, in its "
+                  "namespace");
     boost::json::object o;
-    using members = boost::describe::describe_members<T, boost::describe::mod_public>;
-    boost::mp11::mp_for_each<members>([&](auto m) { o[m.name] = write(x.*m.pointer); });
+    if constexpr (is_described_v<T>) {
+      using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+      boost::mp11::mp_for_each<members>([&](auto m) { o[m.name] = write(x.*m.pointer); });
+    }
     return o;
   }
 }
@@ -335,12 +350,19 @@ boost::json::value encode(const T& x) {
 /// The fields of a described struct, for listing a job type's parameters.
 template <class T>
 std::vector<field_info> describe_fields() {
+  static_assert(detail::is_described_v<T>,
+                "jobrt: a job's Params must be described: add "
+                "BOOST_DESCRIBE_STRUCT(your_params, (), (each, member)) next to the struct, "
+                "in its namespace");
   std::vector<field_info> out;
-  using members = boost::describe::describe_members<T, boost::describe::mod_public>;
-  boost::mp11::mp_for_each<members>([&](auto m) {
-    using member_t = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<T&>().*m.pointer)>>;
-    out.push_back({m.name, detail::type_name<member_t>(), !detail::is_optional<member_t>::value});
-  });
+  if constexpr (detail::is_described_v<T>) {
+    using members = boost::describe::describe_members<T, boost::describe::mod_public>;
+    boost::mp11::mp_for_each<members>([&](auto m) {
+      using member_t =
+        std::remove_cv_t<std::remove_reference_t<decltype(std::declval<T&>().*m.pointer)>>;
+      out.push_back({m.name, detail::type_name<member_t>(), !detail::is_optional<member_t>::value});
+    });
+  }
   return out;
 }
 

@@ -9,10 +9,11 @@
 ///
 /// `Params` and `State` are plain structs, each described with
 /// `BOOST_DESCRIBE_STRUCT(the_struct, (), (each, member))` next to its definition,
-/// in its namespace (fields.hpp lists the member types that decode). A complete
-/// job, registered, submitted and watched until it ends:
-/// examples/readme/first_job.cpp, the README's first example (CTest builds and
-/// runs it, and checks that the README shows it as it is).
+/// in its namespace (fields.hpp lists the member types that decode); a job that
+/// forgets it does not compile, and says so. A complete job, registered,
+/// submitted and watched until it ends: examples/readme/first_job.cpp, the
+/// README's first example (CTest builds and runs it, and checks that the README
+/// shows it as it is).
 
 #include <chrono>
 #include <cstddef>
@@ -22,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/describe/members.hpp>
 #include <boost/json/value.hpp>
 
 #include "jobrt/fields.hpp"
@@ -150,6 +152,17 @@ struct job_type_options {
 /// and typed state (saved in checkpoints, restored on resume).
 template <class Params, class State = no_fields>
 class job : public job_base {
+  // Checked here, where a job type is defined, so that these messages come
+  // before any error from inside Boost.Describe.
+  static_assert(boost::describe::has_describe_members<Params>::value,
+                "jobrt: a job's Params must be described: add "
+                "BOOST_DESCRIBE_STRUCT(your_params, (), (each, member)) next to the struct, "
+                "in its namespace");
+  static_assert(boost::describe::has_describe_members<State>::value,
+                "jobrt: a job's State must be described: add "
+                "BOOST_DESCRIBE_STRUCT(your_state, (), (each, member)) next to the struct, "
+                "in its namespace (jobrt::no_fields for a job without state)");
+
 public:
   using params_type = Params;
   using state_type = State;
