@@ -188,7 +188,30 @@ class runtime {
 public:
   /// Starts a runtime with its own actor system, and recovers the store.
   static result<std::unique_ptr<runtime>> start(runtime_options opts);
-  /// Starts a runtime inside the host's actor system, which must outlive it.
+  /// Starts a runtime inside the host's actor system, and recovers the store.
+  /// The runtime's actors and the steps of every job that is not `blocking` then
+  /// run on the host's worker threads, so the host configures its system for
+  /// that before creating it:
+  /// - `scheduler.max-throughput` must be set (64 is what the runtime's own
+  ///   system uses). A job actor always has its next step in its mailbox; under
+  ///   CAF's default, unlimited, a worker that picks a job actor up runs its steps
+  ///   until the job ends, so a few long jobs hold every worker while the
+  ///   scheduler, the store's writer, pause and cancel, and the host's own actors
+  ///   wait. This is the one setting `start` looks at, and it only warns in the
+  ///   log (above 1000) and starts anyway.
+  /// - With one worker thread (`scheduler.max-threads` = 1), `scheduler.policy`
+  ///   must be "sharing": a lone work-stealing worker can be held by two actors
+  ///   that keep messaging each other (a job that checkpoints every step, and the
+  ///   writer) while the scheduler waits behind them. With an LMDB store,
+  ///   "sharing" is the faster policy anyway (see `runtime_options::scheduler_policy`).
+  /// `worker_threads`, `scheduler_policy` and `worker_nice` apply only to the
+  /// runtime's own system: the host's threads are left as they are, and job code
+  /// runs at the host's priority. The system must outlive the runtime.
+  ///
+  ///   caf::actor_system_config cfg;
+  ///   cfg.set("scheduler.max-throughput", std::size_t{64});
+  ///   caf::actor_system sys{cfg};                        // declared before rt: outlives it
+  ///   auto rt = jobrt::runtime::start(sys, opts);
   static result<std::unique_ptr<runtime>> start(caf::actor_system& sys, runtime_options opts);
   /// The worker threads of a runtime's own actor system for `worker_threads = 0`.
   static std::size_t default_worker_threads();
