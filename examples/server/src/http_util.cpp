@@ -18,7 +18,44 @@ response json_response(http::status status, const boost::json::value& body) {
 }
 
 response error_response(http::status status, std::string_view code, std::string_view message) {
-  return json_response(status, boost::json::object{{"error", code}, {"message", message}});
+  // Messages quote the request (a path, a query value); Boost.JSON writes a
+  // string's bytes as they are, so bytes that are not UTF-8 would make the
+  // body invalid JSON.
+  return json_response(status, boost::json::object{{"error", valid_utf8(code)},
+                                                   {"message", valid_utf8(message)}});
+}
+
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = byte(i);
+    std::size_t n = 0; // bytes of the sequence starting at i, 0 if it is not valid
+    if (c < 0x80)
+      n = 1;
+    else if (c >= 0xC2 && c <= 0xDF && continuation(i + 1))
+      n = 2;
+    else if (c >= 0xE0 && c <= 0xEF && continuation(i + 1) && continuation(i + 2)) {
+      unsigned char c1 = byte(i + 1);
+      if (!(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 > 0x9F)) // overlong, surrogate
+        n = 3;
+    } else if (c >= 0xF0 && c <= 0xF4 && continuation(i + 1) && continuation(i + 2)
+               && continuation(i + 3)) {
+      unsigned char c1 = byte(i + 1);
+      if (!(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 > 0x8F)) // overlong, over U+10FFFF
+        n = 4;
+    }
+    if (n == 0) {
+      out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+      ++i;
+    } else {
+      out.append(s.data() + i, n);
+      i += n;
+    }
+  }
+  return out;
 }
 
 http::status status_for(jobrt::errc code) noexcept {

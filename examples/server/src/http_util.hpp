@@ -27,7 +27,9 @@ constexpr std::string_view nosniff_field = "X-Content-Type-Options";
 
 /// A response with a JSON body.
 response json_response(http::status status, const boost::json::value& body);
-/// `{"error": code, "message": message}` with the given status.
+/// `s` with every byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view s);
+/// `{"error": code, "message": message}` with the given status (made valid UTF-8).
 response error_response(http::status status, std::string_view code, std::string_view message);
 /// The HTTP status for a jobrt error code (400, 404, 409, 413, 503, ...).
 http::status status_for(jobrt::errc code) noexcept;

@@ -536,6 +536,21 @@ BOOST_AUTO_TEST_CASE(a_target_over_the_limit_answers_414) {
   BOOST_TEST(get("/healthz").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(error_bodies_are_valid_json_whatever_the_request_quotes) {
+  // Messages quote the path or a query value; bytes that are not UTF-8 become U+FFFD.
+  for (auto target : {"/api/nothing%FF", "/api/jobs/%C0%80", "/api/jobs?status=%ED%A0%80",
+                      "/api/jobs/%F5x", "/nothing%E2%82"}) {
+    auto r = get(target);
+    BOOST_TEST(r.status >= 400, target);
+    auto doc = body_of(r);
+    BOOST_TEST(doc.is_object(), target << ": " << r.body);
+    if (doc.is_object())
+      BOOST_TEST(doc.at("message").as_string().find("\xEF\xBF\xBD") != json::string::npos, target);
+  }
+  auto fine = get("/api/nothing-%C3%A9");
+  BOOST_TEST(body_of(fine).at("message").as_string().find("\xC3\xA9") != json::string::npos);
+}
+
 // -- response headers ---------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(every_answer_says_nosniff) {
