@@ -1,6 +1,7 @@
 #include "sse.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -36,7 +37,11 @@ std::string frame(const jobrt::job_event& e) {
 // -- the hub ----------------------------------------------------------------------
 
 sse_hub::sse_hub(jobrt::runtime& rt, net::io_context& ioc, std::chrono::milliseconds flush_delay)
-  : rt_(rt), tick_strand_(net::make_strand(ioc)), tick_(tick_strand_), flush_delay_(flush_delay) {}
+  : rt_(rt),
+    tick_strand_(net::make_strand(ioc)),
+    tick_(tick_strand_),
+    pace_(tick_strand_),
+    flush_delay_(flush_delay) {}
 
 sse_hub::~sse_hub() {
   close_all();
@@ -123,7 +128,13 @@ void sse_hub::close_all() {
     dirty_.clear();
     count_ = 0;
   }
-  net::post(tick_strand_, [this] { tick_.cancel(); });
+  net::post(tick_strand_, [this] {
+    tick_.cancel();
+    pace_.cancel();
+    waking_.clear();
+    waking_at_ = 0;
+    pacing_ = false;
+  });
   jobrt::subscription sub;
   {
     std::lock_guard sub_guard{sub_mtx_};
@@ -173,24 +184,43 @@ void sse_hub::on_event(const jobrt::job_event& e) {
 }
 
 void sse_hub::on_tick() {
-  auto batch = std::make_shared<bucket>();
   {
     std::lock_guard guard{mtx_};
     tick_armed_ = false;
-    batch->swap(dirty_);
+    if (waking_.empty())
+      waking_.swap(dirty_);
+    else // a round still under way: these join it
+      waking_.insert(waking_.end(), std::make_move_iterator(dirty_.begin()),
+                     std::make_move_iterator(dirty_.end()));
+    dirty_.clear();
   }
-  wake(std::move(batch), 0);
+  if (pacing_)
+    return;
+  pacing_ = true;
+  // At most 50 chunks a round, so that 10,000 streams take about 50 ms.
+  chunk_ = std::max<std::size_t>(64, waking_.size() / 50);
+  wake_next();
 }
 
-/// Wakes a chunk of streams, then queues itself behind what the I/O threads
-/// have to do meanwhile (requests), rather than posting thousands of writes at once.
-void sse_hub::wake(std::shared_ptr<bucket> batch, std::size_t from) {
-  constexpr std::size_t chunk = 64;
-  auto to = std::min(batch->size(), from + chunk);
-  for (auto i = from; i < to; ++i)
-    (*batch)[i]->wake();
-  if (to < batch->size())
-    net::post(tick_strand_, [this, batch = std::move(batch), to]() mutable { wake(std::move(batch), to); });
+/// Wakes a chunk of streams, then lets the I/O threads and everything else run
+/// for a millisecond: writing to thousands of streams at once would keep
+/// requests and the runtime's threads waiting for as long.
+void sse_hub::wake_next() {
+  auto to = std::min(waking_.size(), waking_at_ + chunk_);
+  for (auto i = waking_at_; i < to; ++i)
+    waking_[i]->wake();
+  waking_at_ = to;
+  if (waking_at_ == waking_.size()) {
+    waking_.clear();
+    waking_at_ = 0;
+    pacing_ = false;
+    return;
+  }
+  pace_.expires_after(std::chrono::milliseconds{1});
+  pace_.async_wait([this](boost::system::error_code ec) {
+    if (!ec)
+      wake_next();
+  });
 }
 
 // -- one stream ---------------------------------------------------------------------

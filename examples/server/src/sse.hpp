@@ -9,8 +9,9 @@
 /// the event to each one's queue. The frame is serialized once per event and
 /// shared by every queue. A stream that got its first event since its last
 /// write is woken (its strand writes the whole queue) after `flush_delay`, in
-/// chunks, so that the events of a burst go out in one write per stream and
-/// requests are not queued behind thousands of writes.
+/// chunks a millisecond apart, so that the events of a burst go out in one
+/// write per stream and requests (and the runtime's threads) are not kept
+/// waiting behind thousands of writes at once.
 ///
 /// Each queue is bounded: a progress event replaces the queued progress event
 /// of the same job, and when the queue is full the oldest progress event is
@@ -72,8 +73,8 @@ private:
 
   void on_event(const jobrt::job_event& e);                  // runtime thread
   bucket& bucket_of(const sse_stream& s);                    // under mtx_
-  void on_tick();                                            // tick_strand_
-  void wake(std::shared_ptr<bucket> batch, std::size_t from); // tick_strand_
+  void on_tick();    // tick_strand_
+  void wake_next();  // tick_strand_
 
   jobrt::runtime& rt_;
 
@@ -91,7 +92,13 @@ private:
   bool tick_armed_ = false;
 
   boost::asio::strand<boost::asio::io_context::executor_type> tick_strand_;
-  boost::asio::steady_timer tick_; ///< tick_strand_ only
+  // tick_strand_ only
+  boost::asio::steady_timer tick_; ///< flush_delay after the first event since the last tick
+  boost::asio::steady_timer pace_; ///< between two chunks of wakes
+  bucket waking_;                  ///< streams to wake, from waking_at_ on
+  std::size_t waking_at_ = 0;
+  std::size_t chunk_ = 0;          ///< wakes per chunk in this round
+  bool pacing_ = false;
   std::chrono::milliseconds flush_delay_;
 };
 
