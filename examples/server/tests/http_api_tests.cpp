@@ -488,6 +488,26 @@ BOOST_AUTO_TEST_CASE(chunk_extensions_count_against_the_header_limit) {
   BOOST_TEST(get("/healthz").status == 200);
 }
 
+BOOST_AUTO_TEST_CASE(a_body_near_the_limit_is_read_whole_in_one_piece_or_in_chunks) {
+  // The read buffer's maximum bounds what waits to be parsed, not the body.
+  std::string rules;
+  for (int i = 0; rules.size() < 950'000; ++i)
+    rules += (i ? "," : "") + std::string{"\"c"} + std::to_string(i) + R"(":[")" + std::string(90, 'm') + "\"]";
+  std::string body = R"({"type":"bank_categorize","params":{"csv_path":"/nonexistent.csv","rules":{)" + rules + "}}}";
+  BOOST_REQUIRE_LT(body.size(), std::size_t{1} << 20);
+  BOOST_TEST(post("/api/jobs", body).status == 202);
+  std::string chunks;
+  for (std::size_t at = 0; at < body.size(); at += 100'000) {
+    auto piece = body.substr(at, 100'000);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", piece.size());
+    chunks += std::string{size} + "\r\n" + piece + "\r\n";
+  }
+  auto answer = raw_exchange(server, "POST /api/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + bearer(admin)
+                                       + "Transfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n");
+  BOOST_TEST(raw_status(answer) == 202, answer.substr(0, 200));
+}
+
 BOOST_AUTO_TEST_CASE(transfer_codings_other_than_chunked_answer_501) {
   for (auto te : {"gzip, chunked", "chunked, gzip", "gzip", "deflate", "identity", "chunked;q=1"}) {
     auto answer = raw_exchange(server, chunked_submit(bearer(admin), "", te));
