@@ -44,7 +44,9 @@ sse_hub::sse_hub(jobrt::runtime& rt, net::io_context& ioc, std::chrono::millisec
     flush_delay_(flush_delay) {}
 
 sse_hub::~sse_hub() {
-  close_all();
+  // The I/O threads have ended by now (the server stops them first): post
+  // nothing that uses the hub; its timers cancel themselves.
+  close_streams();
 }
 
 sse_hub::bucket& sse_hub::bucket_of(const sse_stream& s) {
@@ -107,6 +109,17 @@ void sse_hub::remove(sse_stream* s) {
 }
 
 void sse_hub::close_all() {
+  close_streams();
+  net::post(tick_strand_, [this] {
+    tick_.cancel();
+    pace_.cancel();
+    waking_.clear();
+    waking_at_ = 0;
+    pacing_ = false;
+  });
+}
+
+void sse_hub::close_streams() {
   std::vector<std::shared_ptr<sse_stream>> open;
   {
     std::lock_guard guard{mtx_};
@@ -128,13 +141,6 @@ void sse_hub::close_all() {
     dirty_.clear();
     count_ = 0;
   }
-  net::post(tick_strand_, [this] {
-    tick_.cancel();
-    pace_.cancel();
-    waking_.clear();
-    waking_at_ = 0;
-    pacing_ = false;
-  });
   jobrt::subscription sub;
   {
     std::lock_guard sub_guard{sub_mtx_};

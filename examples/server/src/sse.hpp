@@ -71,6 +71,7 @@ public:
 private:
   using bucket = std::vector<std::shared_ptr<sse_stream>>;
 
+  void close_streams(); ///< close_all() but the tick's cleanup on the I/O threads
   void on_event(const jobrt::job_event& e);                  // runtime thread
   bucket& bucket_of(const sse_stream& s);                    // under mtx_
   void on_tick();    // tick_strand_
