@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (in build-fuzz/) and runs each one for a
 # bounded time, starting from its committed seed corpus (fuzz/corpus/TARGET).
-# The server's request fuzzer links the server's library (all but main) and the example
+# The server's fuzzers link the server's library (all but main) and the example
 # jobs, so the examples are configured too (only the fuzz targets are built).
 # Fails on any crash, sanitizer report or broken round trip; the input that did it
 # is left in build-fuzz/artifacts/. Usage: scripts/fuzz.sh [seconds per target, default 20]
@@ -26,11 +26,11 @@ cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDe
   -DJOBRT_BUILD_FUZZ=ON -DJOBRT_BUILD_TESTS=OFF -DJOBRT_BUILD_EXAMPLES=ON \
   -DJOBRT_BUILD_BENCH=OFF > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 cmake --build "$build" -j2 --target fuzz_params_decode fuzz_record_decode fuzz_registry_create \
-  fuzz_server_request
+  fuzz_server_request fuzz_server_parse
 
 mkdir -p "$build/artifacts"
 status=0
-for target in params_decode record_decode registry_create server_request; do
+for target in params_decode record_decode registry_create server_request server_parse; do
   work="$build/corpus/$target" # grows as the fuzzer finds inputs; the seeds stay untouched
   mkdir -p "$work"
   echo "== fuzz_$target for ${seconds}s"
