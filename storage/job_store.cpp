@@ -127,10 +127,20 @@ write_batch::op make_op(write_batch::op::kind what, job_id id) {
 
 } // namespace
 
-void write_batch::put_record(std::shared_ptr<const job_record> r) {
+void write_batch::put_record(std::shared_ptr<const job_record> r,
+                             std::optional<job_status> expected) {
   auto o = make_op(op::kind::put_record, r->id);
   o.record = std::move(r);
+  o.expected_status = expected;
   ops_.push_back(std::move(o));
+}
+
+error status_mismatch(job_id id, job_status expected, std::optional<job_status> found) {
+  return error{errc::illegal_transition,
+               "job " + std::to_string(id) + ": the store holds "
+                 + (found ? std::string{"a "} + to_string(*found) + " record" : "no record")
+                 + " where this write expected a " + to_string(expected)
+                 + " one; the write is refused"};
 }
 
 void write_batch::put_checkpoint(job_id id, std::shared_ptr<const checkpoint> c) {
@@ -310,6 +320,11 @@ struct lmdb_store::impl {
   MDB_dbi meta_ = 0;
   std::size_t max_map_size_ = 0;
   std::atomic<job_id> last_id_{0};
+  /// The refusal of the last `apply` that returned `status_mismatch_rc`.
+  std::optional<error> mismatch_;
+
+  /// What `apply` returns when a put_record's expected status does not match.
+  static constexpr int status_mismatch_rc = -29999; // outside LMDB's and errno's ranges
 
   explicit impl(store_config cfg) : cfg_(std::move(cfg)) {}
 
@@ -326,6 +341,7 @@ struct lmdb_store::impl {
   int apply(const write_batch& batch, const std::vector<std::string>& values, job_id& last_id);
   int apply_op(lmdb::txn& t, const op& o, const std::string& value, job_id& last_id);
   int put_record(lmdb::txn& t, const op& o, const std::string& value);
+  int check_expected(const lmdb::txn& t, job_id id, job_status expected);
   int erase_job(lmdb::txn& t, job_id id);
   int quarantine(lmdb::txn& t, const op& o);
   int drop_index_entries(lmdb::txn& t, job_id id, bool every_status);
@@ -531,10 +547,28 @@ int lmdb_store::impl::apply(const write_batch& batch, const std::vector<std::str
     return rc;
   auto before = last_id;
   const auto& ops = batch.ops();
+  // A put that a later put of the same record supersedes is not written, so
+  // the later one is checked against what the first of them expected.
+  std::vector<std::pair<job_id, std::optional<job_status>>> first_expected;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const auto& o = ops[i];
-    if (o.what == op::kind::put_record && values[i].empty())
-      continue; // superseded by a later put of the same record
+    if (o.what == op::kind::put_record) {
+      auto chained = std::find_if(first_expected.begin(), first_expected.end(),
+                                  [&](const auto& x) { return x.first == o.id; });
+      auto expected = o.expected_status;
+      if (chained != first_expected.end()) {
+        expected = chained->second;
+        if (!values[i].empty())
+          first_expected.erase(chained);
+      } else if (values[i].empty()) {
+        first_expected.emplace_back(o.id, o.expected_status);
+      }
+      if (values[i].empty())
+        continue; // superseded by a later put of the same record
+      if (expected)
+        if (int rc = check_expected(t, o.id, *expected))
+          return rc;
+    }
     if (int rc = apply_op(t, o, values[i], last_id))
       return rc; // ~txn aborts
   }
@@ -567,6 +601,25 @@ int lmdb_store::impl::apply_op(lmdb::txn& t, const op& o, const std::string& val
       return t.put(meta_, setting_prefix + o.key, o.value);
   }
   return EINVAL;
+}
+
+/// 0 if the stored record of `id` has status `expected`. A record whose header
+/// fails its checksum is not held against the write, which replaces it.
+int lmdb_store::impl::check_expected(const lmdb::txn& t, job_id id, job_status expected) {
+  std::string_view old;
+  int rc = t.get(jobs_, codec::id_key(id), old);
+  if (rc == MDB_NOTFOUND) {
+    mismatch_ = status_mismatch(id, expected, std::nullopt);
+    return status_mismatch_rc;
+  }
+  if (rc != 0)
+    return rc;
+  auto h = codec::decode_header(id, old);
+  if (h && h->summary.status != expected) {
+    mismatch_ = status_mismatch(id, expected, h->summary.status);
+    return status_mismatch_rc;
+  }
+  return 0;
 }
 
 int lmdb_store::impl::put_record(lmdb::txn& t, const op& o, const std::string& value) {
@@ -802,6 +855,8 @@ result<void> lmdb_store::commit(const write_batch& batch) {
       impl_->last_id_.store(last);
       return {};
     }
+    if (rc == impl::status_mismatch_rc)
+      return *std::exchange(impl_->mismatch_, std::nullopt);
     if (rc != MDB_MAP_FULL)
       return lmdb_failure("commit to store at " + impl_->cfg_.path + " failed", rc);
     if (auto r = impl_->grow_map(); !r)

@@ -78,8 +78,15 @@ struct job_summary {
 class write_batch {
 public:
   /// Inserts or replaces the record with `r->id`, keeping the indexes in step.
-  void put_record(std::shared_ptr<const job_record> r);
-  void put_record(job_record r) { put_record(std::make_shared<const job_record>(std::move(r))); }
+  /// With `expected`, the write replaces only a stored record of that status:
+  /// the store checks inside its transaction and refuses the batch with
+  /// `illegal_transition` otherwise (a missing record is a mismatch too).
+  /// Without, the write is unchecked: for new records, tools and tests.
+  void put_record(std::shared_ptr<const job_record> r,
+                  std::optional<job_status> expected = std::nullopt);
+  void put_record(job_record r, std::optional<job_status> expected = std::nullopt) {
+    put_record(std::make_shared<const job_record>(std::move(r)), expected);
+  }
   /// Inserts or replaces the checkpoint of job `id`.
   void put_checkpoint(job_id id, std::shared_ptr<const checkpoint> c);
   void put_checkpoint(job_id id, checkpoint c) {
@@ -122,6 +129,7 @@ public:
     std::size_t key_scope = 0; ///< of a unique key: the bytes of `key` before the idempotency key
     std::string value; ///< a setting's value
     std::shared_ptr<const job_record> record; ///< of a put_record
+    std::optional<job_status> expected_status; ///< of a put_record: see put_record
     std::shared_ptr<const checkpoint> cp;     ///< of a put_checkpoint
   };
   const std::vector<op>& ops() const noexcept { return ops_; }
@@ -223,5 +231,9 @@ std::vector<result<void>> commit_segments(job_store& store, const write_batch& b
 /// records and checkpoints that JSON can hold (finite numbers; type and owner
 /// short enough for the record header). The reason names what is wrong.
 result<void> check_batch(const write_batch& batch);
+
+/// The refusal of a put_record whose stored record does not have the status
+/// the write expected (`found`: none if there is no record).
+error status_mismatch(job_id id, job_status expected, std::optional<job_status> found);
 
 } // namespace jobrt::storage

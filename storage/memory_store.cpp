@@ -27,6 +27,8 @@ public:
       return r;
     // In order: a later put of a record simply replaces an earlier one.
     std::unique_lock writing{mtx_};
+    if (auto r = check_expected_statuses(batch); !r)
+      return r;
     for (const auto& o : batch.ops())
       apply(o);
     return {};
@@ -239,6 +241,35 @@ private:
         settings_[o.key] = o.value;
         break;
     }
+  }
+
+  /// Checks each put_record's expected status against the status the record
+  /// has at that point of the batch (earlier ops of the batch included).
+  result<void> check_expected_statuses(const write_batch& batch) const {
+    std::vector<std::pair<job_id, std::optional<job_status>>> staged;
+    auto status_now = [&](job_id id) -> std::optional<job_status> {
+      for (auto i = staged.rbegin(); i != staged.rend(); ++i)
+        if (i->first == id)
+          return i->second;
+      auto j = jobs_.find(id);
+      if (j == jobs_.end())
+        return std::nullopt;
+      return j->second->status;
+    };
+    for (const auto& o : batch.ops()) {
+      using op = write_batch::op;
+      if (o.what == op::kind::put_record) {
+        if (o.expected_status) {
+          auto found = status_now(o.id);
+          if (found != o.expected_status)
+            return status_mismatch(o.id, *o.expected_status, found);
+        }
+        staged.emplace_back(o.id, o.record->status);
+      } else if (o.what == op::kind::erase_job || o.what == op::kind::quarantine) {
+        staged.emplace_back(o.id, std::nullopt);
+      }
+    }
+    return {};
   }
 
   mutable std::shared_mutex mtx_;

@@ -981,6 +981,60 @@ BOOST_AUTO_TEST_CASE(a_read_only_directory_gives_a_permission_error,
   BOOST_TEST(r.error().message.find("permission denied") != std::string::npos);
 }
 
+// -- writes that expect a status ------------------------------------------------------
+
+BOOST_DATA_TEST_CASE_F(store_fixture, a_write_that_expects_the_stored_status_replaces_the_record, both_stores, kind) {
+  auto store = open_kind(kind);
+  put(*store, make_record(1, job_status::queued));
+  write_batch b;
+  b.put_record(make_record(1, job_status::running), job_status::queued);
+  commit(*store, b);
+  BOOST_TEST(store->get(1)->status == job_status::running);
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, a_write_that_expects_another_status_is_refused_with_its_batch, both_stores, kind) {
+  auto store = open_kind(kind);
+  put(*store, make_record(1, job_status::paused));
+  write_batch b;
+  b.put_record(make_record(2, job_status::queued));
+  b.put_record(make_record(1, job_status::completed), job_status::running);
+  auto r = store->commit(b);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == errc::illegal_transition);
+  BOOST_TEST(r.error().message
+             == "job 1: the store holds a paused record where this write expected a running "
+                "one; the write is refused");
+  BOOST_TEST(store->get(1)->status == job_status::paused);
+  BOOST_TEST(store->get(2).error().code == errc::not_found);
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, a_write_that_expects_a_status_of_a_missing_record_is_refused, both_stores, kind) {
+  auto store = open_kind(kind);
+  write_batch b;
+  b.put_record(make_record(1, job_status::completed), job_status::running);
+  auto r = store->commit(b);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message
+             == "job 1: the store holds no record where this write expected a running one; "
+                "the write is refused");
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, writes_of_one_record_in_one_batch_expect_each_others_status, both_stores, kind) {
+  auto store = open_kind(kind);
+  put(*store, make_record(1, job_status::queued));
+  write_batch b;
+  b.put_record(make_record(1, job_status::running), job_status::queued);
+  b.put_record(make_record(1, job_status::completed), job_status::running);
+  commit(*store, b);
+  BOOST_TEST(store->get(1)->status == job_status::completed);
+
+  write_batch out_of_order;
+  out_of_order.put_record(make_record(1, job_status::queued), job_status::failed);
+  out_of_order.put_record(make_record(1, job_status::running), job_status::completed);
+  BOOST_TEST(store->commit(out_of_order).error().code == errc::illegal_transition);
+  BOOST_TEST(store->get(1)->status == job_status::completed);
+}
+
 // -- unique keys --------------------------------------------------------------------
 
 BOOST_DATA_TEST_CASE_F(store_fixture, unique_keys_map_to_their_job_and_can_be_erased, both_stores, kind) {
