@@ -279,7 +279,12 @@ void write_checkpoint(job_actor* self) {
     st.cur.checkpoint_in_flight = false;
     st.env->checkpoint_latency->record(std::chrono::steady_clock::now() - asked);
     if (!r) {
-      fail_now(self, "checkpoint could not be saved: " + r.error().message);
+      // The failure replaces any ending the job chose; like every ending, it
+      // waits for a resume if the job was paused meanwhile.
+      st.cur.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
+                                          "checkpoint could not be saved: " + r.error().message,
+                                          0, {}, false};
+      settle(self);
       return;
     }
     send_progress(self, at);
@@ -307,10 +312,16 @@ bool resumes_later(const proto::job_outcome& o) {
 
 /// Acts on what the last step (or a reply handler) asked for: a checkpoint
 /// first, then the ending, else the next step.
+///
+/// A paused job acts on nothing. Replies to its requests still reach their
+/// handlers while it is paused (CAF runs response handlers whatever the
+/// behavior), and what they ask for (an ending, a checkpoint, the next step) is
+/// held here until the job is resumed; a cancel drops it. So a pause the caller
+/// saw acknowledged holds until the caller changes it.
 void settle(job_actor* self) {
   auto& st = self->state;
   auto& cur = st.cur;
-  if (!st.busy || cur.checkpoint_in_flight)
+  if (!st.busy || cur.checkpoint_in_flight || cur.paused)
     return;
   // A run that ends in completion, a permanent failure or a cancel needs no
   // checkpoint: writing one in its own commit before the final record would let

@@ -63,6 +63,8 @@ using pause_type_atom = caf::atom_constant<caf::atom("pausetype")>;
 using resume_type_atom = caf::atom_constant<caf::atom("resumetype")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using unwait_atom = caf::atom_constant<caf::atom("unwait")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -121,6 +123,9 @@ using event_batch = std::vector<job_event>;
 //   (submit_atom, bulk_submit_request, reply<vector<job_id>>)  one transaction
 //   (pause_atom | resume_atom | cancel_atom | retry_atom, job_id, reply<void>)
 //   (get_atom, job_id, reply<job_record>)               store record + live overlay
+//   (wait_atom, job_id, reply<job_record>)              answered with the final record
+//                                                       once it is durable
+//   (unwait_atom, job_id, reply<job_record>)            the caller stopped waiting
 //   (overlay_atom, list_page, reply<list_page>)         live status/progress on a page
 //   (stats_atom, reply<runtime_stats>)
 //   (stop_atom, reply<void>)                            shutdown: stop jobs, flush

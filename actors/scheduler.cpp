@@ -15,6 +15,7 @@
 #include "jobrt/backoff.hpp"
 
 #include "actors/job_actor.hpp"
+#include "actors/lifecycle.hpp"
 #include "actors/protocol.hpp"
 #include "actors/ready_queue.hpp"
 
@@ -91,6 +92,7 @@ struct entry {
   bool in_queue = false; ///< in scheduler_state::queue (set and cleared only there)
   std::vector<proto::reply<void>> pause_waiters;
   std::vector<proto::reply<void>> cancel_waiters;
+  std::vector<proto::reply<job_record>> finish_waiters; ///< callers of `runtime::wait`
 };
 
 struct type_slot {
@@ -177,12 +179,29 @@ void dequeue(scheduler_actor* self, entry& e) {
   }
 }
 
-/// Every change of an entry's status goes through here, to keep the counts.
-void set_status(scheduler_actor* self, entry& e, job_status to) {
+/// Every change of an entry's status goes through here: the edge `kind` must be
+/// in the table from the entry's status (the record's moves are checked the
+/// same way, in actors/lifecycle.hpp). Keeps the per-status counts.
+result<void> move_entry(scheduler_actor* self, entry& e, job_event_kind kind) {
+  if (auto ok = lifecycle::check(e.status, kind); !ok)
+    return ok;
+  auto to = lifecycle::target_of(kind);
   auto& counts = self->state.by_status;
   --counts[static_cast<std::size_t>(e.status)];
   ++counts[static_cast<std::size_t>(to)];
   e.status = to;
+  return {};
+}
+
+/// A refused move inside the scheduler is a bug, not bad input: it is logged
+/// and counted (`runtime_stats::refused_transitions`), and the job stays where
+/// it was.
+bool moved(scheduler_actor* self, job_id id, const result<void>& r) {
+  if (!r) {
+    log_line("job " + std::to_string(id) + ": " + r.error().message);
+    ++self->state.counters.refused_transitions;
+  }
+  return r.ok();
 }
 
 /// Takes a new entry into `jobs`, counted under its status.
@@ -278,7 +297,11 @@ bool anyone_listens(scheduler_actor* self) {
   return self->state.env->subscribers->load() > 0;
 }
 
-void publish_status(scheduler_actor* self, const entry& e, const std::string& error = {}) {
+/// Tells subscribers that job `e` is now durably `written`. Called from the
+/// callback of the write that made it so: the entry may have moved on since,
+/// and subscribers still hear every status in the order it was written.
+void publish_status(scheduler_actor* self, const entry& e, job_status written,
+                    const std::string& error = {}) {
   if (!anyone_listens(self))
     return;
   job_event ev;
@@ -286,7 +309,7 @@ void publish_status(scheduler_actor* self, const entry& e, const std::string& er
   ev.id = e.id;
   ev.type = self->state.types[e.type].name;
   ev.owner = e.owner;
-  ev.status = e.status;
+  ev.status = written;
   if (e.record)
     ev.progress = e.record->progress;
   ev.error = error;
@@ -378,6 +401,8 @@ result<shared_record> take_record(scheduler_actor* self, entry& e) {
   auto r = self->state.env->store->get(e.id);
   if (!r)
     return r.error();
+  // The scheduler's view: a write of the record may still be on its way to the
+  // store, and the next one expects the status that write sets.
   r->status = e.status;
   return shared_record{std::move(*r)};
 }
@@ -482,16 +507,13 @@ void persist_batch(scheduler_actor* self, storage::write_batch batch,
   end_write(self, std::move(then));
 }
 
-/// Writes `rec` and, once it is durable, runs `then` (if any) with the outcome.
-void persist(scheduler_actor* self, std::shared_ptr<const job_record> rec,
+/// Writes `rec` over a stored record of status `replaces` and, once it is
+/// durable, runs `then` (if any) with the outcome. The store refuses the write
+/// if the record it holds has another status.
+void persist(scheduler_actor* self, std::shared_ptr<const job_record> rec, job_status replaces,
              std::function<void(result<void>)> then) {
-  self->state.outbox.put_record(std::move(rec)); // straight in: twice per job
+  self->state.outbox.put_record(std::move(rec), replaces); // straight in: twice per job
   end_write(self, std::move(then));
-}
-
-/// Writes `rec`; nobody waits for it (a failure is logged).
-void persist_in_background(scheduler_actor* self, std::shared_ptr<const job_record> rec) {
-  persist(self, std::move(rec), nullptr);
 }
 
 /// Drops a finished job from memory once its final record is durable.
@@ -515,13 +537,36 @@ void arm_timer(scheduler_actor* self, entry& e, millis at) {
 
 void try_start(scheduler_actor* self);
 
-// -- status changes -------------------------------------------------------------------
+/// Gives the callers waiting for the job to finish its final record, now
+/// durable (or the reason it could not be written).
+void answer_finish_waiters(scheduler_actor* self, entry& e, const result<void>& written) {
+  if (e.finish_waiters.empty())
+    return;
+  auto final = !written ? result<job_record>{written.error()}
+               : e.record && is_finished(e.record->status) ? result<job_record>{*e.record}
+                                                           : self->state.env->store->get(e.id);
+  for (auto& w : e.finish_waiters)
+    answer<job_record>(w, final);
+  e.finish_waiters.clear();
+}
 
-/// Moves a job without an actor (queued, waiting, paused) to `to`, applying
-/// `change` to its record; `done` runs once the change is durable.
-/// The entry's status and queue membership change at once; the record follows.
+// -- status changes -------------------------------------------------------------------
+//
+// Every status change moves the entry with `move_entry` and its record with a
+// function of actors/lifecycle.hpp, both checked against the one table, and
+// writes the record expecting the status it replaces. Subscribers hear of a
+// change, and callers are answered, once it is durable.
+
+/// Moves a job without an actor (queued, waiting, paused) along the edge `kind`:
+/// `change` moves its record (a lifecycle function); `done` runs once the
+/// change is durable. The entry's status and queue membership change at once.
 template <class Change, class Done>
-void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change, Done done) {
+void move_idle_job(scheduler_actor* self, entry& e, job_event_kind kind, Change change,
+                   Done done) {
+  if (auto ok = lifecycle::check(e.status, kind); !ok) {
+    done(ok);
+    return;
+  }
   const bool held = static_cast<bool>(e.record);
   auto loaded = take_record(self, e);
   if (!loaded) {
@@ -529,26 +574,35 @@ void move_idle_job(scheduler_actor* self, entry& e, job_status to, Change change
     return;
   }
   auto rec = std::move(*loaded);
+  auto& r = rec.edit();
+  const auto replaces = r.status;
+  if (auto ok = change(r); !ok) {
+    if (held)
+      e.record = std::move(rec);
+    done(ok);
+    return;
+  }
   if (e.status == job_status::queued)
     dequeue(self, e);
   ++e.timer_generation; // any pending timer is stale now
-  set_status(self, e, to);
-  if (to == job_status::queued)
+  moved(self, e.id, move_entry(self, e, kind)); // checked above
+  if (e.status == job_status::queued)
     enqueue(self, e);
-  auto& r = rec.edit();
-  r.status = to;
-  change(r);
   // An idle job holds its record only while queued (or while it keeps an actor).
-  if (held && (e.actor || to == job_status::queued))
+  if (held && (e.actor || e.status == job_status::queued))
     e.record = rec.twin();
-  persist(self, rec.share(), std::move(done));
+  persist(self, rec.share(), replaces, std::move(done));
 }
 
-/// Ends a job with its final record, which it holds until that is durable (so
-/// that `get` sees it); then subscribers hear of it and the entry goes.
-void finish_job(scheduler_actor* self, entry& e, job_status to, shared_record rec) {
+/// Ends a job with its final record (moved there from `replaces` by a lifecycle
+/// function). Subscribers hear of it, and waiters get the record, once it is
+/// durable; then the entry goes.
+void finish_job(scheduler_actor* self, entry& e, job_event_kind kind, shared_record rec,
+                job_status replaces) {
   auto id = e.id;
-  set_status(self, e, to);
+  if (!moved(self, id, move_entry(self, e, kind)))
+    return;
+  auto to = e.status;
   e.record = rec.twin();
   auto& counters = self->state.counters;
   if (to == job_status::completed)
@@ -557,7 +611,7 @@ void finish_job(scheduler_actor* self, entry& e, job_status to, shared_record re
     ++counters.failed;
   // Captures no more than fits in std::function without a heap allocation:
   // this runs for every job.
-  persist(self, rec.share(), [self, id](result<void> r) {
+  persist(self, rec.share(), replaces, [self, id](result<void> r) {
     auto i = self->state.jobs.find(id);
     if (i == self->state.jobs.end())
       return;
@@ -567,7 +621,7 @@ void finish_job(scheduler_actor* self, entry& e, job_status to, shared_record re
       log_line("job " + std::to_string(id) + ": final status could not be saved: "
                + r.error().message);
     bool failed = to == job_status::failed && job.record;
-    publish_status(self, job, failed ? job.record->error : std::string{});
+    publish_status(self, job, to, failed ? job.record->error : std::string{});
     // A pause or cancel that was waiting for the run to reach a step boundary
     // learns how it ended instead.
     if (!job.pause_waiters.empty())
@@ -576,6 +630,7 @@ void finish_job(scheduler_actor* self, entry& e, job_status to, shared_record re
       answer_all(job.cancel_waiters, to == job_status::cancelled
                                        ? result<void>{}
                                        : check_transition(to, job_status::cancelled));
+    answer_finish_waiters(self, job, r);
     forget_job(self, id);
   });
 }
@@ -586,22 +641,21 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp);
 /// Parks a job whose run ended in a rate limit or a transient error until
 /// `wake_at`. A pause or cancel asked for while it ran applies to it then.
 void to_waiting(scheduler_actor* self, entry& e, shared_record rec, millis wake_at,
-                const char* reason) {
+                lifecycle::wait_reason why) {
   auto id = e.id;
   auto& r = rec.edit();
-  r.status = job_status::waiting;
-  r.wake_at = wake_at;
-  r.waiting_for = reason;
-  set_status(self, e, job_status::waiting);
+  const auto replaces = r.status;
+  if (!moved(self, id, lifecycle::wait(r, wake_at, why)) || !moved(self, id, move_entry(self, e, job_event_kind::wait)))
+    return;
   arm_timer(self, e, wake_at);
-  persist(self, rec.share(), [=](result<void> r) {
+  persist(self, rec.share(), replaces, [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end())
       return;
     if (!r)
       log_line("job " + std::to_string(id) + ": waiting status could not be saved: "
                + r.error().message);
-    publish_status(self, j->second);
+    publish_status(self, j->second, job_status::waiting);
     auto cancels = std::move(j->second.cancel_waiters);
     auto pauses = std::move(j->second.pause_waiters);
     j->second.cancel_waiters.clear();
@@ -614,6 +668,11 @@ void to_waiting(scheduler_actor* self, entry& e, shared_record rec, millis wake_
 }
 
 /// Applies how a run ended. The job's actor is gone (or never started).
+///
+/// An ending that the table does not allow from the job's status (a run that
+/// ends while the job is paused, say) is not applied: the job keeps its status,
+/// and a resume starts it again from its checkpoint. The job actor holds such
+/// endings itself (see `settle` in job_actor.cpp); this is the guard behind it.
 void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
   release_slot(self, e);
   shared_record rec = std::move(e.record);
@@ -621,12 +680,20 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
     rec = shared_record{job_record{}};
   auto& r = rec.edit();
   r.progress = std::move(o.last_progress);
+  const auto replaces = r.status;
   auto t = now(self);
+  auto refused = [&](const result<void>& ok) {
+    if (ok)
+      return false;
+    log_line("job " + std::to_string(e.id) + ": its run ended as it was " + to_string(e.status)
+             + "; the ending is dropped (" + ok.error().message + ")");
+    e.record = std::move(rec);
+    return true;
+  };
   auto fail = [&](std::string why) {
-    r.error = why;
-    r.status = job_status::failed;
-    r.finished_at = t;
-    finish_job(self, e, job_status::failed, std::move(rec));
+    if (refused(lifecycle::fail(r, std::move(why), t)))
+      return;
+    finish_job(self, e, job_event_kind::fail, std::move(rec), replaces);
   };
   using kind = proto::job_outcome::kind;
   switch (o.what) {
@@ -641,39 +708,40 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
              + std::to_string(self->state.env->opts.max_payload_bytes));
         break;
       }
-      r.status = job_status::completed;
-      r.output = std::move(o.output);
-      r.error.clear();
-      r.finished_at = t;
-      if (!r.progress.fraction || *r.progress.fraction < 1.0)
-        r.progress.fraction = 1.0;
-      finish_job(self, e, job_status::completed, std::move(rec));
+      if (refused(lifecycle::complete(r, std::move(o.output), t)))
+        break;
+      finish_job(self, e, job_event_kind::complete, std::move(rec), replaces);
       break;
     }
     case kind::failed: {
       if (o.transient && r.attempts < r.max_attempts) {
+        if (refused(lifecycle::check(r.status, job_event_kind::wait)))
+          break;
         r.error = o.error;
         const auto& opts = self->state.types[e.type].options;
         std::uniform_real_distribution<double> unit{0.0, 1.0};
         auto delay = backoff_delay(r.attempts, opts.backoff_base_ms, opts.backoff_max_ms,
                                    unit(self->state.rng));
-        to_waiting(self, e, std::move(rec), saturating_add(t, delay), "retry");
+        to_waiting(self, e, std::move(rec), saturating_add(t, delay), lifecycle::wait_reason::retry);
         break;
       }
       fail(o.error);
       break;
     }
     case kind::cancelled: {
-      r.status = job_status::cancelled;
-      r.finished_at = t;
-      finish_job(self, e, job_status::cancelled, std::move(rec));
+      if (refused(lifecycle::cancel(r, t)))
+        break;
+      finish_job(self, e, job_event_kind::cancel, std::move(rec), replaces);
       break;
     }
     case kind::rate_limited: {
+      if (refused(lifecycle::check(r.status, job_event_kind::wait)))
+        break;
       // A wait, not a failure: the attempt does not count.
       if (r.attempts > 0)
         --r.attempts;
-      to_waiting(self, e, std::move(rec), saturating_add(t, o.retry_after_ms), "rate_limit");
+      to_waiting(self, e, std::move(rec), saturating_add(t, o.retry_after_ms),
+                 lifecycle::wait_reason::rate_limit);
       break;
     }
   }
@@ -691,23 +759,39 @@ void on_done(scheduler_actor* self, job_id id, proto::job_outcome& o, bool reusa
   apply_outcome(self, i->second, o);
 }
 
+/// Publishes `running` once the record that says so is durable (what a
+/// subscriber hears, a crash cannot take back), if the run is still on.
+std::function<void(result<void>)> publish_running(scheduler_actor* self, job_id id,
+                                                  std::uint64_t run) {
+  return [self, id, run](result<void> r) {
+    auto i = self->state.jobs.find(id);
+    if (!r) {
+      log_line("job " + std::to_string(id) + ": running status could not be saved: "
+               + r.error().message);
+      return;
+    }
+    if (i != self->state.jobs.end() && i->second.run == run)
+      publish_status(self, i->second, job_status::running);
+  };
+}
+
 /// Starts one queued job: a new actor from its checkpoint, or the actor it kept
 /// while paused.
 void start(scheduler_actor* self, entry& e) {
   auto& st = self->state;
   auto& slot = st.types[e.type];
   if (e.actor) {
-    set_status(self, e, job_status::running);
+    // The run that paused goes on: no new attempt.
+    auto& r = e.record.edit();
+    const auto replaces = r.status;
+    if (!moved(self, e.id, lifecycle::resume_run(r)) || !moved(self, e.id, move_entry(self, e, job_event_kind::start)))
+      return;
     take_slot(self, e);
     // Normal priority on purpose: CAF re-examines skipped messages of a mailbox
     // queue only when it consumes a message of that same queue, and the skipped
     // steps sit in the normal queue.
     self->send(e.actor, proto::resume_atom::value, e.id);
-    if (e.record) {
-      e.record.edit().status = job_status::running;
-      persist_in_background(self, e.record.share());
-    }
-    publish_status(self, e);
+    persist(self, e.record.share(), replaces, publish_running(self, e.id, e.run));
     return;
   }
   // A held record is one that never started, so it has no checkpoint to read.
@@ -729,13 +813,15 @@ void start(scheduler_actor* self, entry& e) {
   auto cp = fresh ? result<std::optional<checkpoint>>{std::nullopt}
                   : st.env->store->get_checkpoint(e.id);
   auto& r = rec.edit();
-  r.status = job_status::running;
-  r.started_at = now(self);
-  r.wake_at = 0;
-  r.attempts += 1;
-  // Written in the background: the store's status index then lists the job as
-  // running, and after a crash `attempts` counts the run it cut short.
-  persist_in_background(self, rec.share());
+  const auto replaces = r.status;
+  if (!moved(self, e.id, lifecycle::start(r, now(self))) || !moved(self, e.id, move_entry(self, e, job_event_kind::start))) {
+    e.record = std::move(rec);
+    return;
+  }
+  ++e.run;
+  // The store's status index then lists the job as running, and after a crash
+  // `attempts` counts the run it cut short.
+  persist(self, rec.share(), replaces, publish_running(self, e.id, e.run));
   proto::job_start js;
   js.id = e.id;
   js.record = rec.share();
@@ -743,7 +829,6 @@ void start(scheduler_actor* self, entry& e) {
   if (cp && *cp)
     js.restored = std::move(**cp);
   e.record = std::move(rec);
-  set_status(self, e, job_status::running);
   take_slot(self, e);
   if (!cp) {
     // The checkpoint is unreadable: running from scratch could repeat side
@@ -761,7 +846,6 @@ void start(scheduler_actor* self, entry& e) {
     e.actor = spawn_job_actor(self, st.env, std::move(js), slot.options.blocking);
     st.by_actor.emplace(e.actor.address(), e.id);
   }
-  ++e.run;
   if (e.record->timeout_ms > 0) {
     caf::actor me = caf::actor_cast<caf::actor>(self);
     auto id = e.id;
@@ -770,7 +854,6 @@ void start(scheduler_actor* self, entry& e) {
       caf::anon_send(me, proto::timeout_atom::value, id, run);
     });
   }
-  publish_status(self, e);
 }
 
 /// A run past its deadline is stopped (its actor killed) and counts as a
@@ -919,11 +1002,8 @@ std::shared_ptr<const job_record> new_record(scheduler_actor* self, std::uint16_
     1, opts.max_attempts != 0 ? opts.max_attempts : defaults.max_attempts);
   rec.timeout_ms = opts.timeout_ms != 0 ? opts.timeout_ms : defaults.timeout_ms;
   rec.idempotency_key = opts.idempotency_key;
-  if (opts.run_at > rec.created_at) {
-    rec.status = job_status::waiting;
-    rec.wake_at = opts.run_at;
-    rec.waiting_for = "scheduled";
-  }
+  if (opts.run_at > rec.created_at)
+    moved(self, rec.id, lifecycle::wait(rec, opts.run_at, lifecycle::wait_reason::scheduled));
   return made;
 }
 
@@ -966,7 +1046,7 @@ void admit(scheduler_actor* self, std::uint16_t type_index, const submit_options
   else
     enqueue(self, stored);
   ++st.counters.submitted;
-  publish_status(self, stored);
+  publish_status(self, stored, a.status);
 }
 
 void on_submit(scheduler_actor* self, proto::submit_request& req, proto::reply<job_id> rp) {
@@ -1064,11 +1144,11 @@ void on_pause(scheduler_actor* self, job_id id, proto::reply<void> rp) {
       self->send(e.actor, proto::pause_atom::value, e.id);
     return;
   }
-  move_idle_job(self, e, job_status::paused, [](job_record&) {},
+  move_idle_job(self, e, job_event_kind::pause, [](job_record& r) { return lifecycle::pause(r); },
                 [=](result<void> r) {
                   auto j = self->state.jobs.find(id);
                   if (r && j != self->state.jobs.end())
-                    publish_status(self, j->second);
+                    publish_status(self, j->second, job_status::paused);
                   answer<void>(rp, r);
                 });
 }
@@ -1078,16 +1158,18 @@ void on_paused(scheduler_actor* self, job_id id) {
   if (i == self->state.jobs.end() || i->second.status != job_status::running)
     return;
   auto& e = i->second;
-  set_status(self, e, job_status::paused);
+  auto& rec = e.record.edit(); // a running job holds its record
+  const auto replaces = rec.status;
+  if (!moved(self, id, lifecycle::pause(rec)) || !moved(self, id, move_entry(self, e, job_event_kind::pause)))
+    return;
   release_slot(self, e);
-  if (e.record) {
-    e.record.edit().status = job_status::paused;
-    persist(self, e.record.share(), [=](result<void> r) {
+  {
+    persist(self, e.record.share(), replaces, [=](result<void> r) {
       auto j = self->state.jobs.find(id);
       if (j == self->state.jobs.end())
         return;
       if (r)
-        publish_status(self, j->second);
+        publish_status(self, j->second, job_status::paused);
       answer_all(j->second.pause_waiters, r);
     });
   }
@@ -1109,13 +1191,14 @@ void on_resume(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   }
   auto done = [=](result<void> r) {
     auto j = self->state.jobs.find(id);
-    if (r && j != self->state.jobs.end() && j->second.status == job_status::queued) {
-      publish_status(self, j->second);
+    if (r && j != self->state.jobs.end()) {
+      publish_status(self, j->second, job_status::queued);
     }
     answer<void>(rp, r);
     try_start(self);
   };
-  move_idle_job(self, e, job_status::queued, [](job_record&) {}, done);
+  move_idle_job(self, e, job_event_kind::resume, [](job_record& r) { return lifecycle::resume(r); },
+                done);
 }
 
 void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
@@ -1132,8 +1215,9 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   if (e.actor) {
     // Running, or paused with its actor: it stops at its next step boundary.
     if (e.status == job_status::queued) {
-      dequeue(self, e); // resumed but not started yet
-      set_status(self, e, job_status::paused);
+      // Resumed but not started yet: held back again, until its actor ends it.
+      dequeue(self, e);
+      moved(self, id, move_entry(self, e, job_event_kind::pause));
     }
     e.cancel_waiters.push_back(rp);
     if (e.cancel_waiters.size() == 1)
@@ -1141,12 +1225,14 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     return;
   }
   auto t = now(self);
-  move_idle_job(self, e, job_status::cancelled, [t](job_record& r) { r.finished_at = t; },
+  move_idle_job(self, e, job_event_kind::cancel,
+                [t](job_record& r) { return lifecycle::cancel(r, t); },
                 [=](result<void> r) {
                   auto j = self->state.jobs.find(id);
                   if (j != self->state.jobs.end()) {
                     if (r)
-                      publish_status(self, j->second);
+                      publish_status(self, j->second, job_status::cancelled);
+                    answer_finish_waiters(self, j->second, r);
                     forget_job(self, id);
                   }
                   answer<void>(rp, r);
@@ -1172,9 +1258,10 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
                                                        + " job (only failed jobs retry)"});
     return;
   }
-  rec->status = job_status::queued;
-  rec->finished_at = 0;
-  rec->max_attempts = std::max(rec->max_attempts, rec->attempts + 1); // at least one more run
+  if (auto ok = lifecycle::retry(*rec); !ok) {
+    answer<void>(rp, ok);
+    return;
+  }
   entry e;
   e.id = id;
   e.type = intern_type(self, rec->type);
@@ -1183,7 +1270,8 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   e.status = job_status::queued;
   set_limit_keys(self, e, rec->params);
   add_job(self, std::move(e));
-  persist(self, std::make_shared<const job_record>(std::move(*rec)), [=](result<void> r) {
+  persist(self, std::make_shared<const job_record>(std::move(*rec)), job_status::failed,
+          [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end()) {
       answer<void>(rp, r);
@@ -1194,9 +1282,9 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
       answer<void>(rp, r);
       return;
     }
+    publish_status(self, j->second, job_status::queued);
     if (j->second.status == job_status::queued) {
       enqueue(self, j->second);
-      publish_status(self, j->second);
     }
     answer<void>(rp, r);
     try_start(self);
@@ -1380,31 +1468,23 @@ void on_sweep(scheduler_actor* self) {
     arm_sweep(self);
 }
 
-/// Puts what only the scheduler knows (live status and progress) on a record.
+/// Puts what only the scheduler knows (live progress) on a stored record. The
+/// status stays the stored one: what a caller reads, a crash cannot take back.
 void overlay(scheduler_actor* self, job_record& rec) {
   auto i = self->state.jobs.find(rec.id);
   if (i == self->state.jobs.end())
     return;
   const auto& e = i->second;
-  rec.status = e.status;
-  if (e.record) {
+  if (e.record && !is_finished(rec.status)) {
     // The store may already hold a checkpoint the job actor has not reported
     // yet; its progress is then the newer one.
     if (e.record->checkpoint_at >= rec.checkpoint_at)
       rec.progress = e.record->progress;
     rec.checkpoint_at = std::max(rec.checkpoint_at, e.record->checkpoint_at);
-    rec.started_at = e.record->started_at;
-    rec.attempts = e.record->attempts;
   }
 }
 
 void on_get(scheduler_actor* self, job_id id, proto::reply<job_record> rp) {
-  auto i = self->state.jobs.find(id);
-  if (i != self->state.jobs.end() && i->second.record
-      && is_finished(i->second.status)) {
-    answer<job_record>(rp, *i->second.record); // final record not yet durable
-    return;
-  }
   auto rec = self->state.env->store->get(id);
   if (!rec) {
     answer<job_record>(rp, rec.error().code == errc::not_found ? no_such_job(id) : rec.error());
@@ -1412,6 +1492,29 @@ void on_get(scheduler_actor* self, job_id id, proto::reply<job_record> rp) {
   }
   overlay(self, *rec);
   answer<job_record>(rp, std::move(*rec));
+}
+
+/// Answers with the job's final record once it is durable: at once for a job
+/// that has finished.
+void on_wait(scheduler_actor* self, job_id id, proto::reply<job_record> rp) {
+  if (auto i = self->state.jobs.find(id); i != self->state.jobs.end()) {
+    i->second.finish_waiters.push_back(std::move(rp));
+    return;
+  }
+  auto rec = self->state.env->store->get(id);
+  if (!rec) {
+    answer<job_record>(rp, rec.error().code == errc::not_found ? no_such_job(id) : rec.error());
+    return;
+  }
+  answer<job_record>(rp, std::move(*rec));
+}
+
+/// A caller of `runtime::wait` gave up: its promise is dropped.
+void on_unwait(scheduler_actor* self, job_id id, const proto::reply<job_record>& rp) {
+  if (auto i = self->state.jobs.find(id); i != self->state.jobs.end()) {
+    auto& w = i->second.finish_waiters;
+    w.erase(std::remove(w.begin(), w.end(), rp), w.end());
+  }
 }
 
 void on_progress(scheduler_actor* self, job_id id, progress& p, millis checkpoint_at) {
@@ -1443,15 +1546,11 @@ void on_wake(scheduler_actor* self, job_id id, std::uint64_t generation) {
   auto& e = i->second;
   if (e.status != job_status::waiting || e.timer_generation != generation)
     return; // stale: cancelled, paused or re-armed since
-  move_idle_job(self, e, job_status::queued,
-                [](job_record& r) {
-                  r.wake_at = 0;
-                  r.waiting_for.clear();
-                },
+  move_idle_job(self, e, job_event_kind::wake, [](job_record& r) { return lifecycle::wake(r); },
                 [=](result<void> r) {
                   auto j = self->state.jobs.find(id);
                   if (r && j != self->state.jobs.end())
-                    publish_status(self, j->second);
+                    publish_status(self, j->second, job_status::queued);
                   try_start(self);
                 });
 }
@@ -1501,6 +1600,9 @@ void on_stop(scheduler_actor* self, proto::reply<void> rp) {
   if (!st.stopping) {
     st.stopping = true;
     for (auto& kv : st.jobs) {
+      for (auto& w : kv.second.finish_waiters)
+        answer<job_record>(w, error{errc::shutting_down, "the runtime is shutting down"});
+      kv.second.finish_waiters.clear();
       if (kv.second.actor) {
         ++st.actors_to_stop;
         self->send<caf::message_priority::high>(kv.second.actor, proto::stop_atom::value);
@@ -1536,7 +1638,7 @@ void recover(scheduler_actor* self) {
       e.type = intern_type(self, s.type);
       e.owner = s.owner;
       e.priority = s.priority;
-      e.status = s.status == job_status::running ? job_status::queued : s.status;
+      e.status = s.status; // as stored; a run that was cut short is requeued below
       if (!st.types[e.type].limits.empty()) {
         boost::json::value params;
         if (st.types[e.type].keys_from_params)
@@ -1548,6 +1650,8 @@ void recover(scheduler_actor* self) {
       ++st.counters.recovered;
       switch (s.status) {
         case job_status::running:
+          if (!moved(self, s.id, move_entry(self, stored, job_event_kind::requeue)))
+            break;
           interrupted.push_back(s.id);
           [[fallthrough]];
         case job_status::queued:
@@ -1571,10 +1675,9 @@ void recover(scheduler_actor* self) {
   // resume from their last checkpoint when they start again.
   for (auto id : interrupted) {
     auto rec = st.env->store->get(id);
-    if (!rec)
+    if (!rec || !moved(self, id, lifecycle::requeue(*rec)))
       continue;
-    rec->status = job_status::queued;
-    fixes.put_record(*rec);
+    fixes.put_record(*rec, job_status::running);
   }
   if (!fixes.empty())
     persist_batch(self, std::move(fixes), nullptr);
@@ -1615,6 +1718,10 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
     [=](proto::cancel_atom, job_id id, proto::reply<void>& rp) { on_cancel(self, id, rp); },
     [=](proto::retry_atom, job_id id, proto::reply<void>& rp) { on_retry(self, id, rp); },
     [=](proto::get_atom, job_id id, proto::reply<job_record>& rp) { on_get(self, id, rp); },
+    [=](proto::wait_atom, job_id id, proto::reply<job_record>& rp) { on_wait(self, id, rp); },
+    [=](proto::unwait_atom, job_id id, proto::reply<job_record>& rp) {
+      on_unwait(self, id, rp);
+    },
     [=](proto::overlay_atom, list_page& page, proto::reply<list_page>& rp) {
       for (auto& rec : page.jobs)
         overlay(self, rec);

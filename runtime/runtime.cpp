@@ -38,6 +38,7 @@ struct runtime::impl {
   caf::actor events;
   caf::actor scheduler;
   std::shared_ptr<std::atomic<std::size_t>> subscribers; ///< shared with the scheduler
+  subscription first_subscriber; ///< `runtime_options::on_event`
   std::mutex stop_mtx;
   std::shared_mutex store_mtx; ///< readers on caller threads vs. closing the store
   std::atomic<bool> stopped{false};
@@ -91,6 +92,15 @@ result<std::unique_ptr<storage::job_store>> open_store(const runtime_options& op
   return storage::job_store::open(sc);
 }
 
+/// Counts `inner` among the runtime's subscribers until it is cancelled.
+subscription counted(std::shared_ptr<std::atomic<std::size_t>> count, subscription inner) {
+  auto held = std::make_shared<subscription>(std::move(inner));
+  return subscription{[count = std::move(count), held] {
+    held->cancel();
+    --*count;
+  }};
+}
+
 result<void> open_and_spawn(runtime::impl& rt) {
   auto store = open_store(rt.opts);
   if (!store)
@@ -110,6 +120,13 @@ result<void> open_and_spawn(runtime::impl& rt) {
   env->persistence = rt.persistence;
   env->events = rt.events;
   rt.subscribers = env->subscribers;
+  // The scheduler recovers and starts jobs as soon as it exists: a subscriber
+  // that must hear their first events is subscribed before.
+  if (rt.opts.on_event) {
+    ++*rt.subscribers;
+    rt.first_subscriber = counted(rt.subscribers,
+                                  subscribe_callback(*rt.sys, rt.events, rt.opts.on_event, {}));
+  }
   // Only threads the runtime owns are reniced; a host's workers are the host's.
   // The target is relative to the thread that starts the runtime.
   if (rt.own_sys && rt.opts.worker_nice > 0) {
@@ -151,6 +168,7 @@ void runtime::impl::stop_actors() {
   caf::anon_send(scheduler, proto::stop_atom::value, rp);
   fut.wait();
   clock->cancel_all();
+  first_subscriber.cancel();
   caf::anon_send(events, proto::stop_atom::value);
   caf::anon_send_exit(scheduler, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
@@ -351,6 +369,31 @@ result<job_record> runtime::get(job_id id) {
   return impl_->ask<job_record>(proto::get_atom::value, id);
 }
 
+result<job_record> runtime::wait(job_id id, std::chrono::milliseconds timeout) {
+  auto& rt = *impl_;
+  if (rt.stopped.load())
+    return error{errc::shutting_down, "the runtime is shut down"};
+  auto rp = proto::make_reply<job_record>();
+  auto fut = rp->get_future();
+  caf::anon_send(rt.scheduler, proto::wait_atom::value, id, rp);
+  if (fut.wait_for(bounded_wait(timeout)) == std::future_status::ready)
+    return fut.get();
+  caf::anon_send(rt.scheduler, proto::unwait_atom::value, id, std::move(rp));
+  return error{errc::timeout, "job " + std::to_string(id) + " did not finish within "
+                                + std::to_string(timeout.count()) + " ms"};
+}
+
+std::future<result<job_record>> runtime::wait_async(job_id id) {
+  auto& rt = *impl_;
+  auto rp = proto::make_reply<job_record>();
+  auto fut = rp->get_future();
+  if (rt.stopped.load())
+    rp->set_value(error{errc::shutting_down, "the runtime is shut down"});
+  else
+    caf::anon_send(rt.scheduler, proto::wait_atom::value, id, std::move(rp));
+  return fut;
+}
+
 result<list_page> runtime::list(const list_query& q) {
   auto& rt = *impl_;
   std::shared_lock reading{rt.store_mtx};
@@ -362,19 +405,6 @@ result<list_page> runtime::list(const list_query& q) {
     return page.error();
   return rt.ask<list_page>(proto::overlay_atom::value, std::move(*page));
 }
-
-namespace {
-
-/// Counts `inner` among the runtime's subscribers until it is cancelled.
-subscription counted(std::shared_ptr<std::atomic<std::size_t>> count, subscription inner) {
-  auto held = std::make_shared<subscription>(std::move(inner));
-  return subscription{[count = std::move(count), held] {
-    held->cancel();
-    --*count;
-  }};
-}
-
-} // namespace
 
 subscription runtime::subscribe(std::function<void(const job_event&)> callback,
                                 event_filter filter) {

@@ -412,6 +412,21 @@ BOOST_AUTO_TEST_CASE(a_paused_job_stays_paused_across_a_restart,
   BOOST_TEST(test_jobs::steps_run.load() == 10); // 3 before, 7 after: resumed, not redone
 }
 
+BOOST_AUTO_TEST_CASE(a_subscriber_given_in_the_options_hears_a_recovered_job_from_its_first_event,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
+  runtime_fixture f{2};
+  auto id = f.submit("sum", {{"n", 5}, {"pace_ms", 60'000}});
+  BOOST_REQUIRE(f.events.wait_status(id, job_status::running));
+  f.stop();
+  test_jobs::event_log first;
+  f.tweak = [&](jobrt::runtime_options& o) { o.on_event = std::ref(first); };
+  f.start(2); // recovers the job and starts it at once
+  BOOST_REQUIRE(first.wait_status(id, job_status::running));
+  auto seen = first.statuses_of(id);
+  BOOST_TEST(seen.front() == job_status::running); // the restart's first event of the job
+  f.stop();
+}
+
 BOOST_AUTO_TEST_CASE(queued_jobs_keep_their_order_across_a_restart,
                      *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
   runtime_fixture f{1};

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -287,6 +288,21 @@ public:
   std::vector<jobrt::job_status> statuses_of(jobrt::job_id id) {
     std::lock_guard guard{mtx_};
     return statuses_of(events_, id);
+  }
+
+  /// Every job's status events so far, in order.
+  std::map<jobrt::job_id, std::vector<jobrt::job_status>> statuses_by_job() {
+    std::lock_guard guard{mtx_};
+    std::map<jobrt::job_id, std::vector<jobrt::job_status>> out;
+    for (const auto& e : events_)
+      if (e.what == jobrt::job_event::kind::status)
+        out[e.id].push_back(e.status);
+    return out;
+  }
+
+  void clear() {
+    std::lock_guard guard{mtx_};
+    events_.clear();
   }
 
   static std::vector<jobrt::job_status> statuses_of(const std::vector<jobrt::job_event>& evs,

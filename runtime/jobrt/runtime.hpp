@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,8 +79,14 @@ struct runtime_options {
   std::size_t max_payload_bytes = std::size_t{1} << 20;
   /// Progress events of one job reach subscribers at most this often.
   std::chrono::milliseconds progress_interval{100};
-  /// How long a facade call waits for the runtime's actors before `timeout`.
+  /// How long a facade call waits for the runtime's actors before `timeout`
+  /// (at most a year: see `max_single_wait`).
   std::chrono::milliseconds call_timeout{30'000};
+  /// A subscriber that is there from the first moment: it is subscribed before
+  /// recovery starts any job, so it hears every event of the recovered jobs too
+  /// (a `subscribe` after `start` returns may miss the first ones). Same rules
+  /// as `runtime::subscribe`; it ends with the runtime.
+  std::function<void(const job_event&)> on_event;
   /// The job types; the global registry unless set.
   const registry* types = nullptr;
   /// Wall time and timers; the system clock unless set (tests inject a manual_clock).
@@ -179,6 +186,9 @@ struct runtime_stats {
   std::uint64_t recovered = 0;  ///< unfinished jobs found at start
   std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
   std::uint64_t deleted = 0;     ///< finished jobs deleted (retention and admin) since start
+  /// Status changes the scheduler refused itself since start (each is logged):
+  /// always 0 unless there is a bug; the change was not made.
+  std::uint64_t refused_transitions = 0;
   std::vector<std::string> paused_types;
   /// From a job's checkpoint request to the moment it is durable.
   latency_histogram checkpoint_latency;
@@ -267,8 +277,16 @@ public:
   result<void> pause_type(std::string_view type, bool pause_running = false);
   result<void> resume_type(std::string_view type);
 
-  /// The whole record, with live progress for a running job.
+  /// The whole record, with live progress for a running job. Its status is the
+  /// durable one: a status a crash could take back is never shown.
   result<job_record> get(job_id id);
+  /// Waits until the job is completed, failed or cancelled and returns its
+  /// final record, durable by then; at once for a finished job. Errors:
+  /// not_found, timeout (the job goes on), shutting_down. Any thread.
+  result<job_record> wait(job_id id, std::chrono::milliseconds timeout);
+  /// The same without blocking: the future is ready once the job finished (or
+  /// with shutting_down when the runtime stops first).
+  std::future<result<job_record>> wait_async(job_id id);
   /// Filtered, paged, newest first.
   result<list_page> list(const list_query& q = {});
 

@@ -1,0 +1,146 @@
+#define BOOST_TEST_MODULE message_driven_tests
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+#include "scripted_jobs.hpp"
+#include "test_jobs.hpp"
+
+// Jobs written as message-driven actors: a step sends a request to another
+// actor and suspends; the reply handler decides what happens next. The runtime
+// runs on a manual clock, so rate-limit waits move only when a test says so.
+
+using namespace std::chrono_literals;
+using jobrt::job_status;
+using test_jobs::runtime_fixture;
+using scripted::replies_handled;
+namespace json = boost::json;
+
+JOBRT_REGISTER_JOB(scripted::script_job);
+
+/// A runtime on a manual clock, with a responder that holds requests.
+struct asking_fixture : runtime_fixture {
+  asking_fixture() : runtime_fixture(2, true) {
+    replies_handled = 0;
+    scripted::spawn_responder(rt->system());
+  }
+  ~asking_fixture() { scripted::stop_responder(); }
+
+  /// Lets the responder answer, and waits until the reply handler has run.
+  void release_and_wait_for_the_reply(int replies = 1) {
+    caf::anon_send(scripted::responder, scripted::release_atom::value);
+    for (int i = 0; i < 30'000 && replies_handled.load() < replies; ++i)
+      std::this_thread::sleep_for(1ms); // waiting for an event, not for time
+    BOOST_REQUIRE(replies_handled.load() >= replies);
+  }
+
+  /// Submits a job that asks the responder and, in the reply handler, does
+  /// `then`; pauses it while its request is pending.
+  jobrt::job_id submit_and_pause_while_asking(const std::string& then) {
+    auto id = submit("scripted", {{"script", {"ask:" + then}}});
+    BOOST_REQUIRE(events.wait_status(id, job_status::running));
+    auto paused = rt->pause(id);
+    BOOST_REQUIRE_MESSAGE(paused.ok(), (paused ? "" : paused.error().message));
+    return id;
+  }
+
+  std::vector<job_status> statuses(jobrt::job_id id) { return events.statuses_of(id); }
+
+  /// Waits until job `id`'s status events are `expected`, in order.
+  void expect_statuses(jobrt::job_id id, const std::vector<job_status>& expected) {
+    bool same = events.wait_for([&](const auto& evs) {
+      return test_jobs::event_log::statuses_of(evs, id).size() >= expected.size();
+    });
+    BOOST_TEST(same);
+    auto seen = statuses(id);
+    BOOST_TEST(seen == expected, boost::test_tools::per_element());
+  }
+};
+
+BOOST_FIXTURE_TEST_SUITE(pending_replies, asking_fixture)
+
+BOOST_AUTO_TEST_CASE(a_completion_that_arrives_while_paused_is_held_until_the_resume) {
+  auto id = submit_and_pause_while_asking("complete");
+  release_and_wait_for_the_reply();
+  BOOST_TEST(get(id).status == job_status::paused);
+  auto resumed = rt->resume(id);
+  BOOST_REQUIRE_MESSAGE(resumed.ok(), (resumed ? "" : resumed.error().message));
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::completed);
+  BOOST_TEST(json::serialize(done->output) == R"({"commands":1})");
+  expect_statuses(id, {job_status::queued, job_status::running, job_status::paused,
+                       job_status::queued, job_status::running, job_status::completed});
+}
+
+BOOST_AUTO_TEST_CASE(a_rate_limit_that_arrives_while_paused_arms_no_timer_until_the_resume) {
+  auto id = submit_and_pause_while_asking("rate_limit:400");
+  release_and_wait_for_the_reply();
+  clock->advance(10'000);
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  auto waiting = [&] {
+    BOOST_REQUIRE(events.wait_status(id, job_status::waiting));
+    return get(id);
+  }();
+  BOOST_TEST(waiting.waiting_for == "rate_limit");
+  clock->advance(399);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  clock->advance(1);
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(json::serialize(done->output) == R"({"commands":1})"); // the second run's
+  expect_statuses(id, {job_status::queued, job_status::running, job_status::paused,
+                       job_status::queued, job_status::running, job_status::waiting,
+                       job_status::queued, job_status::running, job_status::completed});
+}
+
+BOOST_AUTO_TEST_CASE(a_failure_that_arrives_while_paused_is_held_until_the_resume) {
+  auto id = submit_and_pause_while_asking("fail_for_good");
+  release_and_wait_for_the_reply();
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::failed);
+  BOOST_TEST(done->error == "scripted failure at command 1");
+}
+
+BOOST_AUTO_TEST_CASE(a_next_step_asked_for_while_paused_runs_only_after_the_resume) {
+  auto id = submit_and_pause_while_asking("next");
+  release_and_wait_for_the_reply();
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(json::serialize(done->output) == R"({"commands":1})");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_while_paused_drops_the_held_outcome) {
+  auto id = submit_and_pause_while_asking("complete");
+  release_and_wait_for_the_reply();
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::cancelled);
+  BOOST_TEST(done->output.is_null());
+  BOOST_TEST(rt->resume(id).error().code == jobrt::errc::illegal_transition);
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_after_a_cancel_reaches_no_one) {
+  auto id = submit("scripted", {{"script", {"ask:complete"}}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  caf::scoped_actor self{rt->system()};
+  int released = 0;
+  self->request(scripted::responder, 30s, scripted::release_atom::value)
+    .receive([&](int n) { released = n; }, [&](caf::error&) {});
+  BOOST_TEST(released == 1);
+  BOOST_TEST(replies_handled.load() == 0); // the job's actor ended with the cancel
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::cancelled);
+  BOOST_TEST(done->output.is_null());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
