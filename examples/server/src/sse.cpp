@@ -203,14 +203,15 @@ void sse_hub::on_tick() {
   if (pacing_)
     return;
   pacing_ = true;
-  // At most 50 chunks a round, so that 10,000 streams take about 50 ms.
-  chunk_ = std::max<std::size_t>(64, waking_.size() / 50);
+  // Small chunks (a request waits for one at most), and at most 200 of them a
+  // round, so that 10,000 streams take about 100 ms.
+  chunk_ = std::max<std::size_t>(16, waking_.size() / 200);
   wake_next();
 }
 
 /// Wakes a chunk of streams, then lets the I/O threads and everything else run
-/// for a millisecond: writing to thousands of streams at once would keep
-/// requests and the runtime's threads waiting for as long.
+/// for a quarter of a millisecond: writing to thousands of streams at once
+/// would keep requests and the runtime's threads waiting for as long.
 void sse_hub::wake_next() {
   auto to = std::min(waking_.size(), waking_at_ + chunk_);
   for (auto i = waking_at_; i < to; ++i)
@@ -222,7 +223,7 @@ void sse_hub::wake_next() {
     pacing_ = false;
     return;
   }
-  pace_.expires_after(std::chrono::milliseconds{1});
+  pace_.expires_after(std::chrono::microseconds{250});
   pace_.async_wait([this](boost::system::error_code ec) {
     if (!ec)
       wake_next();

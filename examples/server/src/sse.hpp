@@ -9,7 +9,7 @@
 /// the event to each one's queue. The frame is serialized once per event and
 /// shared by every queue. A stream that got its first event since its last
 /// write is woken (its strand writes the whole queue) after `flush_delay`, in
-/// chunks a millisecond apart, so that the events of a burst go out in one
+/// small chunks 250 us apart, so that the events of a burst go out in one
 /// write per stream and requests (and the runtime's threads) are not kept
 /// waiting behind thousands of writes at once.
 ///
