@@ -34,6 +34,11 @@ struct current_job {
   std::optional<proto::job_outcome> outcome;
 
   std::chrono::milliseconds step_delay{0}; ///< set by next_step_after
+  /// Counts the times this run was suspended; an overdue timer names the one it
+  /// was armed for, and is stale once the job moved on.
+  std::uint64_t suspension = 0;
+  bool overdue_armed = false;
+  std::optional<std::chrono::milliseconds> max_suspended; ///< set by the job
   bool step_queued = false;                ///< a step message is in the mailbox
   bool checkpoint_in_flight = false;
   bool paused = false; ///< the paused behavior is on top of the behavior stack
@@ -59,6 +64,7 @@ struct job_actor_state {
 using job_actor = caf::stateful_actor<job_actor_state>;
 
 void settle(job_actor* self);
+void arm_overdue(job_actor* self);
 
 /// The `context` a job's steps receive; it records what the step asks for.
 class job_context final : public context {
@@ -128,15 +134,21 @@ public:
   void suspend() override { cur().suspended = true; }
 
   void next_step() override {
-    cur().suspended = false;
+    unsuspend();
     settle_outside_step();
   }
 
   void next_step_after(std::chrono::milliseconds delay) override {
     cur().step_delay = std::max(delay, std::chrono::milliseconds{0});
-    cur().suspended = false;
+    unsuspend();
     settle_outside_step();
   }
+
+  void max_suspended(std::chrono::milliseconds limit) override {
+    cur().max_suspended = std::max(limit, std::chrono::milliseconds{0});
+  }
+
+  const jobrt::services& services() const override { return self_->state.env->opts.services; }
 
   caf::event_based_actor* self() override {
     self_->state.reusable = false;
@@ -145,6 +157,16 @@ public:
 
 private:
   current_job& cur() const { return self_->state.cur; }
+
+  /// Ends a suspension: an overdue timer armed for it is stale from now on.
+  void unsuspend() {
+    auto& c = cur();
+    c.suspended = false;
+    if (c.overdue_armed) {
+      c.overdue_armed = false;
+      ++c.suspension;
+    }
+  }
 
   void set_text(std::string_view stage, std::string_view message) {
     auto& p = cur().prog;
@@ -310,6 +332,42 @@ bool resumes_later(const proto::job_outcome& o) {
   return o.what == kind::rate_limited || (o.what == kind::failed && o.transient);
 }
 
+/// A transient failure: the job is retried while it has attempts left.
+std::optional<proto::job_outcome> thrown(std::string what) {
+  return proto::job_outcome{proto::job_outcome::kind::failed, {}, std::move(what), 0, {}, true};
+}
+
+/// Arms the timer after which a suspended run that no reply moved on fails.
+void arm_overdue(job_actor* self) {
+  auto& st = self->state;
+  auto& cur = st.cur;
+  auto limit = cur.max_suspended.value_or(st.env->opts.max_suspended);
+  if (limit.count() <= 0)
+    return;
+  cur.overdue_armed = true;
+  caf::actor_addr me = self->address();
+  auto run = st.run;
+  auto suspension = cur.suspension;
+  st.env->clock->call_at(saturating_add(st.env->clock->now(), limit.count()),
+                         [me, run, suspension] {
+                           if (auto a = caf::actor_cast<caf::actor>(me))
+                             caf::anon_send(a, proto::overdue_atom::value, run, suspension);
+                         });
+}
+
+/// A run still suspended when its overdue timer fires fails, to be retried.
+void on_overdue(job_actor* self, std::uint64_t run, std::uint64_t suspension) {
+  auto& st = self->state;
+  auto& cur = st.cur;
+  if (run != st.run || !st.busy || !cur.suspended || !cur.overdue_armed
+      || cur.suspension != suspension || cur.outcome)
+    return;
+  auto limit = cur.max_suspended.value_or(st.env->opts.max_suspended);
+  cur.outcome = thrown("suspended for " + std::to_string(limit.count())
+                       + " ms with no reply moving it on (max_suspended)");
+  settle(self);
+}
+
 /// Acts on what the last step (or a reply handler) asked for: a checkpoint
 /// first, then the ending, else the next step.
 ///
@@ -340,6 +398,8 @@ void settle(job_actor* self) {
   // so whoever sees the progress sees a job whose pace is already set.
   if (!cur.suspended)
     queue_step(self);
+  else if (!cur.overdue_armed)
+    arm_overdue(self);
   maybe_send_progress(self);
 }
 
@@ -359,9 +419,6 @@ void lower_this_thread_once(std::optional<int> target) {
     ::setpriority(PRIO_PROCESS, tid, *target);
 }
 
-std::optional<proto::job_outcome> thrown(std::string what) {
-  return proto::job_outcome{proto::job_outcome::kind::failed, {}, std::move(what), 0, {}, true};
-}
 
 void run_step(job_actor* self, std::uint64_t run) {
   auto& st = self->state;
@@ -476,6 +533,9 @@ caf::behavior running_behavior(job_actor* self) {
   return {
     [=](proto::run_atom, proto::job_start& next) { begin(self, std::move(next)); },
     [=](proto::step_atom, std::uint64_t run) { run_step(self, run); },
+    [=](proto::overdue_atom, std::uint64_t run, std::uint64_t suspension) {
+      on_overdue(self, run, suspension);
+    },
     [=](proto::pause_atom, job_id id) {
       auto& cur = self->state.cur;
       // Once the run's ending is decided (its checkpoint may still be in

@@ -65,6 +65,7 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using unwait_atom = caf::atom_constant<caf::atom("unwait")>;
+using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -154,6 +155,9 @@ using event_batch = std::vector<job_event>;
 //   (run_atom, job_start)       the next job, sent only to an idle actor
 //   (step_atom, uint64_t run)   one unit of work; skipped (left in the mailbox) while
 //                               paused; a step of an earlier run is dropped
+//   (overdue_atom, uint64_t run, uint64_t suspension)
+//                               from the clock: the run is still suspended after
+//                               max_suspended; it fails (transient)
 //   (pause_atom, job_id)        answers the scheduler with paused_atom
 //   (resume_atom, job_id)       back to running
 //   (cancel_atom, job_id)       reports done(cancelled)

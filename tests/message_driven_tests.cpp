@@ -16,7 +16,30 @@ using test_jobs::runtime_fixture;
 using scripted::replies_handled;
 namespace json = boost::json;
 
+namespace {
+
+/// Something a host hands its jobs.
+struct greeting {
+  std::string text;
+};
+
+/// Completes with the host's greeting, or fails if the host gave none.
+struct greeter_job : jobrt::job<jobrt::no_fields> {
+  static constexpr const char* name = "greeter";
+  static constexpr const char* description = "Reads a service the host provides";
+  void step(jobrt::context& ctx) override {
+    if (auto* g = ctx.service<greeting>())
+      ctx.complete({{"said", g->text}});
+    else
+      ctx.fail("no greeting was provided");
+  }
+};
+
+} // namespace
+
 JOBRT_REGISTER_JOB(scripted::script_job);
+JOBRT_REGISTER_JOB(greeter_job);
+JOBRT_REGISTER_JOB(test_jobs::gated_job);
 
 /// A runtime on a manual clock, with a responder that holds requests.
 struct asking_fixture : runtime_fixture {
@@ -45,6 +68,17 @@ struct asking_fixture : runtime_fixture {
   }
 
   std::vector<job_status> statuses(jobrt::job_id id) { return events.statuses_of(id); }
+
+  /// Waits for the progress a scripted job reports as it sends its request
+  /// (`fraction` of its script done).
+  void wait_until_asking(jobrt::job_id id, double fraction) {
+    BOOST_REQUIRE(events.wait_for([&](const auto& evs) {
+      return std::any_of(evs.begin(), evs.end(), [&](const jobrt::job_event& e) {
+        return e.id == id && e.what == jobrt::job_event::kind::progress
+               && e.progress.fraction == fraction;
+      });
+    }));
+  }
 
   /// Waits until job `id`'s status events are `expected`, in order.
   void expect_statuses(jobrt::job_id id, const std::vector<job_status>& expected) {
@@ -141,6 +175,98 @@ BOOST_AUTO_TEST_CASE(a_reply_after_a_cancel_reaches_no_one) {
   BOOST_REQUIRE(done.ok());
   BOOST_TEST(done->status == job_status::cancelled);
   BOOST_TEST(done->output.is_null());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- a reply that never comes ------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(overdue_replies, asking_fixture)
+
+BOOST_AUTO_TEST_CASE(a_run_suspended_past_max_suspended_fails_and_is_retried) {
+  tweak = [](jobrt::runtime_options& o) { o.max_suspended = std::chrono::milliseconds{1000}; };
+  scripted::stop_responder();
+  restart(2);
+  scripted::spawn_responder(rt->system());
+  auto id = submit("scripted", {{"script", {"ask:complete"}}});
+  wait_until_asking(id, 1.0); // its overdue timer is armed by then
+  clock->advance(999);
+  BOOST_TEST(get(id).status == job_status::running);
+  clock->advance(1);
+  BOOST_REQUIRE(events.wait_status(id, job_status::waiting));
+  auto rec = get(id);
+  BOOST_TEST(rec.waiting_for == "retry");
+  BOOST_TEST(rec.error == "suspended for 1000 ms with no reply moving it on (max_suspended)");
+}
+
+BOOST_AUTO_TEST_CASE(a_reply_in_time_keeps_the_run_going) {
+  tweak = [](jobrt::runtime_options& o) { o.max_suspended = std::chrono::milliseconds{1000}; };
+  scripted::stop_responder();
+  restart(2);
+  scripted::spawn_responder(rt->system());
+  auto id = submit("scripted", {{"script", {"ask:next", "ask:complete"}}});
+  wait_until_asking(id, 0.5);
+  clock->advance(900);
+  release_and_wait_for_the_reply(1);
+  wait_until_asking(id, 1.0);
+  clock->advance(900); // 1800 ms since the start, 900 into the second request
+  release_and_wait_for_the_reply(2);
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::completed);
+  BOOST_TEST(done->attempts == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- what the host provides -------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(host_services, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(a_job_reaches_what_the_host_provides_without_a_global) {
+  tweak = [](jobrt::runtime_options& o) {
+    o.services.add(std::make_shared<greeting>(greeting{"hello from the host"}));
+  };
+  restart(2);
+  auto done = rt->wait(submit("greeter", json::object{}), 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(json::serialize(done->output) == R"({"said":"hello from the host"})");
+}
+
+BOOST_AUTO_TEST_CASE(a_service_the_host_did_not_provide_is_null) {
+  auto done = rt->wait(submit("greeter", json::object{}), 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::failed);
+  BOOST_TEST(done->error == "no greeting was provided");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- waiting for a job ------------------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(waiting_for_a_job, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(wait_returns_the_final_record_of_a_job_that_finished_before) {
+  auto id = submit("greeter", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::failed));
+  auto done = rt->wait(id, 1ms);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(done->status == job_status::failed);
+}
+
+BOOST_AUTO_TEST_CASE(wait_for_an_unknown_job_is_not_found) {
+  BOOST_TEST(rt->wait(424242, 1s).error().code == jobrt::errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(wait_gives_up_after_its_timeout_and_the_job_goes_on) {
+  auto id = submit("gated", {{"n", 1}});
+  auto r = rt->wait(id, 10ms);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().code == jobrt::errc::timeout);
+  test_jobs::permits = 1;
+  auto later = rt->wait_async(id);
+  BOOST_REQUIRE((later.wait_for(30s) == std::future_status::ready));
+  BOOST_TEST(later.get()->status == job_status::completed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

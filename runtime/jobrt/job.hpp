@@ -28,6 +28,7 @@
 
 #include "jobrt/fields.hpp"
 #include "jobrt/record.hpp"
+#include "jobrt/services.hpp"
 
 namespace caf {
 class event_based_actor;
@@ -35,8 +36,10 @@ class event_based_actor;
 
 namespace jobrt {
 
-/// What a step can do. The runtime's job actor implements it; a job receives it
-/// in every call of `step` and must not keep it beyond the call.
+/// What a step can do. The runtime's job actor implements it and a job receives
+/// it in every call of `step`. It lives as long as the job's actor: a reply
+/// handler that a step installed with `self()->request(...).then(...)` may
+/// capture it and use it (see `suspend`), but nothing else should keep it.
 class context {
 public:
   virtual ~context() = default;
@@ -92,8 +95,24 @@ public:
   /// Runs the next step only after `delay` (pacing, polling); the actor stays
   /// responsive to pause and cancel meanwhile.
   virtual void next_step_after(std::chrono::milliseconds delay) = 0;
-  /// The job's own actor, for requests to other actors.
+  /// The job's own actor, for requests to other actors. An actor whose job used
+  /// it is not reused for another job, so late replies reach no other job.
   virtual caf::event_based_actor* self() = 0;
+  /// A run that stays suspended this long without a reply handler moving it on
+  /// (`next_step`, an ending) fails with a transient error, and is retried like
+  /// any other: a reply that never comes does not hold a slot forever. The
+  /// default is `runtime_options::max_suspended`; 0 turns it off for this run.
+  virtual void max_suspended(std::chrono::milliseconds limit) = 0;
+
+  // -- what the host provides --------------------------------------------------------
+
+  /// Everything in `runtime_options::services`.
+  virtual const jobrt::services& services() const = 0;
+  /// The `T` the host provided (`runtime_options::services`), or nullptr.
+  template <class T>
+  T* service() const {
+    return services().template find<T>();
+  }
 };
 
 /// The type-erased job the runtime drives. Derive from `job<Params, State>`.

@@ -10,4 +10,5 @@
 #include "jobrt/record.hpp"
 #include "jobrt/registry.hpp"
 #include "jobrt/runtime.hpp"
+#include "jobrt/services.hpp"
 #include "jobrt/status.hpp"

@@ -27,6 +27,7 @@
 #include "jobrt/error.hpp"
 #include "jobrt/record.hpp"
 #include "jobrt/registry.hpp"
+#include "jobrt/services.hpp"
 #include "jobrt/status.hpp"
 
 namespace caf {
@@ -82,6 +83,12 @@ struct runtime_options {
   /// How long a facade call waits for the runtime's actors before `timeout`
   /// (at most a year: see `max_single_wait`).
   std::chrono::milliseconds call_timeout{30'000};
+  /// What jobs reach with `ctx.service<T>()`: the host's actor handles,
+  /// clients and pools (see services.hpp).
+  jobrt::services services;
+  /// A run suspended this long with no reply handler moving it on fails with a
+  /// transient error (`context::max_suspended`); 0 = never.
+  std::chrono::milliseconds max_suspended{std::chrono::minutes{10}};
   /// A subscriber that is there from the first moment: it is subscribed before
   /// recovery starts any job, so it hears every event of the recovered jobs too
   /// (a `subscribe` after `start` returns may miss the first ones). Same rules
