@@ -3,8 +3,8 @@
 /// GET /api/events: Server-Sent Events streams, served from the HTTP I/O threads.
 ///
 /// The server holds one runtime subscription, in the hub, however many streams
-/// are open: a stream costs memory (a socket, two timers, a bounded queue), not
-/// a thread. The runtime calls the hub on a thread of its own; the hub finds
+/// are open: a stream costs memory (a socket, a timer, a bounded queue), not a
+/// thread. The runtime calls the hub on a thread of its own; the hub finds
 /// the streams whose filter matches (indexed by job id and owner) and appends
 /// the event to each one's queue. The frame is serialized once per event and
 /// shared by every queue. A stream that got its first event since its last
@@ -17,8 +17,9 @@
 /// of the same job, and when the queue is full the oldest progress event is
 /// dropped. If it is full of status events the client is too slow to follow at
 /// all, and the stream is closed (the browser's EventSource reconnects and the
-/// dashboard reloads its lists). A queue is only filled while the previous write
-/// is in flight, so a slow client never blocks the runtime or other clients.
+/// dashboard reloads its lists). A queue holds what arrives until the stream's
+/// next write (at the next tick, or when the write under way ends), so a slow
+/// client never blocks the runtime or other clients.
 
 #include <chrono>
 #include <cstddef>
