@@ -39,6 +39,7 @@ struct current_job {
   std::uint64_t suspension = 0;
   bool overdue_armed = false;
   std::optional<std::chrono::milliseconds> max_suspended; ///< set by the job
+  std::uint64_t signals_taken = 0; ///< the last signal delivered to the job
   bool step_queued = false;                ///< a step message is in the mailbox
   bool checkpoint_in_flight = false;
   bool paused = false; ///< the paused behavior is on top of the behavior stack
@@ -128,6 +129,13 @@ public:
     proto::job_outcome o;
     o.what = proto::job_outcome::kind::rate_limited;
     o.retry_after_ms = std::max<millis>(0, retry_after.count());
+    end(std::move(o));
+  }
+
+  void wait_for_signal(std::chrono::milliseconds timeout) override {
+    proto::job_outcome o;
+    o.what = proto::job_outcome::kind::awaiting_signal;
+    o.retry_after_ms = std::max<millis>(0, timeout.count());
     end(std::move(o));
   }
 
@@ -286,9 +294,14 @@ void write_checkpoint(job_actor* self) {
   }
   cp.progress = cur.prog;
   cp.at = st.env->clock->now();
+  cp.signals_taken = cur.signals_taken;
   auto at = cp.at;
   storage::write_batch batch;
   batch.put_checkpoint(cur.start.id, std::move(cp));
+  // The signals the job took are in the state it saves: in the same commit,
+  // they are not delivered again.
+  if (cur.signals_taken != 0)
+    batch.erase_signals(cur.start.id, cur.signals_taken);
   cur.checkpoint_in_flight = true;
   auto asked = std::chrono::steady_clock::now();
   auto run = st.run;
@@ -329,7 +342,8 @@ void write_checkpoint(job_actor* self) {
 /// Whether the job runs again after this ending (and so needs its checkpoint).
 bool resumes_later(const proto::job_outcome& o) {
   using kind = proto::job_outcome::kind;
-  return o.what == kind::rate_limited || (o.what == kind::failed && o.transient);
+  return o.what == kind::rate_limited || o.what == kind::awaiting_signal
+         || (o.what == kind::failed && o.transient);
 }
 
 /// A transient failure: the job is retried while it has attempts left.
@@ -443,6 +457,26 @@ void run_step(job_actor* self, std::uint64_t run) {
   settle(self);
 }
 
+/// Gives the job one signal, as a step: what it asks for is settled after.
+/// A signal it already took (a copy read at its start) is not given again.
+void take_signal(job_actor* self, const job_signal& s) {
+  auto& cur = self->state.cur;
+  if (s.seq <= cur.signals_taken || cur.outcome)
+    return;
+  cur.signals_taken = s.seq;
+  cur.in_step = true;
+  try {
+    cur.job->on_signal(*self->state.ctx, s);
+  } catch (const std::exception& e) {
+    if (!cur.outcome)
+      cur.outcome = thrown(std::string{"job threw in on_signal: "} + e.what());
+  } catch (...) {
+    if (!cur.outcome)
+      cur.outcome = thrown("job threw a non-standard exception in on_signal");
+  }
+  cur.in_step = false;
+}
+
 /// Builds the job from its parameters (and checkpoint) and takes its first step.
 void begin(job_actor* self, proto::job_start start) {
   auto& st = self->state;
@@ -466,6 +500,7 @@ void begin(job_actor* self, proto::job_start start) {
   if (cur.start.restored) {
     saved = &cur.start.restored->state;
     cur.prog = cur.start.restored->progress;
+    cur.signals_taken = cur.start.restored->signals_taken;
   }
   cur.type = cur.start.record->type;
   auto made = st.env->types->create(cur.type, cur.start.record->params, saved);
@@ -487,6 +522,10 @@ void begin(job_actor* self, proto::job_start start) {
     cur.outcome = thrown("job threw a non-standard exception in on_start");
   }
   cur.in_step = false;
+  // Signals sent while the job was not running come first, in order.
+  auto signals = std::move(cur.start.signals);
+  for (const auto& s : signals)
+    take_signal(self, s);
   // The first step runs at once rather than from a message to itself: many jobs
   // are one step long. A pause or cancel sent after the start is taken after it.
   if (!cur.outcome && !cur.want_checkpoint && !cur.suspended && cur.step_delay.count() == 0)
@@ -535,6 +574,12 @@ caf::behavior running_behavior(job_actor* self) {
     [=](proto::step_atom, std::uint64_t run) { run_step(self, run); },
     [=](proto::overdue_atom, std::uint64_t run, std::uint64_t suspension) {
       on_overdue(self, run, suspension);
+    },
+    [=](proto::signal_atom, job_id id, const job_signal& s) {
+      if (!for_current(self, id))
+        return; // for a job this actor no longer runs: it gets it when it starts
+      take_signal(self, s);
+      settle(self);
     },
     [=](proto::pause_atom, job_id id) {
       auto& cur = self->state.cur;

@@ -24,6 +24,8 @@ const char* to_string(wait_reason reason) noexcept {
       return "retry";
     case wait_reason::scheduled:
       return "scheduled";
+    case wait_reason::signal:
+      return "signal";
   }
   return "unknown";
 }

@@ -25,9 +25,10 @@ enum class wait_reason : std::uint8_t {
   rate_limit, ///< the job asked to wait (`ctx.rate_limited`)
   retry,      ///< backoff after a transient error
   scheduled,  ///< a delayed start (`submit_options::run_at`)
+  signal,     ///< the job waits for a signal (`ctx.wait_for_signal`), or its timeout
 };
 
-/// The text stored for `reason` ("rate_limit", "retry", "scheduled").
+/// The text stored for `reason` ("rate_limit", "retry", "scheduled", "signal").
 const char* to_string(wait_reason reason) noexcept;
 
 /// The status edge `kind` leads to (start: running, wake: queued, ...).

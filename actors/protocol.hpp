@@ -66,6 +66,7 @@ using recheck_atom = caf::atom_constant<caf::atom("recheck")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using unwait_atom = caf::atom_constant<caf::atom("unwait")>;
 using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
+using signal_atom = caf::atom_constant<caf::atom("signal")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -90,6 +91,7 @@ struct job_outcome {
     failed,       ///< `error` says why
     cancelled,    ///< a cancel took effect at a step boundary
     rate_limited, ///< wait `retry_after_ms`, then queue again
+    awaiting_signal, ///< wait for a signal, at most `retry_after_ms`, then queue again
   };
   kind what = kind::completed;
   boost::json::value output;
@@ -112,6 +114,9 @@ struct job_start {
   std::shared_ptr<const job_record> record;
   std::optional<checkpoint> restored; ///< the last checkpoint, if any
   std::uint32_t attempt = 1;
+  /// Signals stored for the job and not yet taken as of `restored`, in order:
+  /// delivered before the first step.
+  std::vector<job_signal> signals;
 };
 
 /// A batch of events for one subscriber's delivery actor.
@@ -127,6 +132,9 @@ using event_batch = std::vector<job_event>;
 //   (wait_atom, job_id, reply<job_record>)              answered with the final record
 //                                                       once it is durable
 //   (unwait_atom, job_id, reply<job_record>)            the caller stopped waiting
+//   (signal_atom, job_id, job_signal, reply<void>)      acknowledged once durable; then
+//                                                       delivered, or wakes a job that
+//                                                       waits for a signal
 //   (overlay_atom, list_page, reply<list_page>)         live status/progress on a page
 //   (stats_atom, reply<runtime_stats>)
 //   (stop_atom, reply<void>)                            shutdown: stop jobs, flush
@@ -155,6 +163,9 @@ using event_batch = std::vector<job_event>;
 //   (run_atom, job_start)       the next job, sent only to an idle actor
 //   (step_atom, uint64_t run)   one unit of work; skipped (left in the mailbox) while
 //                               paused; a step of an earlier run is dropped
+//   (signal_atom, job_id, job_signal)
+//                               a signal for the running job: on_signal, in seq order;
+//                               skipped (left in the mailbox) while paused
 //   (overdue_atom, uint64_t run, uint64_t suspension)
 //                               from the clock: the run is still suspended after
 //                               max_suspended; it fails (transient)
@@ -204,3 +215,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<jobrt::proto::write_ack>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::list_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::event_filter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_signal)

@@ -93,6 +93,11 @@ struct entry {
   std::vector<proto::reply<void>> pause_waiters;
   std::vector<proto::reply<void>> cancel_waiters;
   std::vector<proto::reply<job_record>> finish_waiters; ///< callers of `runtime::wait`
+  /// The seq of the job's last signal; 0 until the first signal sent to it in
+  /// this process (then read from the store).
+  std::uint64_t last_signal = 0;
+  /// Whether the store may hold signals for it: starting it then reads them.
+  bool may_have_signals = false;
 };
 
 struct type_slot {
@@ -734,14 +739,16 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
       finish_job(self, e, job_event_kind::cancel, std::move(rec), replaces);
       break;
     }
-    case kind::rate_limited: {
+    case kind::rate_limited:
+    case kind::awaiting_signal: {
       if (refused(lifecycle::check(r.status, job_event_kind::wait)))
         break;
       // A wait, not a failure: the attempt does not count.
       if (r.attempts > 0)
         --r.attempts;
       to_waiting(self, e, std::move(rec), saturating_add(t, o.retry_after_ms),
-                 lifecycle::wait_reason::rate_limit);
+                 o.what == kind::rate_limited ? lifecycle::wait_reason::rate_limit
+                                              : lifecycle::wait_reason::signal);
       break;
     }
   }
@@ -812,6 +819,14 @@ void start(scheduler_actor* self, entry& e) {
   auto rec = std::move(*loaded);
   auto cp = fresh ? result<std::optional<checkpoint>>{std::nullopt}
                   : st.env->store->get_checkpoint(e.id);
+  std::vector<job_signal> signals;
+  if (e.may_have_signals) {
+    if (auto stored = st.env->store->signals_of(e.id))
+      signals = std::move(*stored);
+    else
+      log_line("job " + std::to_string(e.id) + ": its signals cannot be read now: "
+               + stored.error().message);
+  }
   auto& r = rec.edit();
   const auto replaces = r.status;
   if (!moved(self, e.id, lifecycle::start(r, now(self))) || !moved(self, e.id, move_entry(self, e, job_event_kind::start))) {
@@ -826,6 +841,7 @@ void start(scheduler_actor* self, entry& e) {
   js.id = e.id;
   js.record = rec.share();
   js.attempt = rec->attempts;
+  js.signals = std::move(signals);
   if (cp && *cp)
     js.restored = std::move(**cp);
   e.record = std::move(rec);
@@ -1268,6 +1284,7 @@ void on_retry(scheduler_actor* self, job_id id, proto::reply<void> rp) {
   e.owner = rec->owner;
   e.priority = rec->priority;
   e.status = job_status::queued;
+  e.may_have_signals = true; // sent before it failed, and never taken
   set_limit_keys(self, e, rec->params);
   add_job(self, std::move(e));
   persist(self, std::make_shared<const job_record>(std::move(*rec)), job_status::failed,
@@ -1509,6 +1526,77 @@ void on_wait(scheduler_actor* self, job_id id, proto::reply<job_record> rp) {
   answer<job_record>(rp, std::move(*rec));
 }
 
+/// The seq the next signal of `e` gets: one past the highest it ever had,
+/// stored (pending) or taken (in its checkpoint).
+result<std::uint64_t> next_signal_seq(scheduler_actor* self, entry& e) {
+  if (e.last_signal == 0) {
+    auto& store = *self->state.env->store;
+    auto pending = store.signals_of(e.id);
+    if (!pending)
+      return pending.error();
+    auto cp = store.get_checkpoint(e.id);
+    if (!cp)
+      return cp.error();
+    std::uint64_t last = cp->has_value() ? (*cp)->signals_taken : 0;
+    if (!pending->empty())
+      last = std::max(last, pending->back().seq);
+    e.last_signal = last;
+  }
+  return ++e.last_signal;
+}
+
+/// Stores a signal; once durable, answers and hands it to the job: to its
+/// actor if it has one (a paused actor takes it on resume), by waking it if it
+/// waits for a signal, else when it starts next.
+void on_signal(scheduler_actor* self, job_id id, job_signal& sig, proto::reply<void> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i == self->state.jobs.end()) {
+    auto rec = self->state.env->store->get(id);
+    if (!rec)
+      answer<void>(rp, rec.error().code == errc::not_found ? no_such_job(id) : rec.error());
+    else
+      answer<void>(rp, error{errc::illegal_transition, std::string{"cannot signal a "}
+                                                         + to_string(rec->status) + " job"});
+    return;
+  }
+  auto& e = i->second;
+  auto seq = next_signal_seq(self, e);
+  if (!seq) {
+    answer<void>(rp, seq.error());
+    return;
+  }
+  sig.seq = *seq;
+  sig.at = now(self);
+  e.may_have_signals = true;
+  auto shared = std::make_shared<const job_signal>(std::move(sig));
+  storage::write_batch batch;
+  batch.put_signal(id, shared);
+  persist_batch(self, std::move(batch), [=](result<void> r) {
+    answer<void>(rp, r);
+    auto j = self->state.jobs.find(id);
+    if (!r || j == self->state.jobs.end())
+      return;
+    auto& job = j->second;
+    if (job.actor) {
+      self->send(job.actor, proto::signal_atom::value, id, *shared);
+      return;
+    }
+    if (job.status != job_status::waiting)
+      return; // queued or paused: it reads its signals when it starts
+    auto rec = self->state.env->store->get(id);
+    if (!rec || rec->waiting_for != lifecycle::to_string(lifecycle::wait_reason::signal))
+      return;
+    move_idle_job(self, job, job_event_kind::wake,
+                  [](job_record& r) { return lifecycle::wake(r); },
+                  [=](result<void> r) {
+                    auto k = self->state.jobs.find(id);
+                    if (r && k != self->state.jobs.end())
+                      publish_status(self, k->second, job_status::queued);
+                    try_start(self);
+                  });
+  });
+}
+
 /// A caller of `runtime::wait` gave up: its promise is dropped.
 void on_unwait(scheduler_actor* self, job_id id, const proto::reply<job_record>& rp) {
   if (auto i = self->state.jobs.find(id); i != self->state.jobs.end()) {
@@ -1639,6 +1727,7 @@ void recover(scheduler_actor* self) {
       e.owner = s.owner;
       e.priority = s.priority;
       e.status = s.status; // as stored; a run that was cut short is requeued below
+      e.may_have_signals = true; // sent before the restart; read when it starts
       if (!st.types[e.type].limits.empty()) {
         boost::json::value params;
         if (st.types[e.type].keys_from_params)
@@ -1719,6 +1808,9 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
     [=](proto::retry_atom, job_id id, proto::reply<void>& rp) { on_retry(self, id, rp); },
     [=](proto::get_atom, job_id id, proto::reply<job_record>& rp) { on_get(self, id, rp); },
     [=](proto::wait_atom, job_id id, proto::reply<job_record>& rp) { on_wait(self, id, rp); },
+    [=](proto::signal_atom, job_id id, job_signal& s, proto::reply<void>& rp) {
+      on_signal(self, id, s, rp);
+    },
     [=](proto::unwait_atom, job_id id, proto::reply<job_record>& rp) {
       on_unwait(self, id, rp);
     },

@@ -133,6 +133,8 @@ json::value to_json(const checkpoint& c) {
   o["state"] = c.state;
   o["progress"] = to_json(c.progress);
   o["at"] = c.at;
+  if (c.signals_taken != 0)
+    o["signals_taken"] = c.signals_taken;
   return o;
 }
 
@@ -195,6 +197,8 @@ result<checkpoint> checkpoint_from_json(const json::value& v) {
     c.state = get_any(o, "state");
     c.progress = decode_progress(get_any(o, "progress"));
     c.at = get_int(o, "at");
+    if (o.contains("signals_taken"))
+      c.signals_taken = static_cast<std::uint64_t>(get_int(o, "signals_taken"));
     return c;
   });
 }

@@ -369,6 +369,27 @@ result<job_record> runtime::get(job_id id) {
   return impl_->ask<job_record>(proto::get_atom::value, id);
 }
 
+result<void> runtime::signal(job_id id, std::string_view name, boost::json::value payload) {
+  constexpr std::size_t max_signal_name = 128;
+  if (name.empty() || name.size() > max_signal_name)
+    return error{errc::invalid_argument, "a signal's name must be 1 to "
+                                           + std::to_string(max_signal_name) + " bytes long (got "
+                                           + std::to_string(name.size()) + ")"};
+  canonicalize_numbers(payload);
+  if (has_non_finite(payload))
+    return error{errc::invalid_argument,
+                 "a signal's payload holds a number that is not finite (JSON cannot store it)"};
+  auto size = json_size(payload);
+  if (size > impl_->opts.max_payload_bytes)
+    return error{errc::payload_too_large, "the signal's payload is " + std::to_string(size)
+                                            + " bytes, over the limit of "
+                                            + std::to_string(impl_->opts.max_payload_bytes)};
+  job_signal s;
+  s.name = std::string{name};
+  s.payload = std::move(payload);
+  return impl_->ask<void>(proto::signal_atom::value, id, std::move(s));
+}
+
 result<job_record> runtime::wait(job_id id, std::chrono::milliseconds timeout) {
   auto& rt = *impl_;
   if (rt.stopped.load())

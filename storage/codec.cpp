@@ -516,10 +516,47 @@ result<std::string> encode_checkpoint(const checkpoint& c) {
   put_i64(body, c.at);
   put_progress(body, c.progress);
   put_json(body, c.state);
+  if (c.signals_taken != 0)
+    put_i64(body, static_cast<std::int64_t>(c.signals_taken)); // optional: absent means 0
   std::string out;
   out.reserve(crc_size + body.size());
   put_u32_le(out, crc32(body));
   out += body;
+  return out;
+}
+
+result<std::string> encode_signal(const job_signal& s) {
+  if (has_non_finite(s.payload))
+    return not_finite("signal payload");
+  std::string body;
+  put_i64(body, s.at);
+  put_string(body, s.name);
+  put_json(body, s.payload);
+  std::string out;
+  out.reserve(crc_size + body.size());
+  put_u32_le(out, crc32(body));
+  out += body;
+  return out;
+}
+
+result<job_signal> decode_signal(std::uint64_t seq, std::string_view bytes) {
+  auto payload = checked_payload(bytes);
+  if (!payload)
+    return payload.error();
+  job_signal s;
+  s.seq = seq;
+  body_reader in{*payload};
+  std::string why;
+  if (!in.i64(s.at) || !in.string(s.name) || !in.json_value(s.payload, why))
+    return corrupt(why.empty() ? "truncated signal" : why);
+  if (!in.at_end())
+    return corrupt("trailing bytes after the signal");
+  return s;
+}
+
+std::string signal_key(job_id id, std::uint64_t seq) {
+  auto out = id_key(id);
+  out += id_key(seq);
   return out;
 }
 
@@ -533,6 +570,12 @@ result<checkpoint> decode_checkpoint(std::string_view bytes) {
     std::string why;
     if (!in.i64(cp.at) || !in.progress_value(cp.progress, why) || !in.json_value(cp.state, why))
       return corrupt(why.empty() ? "truncated checkpoint" : why);
+    if (!in.at_end()) {
+      std::int64_t taken = 0;
+      if (!in.i64(taken) || taken < 0)
+        return corrupt("truncated checkpoint");
+      cp.signals_taken = static_cast<std::uint64_t>(taken);
+    }
     if (!in.at_end())
       return corrupt("trailing bytes after the checkpoint");
     return cp;

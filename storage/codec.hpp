@@ -103,6 +103,14 @@ result<job_record> decode_record(job_id id, std::string_view bytes);
 result<std::string> encode_checkpoint(const checkpoint& c);
 result<checkpoint> decode_checkpoint(std::string_view bytes);
 
+/// `signals` key: the job's id, then the signal's seq (both u64 big-endian), so
+/// that a job's signals sort together, in order.
+std::string signal_key(job_id id, std::uint64_t seq);
+/// Encodes a signal value (crc, sent-at, name, payload); fails on a number that
+/// is not finite.
+result<std::string> encode_signal(const job_signal& s);
+result<job_signal> decode_signal(std::uint64_t seq, std::string_view bytes);
+
 /// crc32 (the zlib polynomial) of `bytes`.
 std::uint32_t crc32(std::string_view bytes);
 

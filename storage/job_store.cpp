@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobrt/fields.hpp" // has_non_finite
 #include "storage/codec.hpp"
 #include "storage/lmdb_env.hpp"
 
@@ -19,7 +20,7 @@ namespace jobrt::storage {
 
 namespace {
 
-constexpr unsigned max_dbs = 8;
+constexpr unsigned max_dbs = 9;
 
 const std::string schema_meta_key = "schema";
 const std::string last_id_meta_key = "last_id";
@@ -168,6 +169,18 @@ void write_batch::erase_unique_key(std::string_view owner, std::string_view key)
   ops_.push_back(std::move(o));
 }
 
+void write_batch::put_signal(job_id id, std::shared_ptr<const job_signal> s) {
+  auto o = make_op(op::kind::put_signal, id);
+  o.signal = std::move(s);
+  ops_.push_back(std::move(o));
+}
+
+void write_batch::erase_signals(job_id id, std::uint64_t seq) {
+  auto o = make_op(op::kind::erase_signals, id);
+  o.seq = seq;
+  ops_.push_back(std::move(o));
+}
+
 void write_batch::quarantine(job_id id, const std::string& reason) {
   auto o = make_op(op::kind::quarantine, id);
   o.key = reason;
@@ -268,6 +281,9 @@ result<void> check_batch(const write_batch& batch) {
     if (o.what == op::kind::put_checkpoint)
       if (auto r = codec::check_checkpoint(*o.cp); !r)
         return r;
+    if (o.what == op::kind::put_signal && has_non_finite(o.signal->payload))
+      return error{errc::invalid_argument,
+                   "a signal's payload holds a number that is not finite (JSON cannot store it)"};
   }
   return {};
 }
@@ -292,6 +308,7 @@ public:
   result<void>
   for_each_finished(const std::function<void(const job_summary&)>& fn) const override;
   result<std::optional<std::string>> get_setting(const std::string& name) const override;
+  result<std::vector<job_signal>> signals_of(job_id id) const override;
   result<std::optional<job_id>> find_unique_key(std::string_view owner,
                                                 std::string_view key) const override;
   job_id last_id() const override;
@@ -318,6 +335,7 @@ struct lmdb_store::impl {
   MDB_dbi unique_ = 0;
   MDB_dbi quarantine_ = 0;
   MDB_dbi meta_ = 0;
+  MDB_dbi signals_ = 0;
   std::size_t max_map_size_ = 0;
   std::atomic<job_id> last_id_{0};
   /// The refusal of the last `apply` that returned `status_mismatch_rc`.
@@ -343,6 +361,7 @@ struct lmdb_store::impl {
   int put_record(lmdb::txn& t, const op& o, const std::string& value);
   int check_expected(const lmdb::txn& t, job_id id, job_status expected);
   int erase_job(lmdb::txn& t, job_id id);
+  int erase_signals(lmdb::txn& t, job_id id, std::uint64_t up_to);
   int quarantine(lmdb::txn& t, const op& o);
   int drop_index_entries(lmdb::txn& t, job_id id, bool every_status);
   result<void> grow_map();
@@ -414,7 +433,7 @@ int lmdb_store::impl::open_dbis(lmdb::txn& t) {
   const std::pair<const char*, MDB_dbi*> dbs[] = {
     {"jobs", &jobs_},         {"checkpoints", &checkpoints_}, {"by_status", &by_status_},
     {"by_owner", &by_owner_}, {"unique", &unique_},           {"quarantine", &quarantine_},
-    {"meta", &meta_},
+    {"meta", &meta_},         {"signals", &signals_},
   };
   for (const auto& [name, dbi] : dbs)
     if (int rc = mdb_dbi_open(t.get(), name, MDB_CREATE, dbi))
@@ -531,6 +550,8 @@ result<std::vector<std::string>> lmdb_store::impl::encode(const write_batch& bat
       v = codec::encode_record(*o.record);
     else if (o.what == op::kind::put_checkpoint)
       v = codec::encode_checkpoint(*o.cp);
+    else if (o.what == op::kind::put_signal)
+      v = codec::encode_signal(*o.signal);
     if (!v)
       return v.error();
     values[i] = std::move(*v);
@@ -599,6 +620,10 @@ int lmdb_store::impl::apply_op(lmdb::txn& t, const op& o, const std::string& val
       return quarantine(t, o);
     case op::kind::put_setting:
       return t.put(meta_, setting_prefix + o.key, o.value);
+    case op::kind::put_signal:
+      return t.put(signals_, codec::signal_key(o.id, o.signal->seq), value);
+    case op::kind::erase_signals:
+      return erase_signals(t, o.id, o.seq);
   }
   return EINVAL;
 }
@@ -639,7 +664,32 @@ int lmdb_store::impl::erase_job(lmdb::txn& t, job_id id) {
     return rc;
   if (int rc = t.del(jobs_, codec::id_key(id)))
     return rc;
+  if (int rc = erase_signals(t, id, std::numeric_limits<std::uint64_t>::max()))
+    return rc;
   return t.del(checkpoints_, codec::id_key(id));
+}
+
+/// Deletes job `id`'s signals with a seq up to `up_to`.
+int lmdb_store::impl::erase_signals(lmdb::txn& t, job_id id, std::uint64_t up_to) {
+  std::vector<std::string> keys;
+  {
+    lmdb::cursor c;
+    if (int rc = c.open(t, signals_))
+      return rc;
+    auto prefix = codec::id_key(id);
+    std::string first = codec::signal_key(id, 0);
+    std::string_view key = first, value;
+    for (int rc = c.get(key, value, MDB_SET_RANGE);
+         rc == 0 && key.substr(0, prefix.size()) == prefix; rc = c.get(key, value, MDB_NEXT)) {
+      if (codec::id_from_key_suffix(key).value_or(0) > up_to)
+        break;
+      keys.emplace_back(key);
+    }
+  }
+  for (const auto& k : keys)
+    if (int rc = t.del(signals_, k))
+      return rc;
+  return 0;
 }
 
 /// Moves the raw record bytes to `quarantine` ("reason\0bytes") and drops the
@@ -660,6 +710,8 @@ int lmdb_store::impl::quarantine(lmdb::txn& t, const op& o) {
   if ((rc = drop_index_entries(t, o.id, true)))
     return rc;
   if ((rc = t.del(jobs_, key)))
+    return rc;
+  if ((rc = erase_signals(t, o.id, std::numeric_limits<std::uint64_t>::max())))
     return rc;
   return t.del(checkpoints_, key);
 }
@@ -966,6 +1018,28 @@ result<std::optional<job_id>> lmdb_store::find_unique_key(std::string_view owner
   if (bytes.size() != 8)
     return error{errc::corrupt_record, "idempotency key maps to a corrupt value"};
   return std::optional<job_id>{codec::id_from_key_suffix(bytes)};
+}
+
+result<std::vector<job_signal>> lmdb_store::signals_of(job_id id) const {
+  auto rt = impl_->begin_read();
+  if (!rt)
+    return rt.error();
+  lmdb::cursor c;
+  if (int rc = c.open(rt->txn, impl_->signals_))
+    return lmdb_failure("cannot read the signals of job " + std::to_string(id), rc);
+  std::vector<job_signal> out;
+  auto prefix = codec::id_key(id);
+  std::string first = codec::signal_key(id, 0);
+  std::string_view key = first, value;
+  for (int rc = c.get(key, value, MDB_SET_RANGE);
+       rc == 0 && key.substr(0, prefix.size()) == prefix; rc = c.get(key, value, MDB_NEXT)) {
+    auto seq = codec::id_from_key_suffix(key).value_or(0);
+    // One that fails its checksum (damage on disk: writes are checked first)
+    // is skipped, so that it cannot keep the job from running.
+    if (auto s = codec::decode_signal(seq, value))
+      out.push_back(std::move(*s));
+  }
+  return out;
 }
 
 result<std::optional<std::string>> lmdb_store::get_setting(const std::string& name) const {

@@ -102,6 +102,11 @@ public:
   void quarantine(job_id id, const std::string& reason);
   /// Stores a runtime setting (for example the paused job types) under `name`.
   void put_setting(const std::string& name, const std::string& value);
+  /// Stores a signal for job `id` (deleted with the job).
+  void put_signal(job_id id, std::shared_ptr<const job_signal> s);
+  /// Deletes the signals of job `id` up to and including `seq`: the job took them
+  /// and has checkpointed since.
+  void erase_signals(job_id id, std::uint64_t seq);
 
   /// For each op, whether it is a put_record that a later put of the same
   /// record in this batch replaces (with no erase of it in between): stores
@@ -121,7 +126,7 @@ public:
   struct op {
     enum class kind : std::uint8_t {
       put_record, put_checkpoint, erase_job, put_unique, erase_unique, quarantine,
-      put_setting
+      put_setting, put_signal, erase_signals
     };
     kind what;
     job_id id = 0;
@@ -130,6 +135,8 @@ public:
     std::string value; ///< a setting's value
     std::shared_ptr<const job_record> record; ///< of a put_record
     std::optional<job_status> expected_status; ///< of a put_record: see put_record
+    std::shared_ptr<const job_signal> signal;  ///< of a put_signal
+    std::uint64_t seq = 0;                     ///< of an erase_signals: the last to delete
     std::shared_ptr<const checkpoint> cp;     ///< of a put_checkpoint
   };
   const std::vector<op>& ops() const noexcept { return ops_; }
@@ -191,6 +198,9 @@ public:
   /// Calls `fn` for finished jobs (completed, failed, cancelled) in id order.
   virtual result<void>
   for_each_finished(const std::function<void(const job_summary&)>& fn) const = 0;
+  /// The signals of job `id` still stored (not yet taken and checkpointed), in
+  /// `seq` order. A signal that cannot be decoded is skipped.
+  virtual result<std::vector<job_signal>> signals_of(job_id id) const = 0;
   /// A setting stored with `write_batch::put_setting`, if any.
   virtual result<std::optional<std::string>> get_setting(const std::string& name) const = 0;
   /// The job that holds `owner`'s idempotency key `key`, if any.

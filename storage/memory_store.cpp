@@ -110,6 +110,15 @@ public:
     return std::optional<std::string>{i->second};
   }
 
+  result<std::vector<job_signal>> signals_of(job_id id) const override {
+    std::shared_lock reading{mtx_};
+    std::vector<job_signal> out;
+    if (auto i = signals_.find(id); i != signals_.end())
+      for (const auto& [seq, s] : i->second)
+        out.push_back(*s);
+    return out;
+  }
+
   result<std::optional<job_id>> find_unique_key(std::string_view owner,
                                                 std::string_view key) const override {
     auto scoped = codec::unique_key(owner, key);
@@ -190,6 +199,7 @@ private:
       jobs_.erase(i);
     }
     checkpoints_.erase(id);
+    signals_.erase(id);
   }
 
   void apply(const op& o) {
@@ -240,6 +250,17 @@ private:
       case op::kind::put_setting:
         settings_[o.key] = o.value;
         break;
+      case op::kind::put_signal:
+        signals_[o.id][o.signal->seq] = o.signal;
+        break;
+      case op::kind::erase_signals:
+        if (auto i = signals_.find(o.id); i != signals_.end()) {
+          auto& mine = i->second;
+          mine.erase(mine.begin(), mine.upper_bound(o.seq));
+          if (mine.empty())
+            signals_.erase(i);
+        }
+        break;
     }
   }
 
@@ -279,6 +300,7 @@ private:
   std::map<std::string, std::set<job_id>> by_owner_;
   std::unordered_map<std::string, job_id> unique_;
   std::map<std::string, std::string> settings_;
+  std::unordered_map<job_id, std::map<std::uint64_t, std::shared_ptr<const job_signal>>> signals_;
   std::map<job_id, std::string> quarantined_; ///< id -> reason
   std::atomic<job_id> last_id_{0};
 };

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE message_driven_tests
 #include <boost/test/unit_test.hpp>
 
+#include <map>
 #include <thread>
 
 #include "scripted_jobs.hpp"
@@ -35,8 +36,76 @@ struct greeter_job : jobrt::job<jobrt::no_fields> {
   }
 };
 
+struct listener_params {
+  std::int64_t expect = 1;         ///< completes once it has taken this many signals
+  std::optional<bool> checkpoint_each; ///< checkpoint after taking each signal
+};
+BOOST_DESCRIBE_STRUCT(listener_params, (), (expect, checkpoint_each))
+struct listener_state {
+  std::vector<std::string> seen;
+};
+BOOST_DESCRIBE_STRUCT(listener_state, (), (seen))
+
+/// Every time a listener job was handed a signal, by name (across runs).
+std::mutex deliveries_mtx;
+std::map<std::string, int> deliveries;
+
+/// Steps slowly (an hour of the runtime's clock between steps) and collects
+/// the signals it gets; completes with their names once it has `expect`.
+struct listener_job : jobrt::job<listener_params, listener_state> {
+  static constexpr const char* name = "listener";
+  static constexpr const char* description = "Collects signals";
+  void step(jobrt::context& ctx) override { ctx.next_step_after(std::chrono::hours{1}); }
+  void on_signal(jobrt::context& ctx, const jobrt::job_signal& s) override {
+    {
+      std::lock_guard guard{deliveries_mtx};
+      ++deliveries[s.name];
+    }
+    state().seen.push_back(s.name);
+    if (params().checkpoint_each.value_or(false))
+      ctx.checkpoint();
+    if (static_cast<std::int64_t>(state().seen.size()) >= params().expect)
+      ctx.complete({{"seen", boost::json::value_from(state().seen)}});
+  }
+};
+
+struct approval_state {
+  bool asked = false;
+  std::string approved_by;
+};
+BOOST_DESCRIBE_STRUCT(approval_state, (), (asked, approved_by))
+
+/// Stage one, then waits (without a slot) up to an hour for an "approve"
+/// signal, then stage two.
+struct approval_job : jobrt::job<jobrt::no_fields, approval_state> {
+  static constexpr const char* name = "approval";
+  static constexpr const char* description = "Waits for a human's approval between two stages";
+  void step(jobrt::context& ctx) override {
+    if (!state().asked) {
+      state().asked = true;
+      ctx.checkpoint();
+      ctx.wait_for_signal(std::chrono::hours{1});
+      return;
+    }
+    if (state().approved_by.empty())
+      return ctx.fail("no approval within an hour");
+    ctx.complete({{"approved_by", state().approved_by}});
+  }
+  void on_signal(jobrt::context&, const jobrt::job_signal& s) override {
+    if (s.name == "approve")
+      state().approved_by = std::string{s.payload.at("by").as_string()};
+  }
+};
+
+std::string seen_of(const jobrt::job_record& r) {
+  return json::serialize(r.output.at("seen"));
+}
+
 } // namespace
 
+JOBRT_REGISTER_JOB(listener_job);
+JOBRT_REGISTER_JOB(approval_job);
+JOBRT_REGISTER_JOB(test_jobs::sum_job);
 JOBRT_REGISTER_JOB(scripted::script_job);
 JOBRT_REGISTER_JOB(greeter_job);
 JOBRT_REGISTER_JOB(test_jobs::gated_job);
@@ -267,6 +336,133 @@ BOOST_AUTO_TEST_CASE(wait_gives_up_after_its_timeout_and_the_job_goes_on) {
   auto later = rt->wait_async(id);
   BOOST_REQUIRE((later.wait_for(30s) == std::future_status::ready));
   BOOST_TEST(later.get()->status == job_status::completed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- durable signals --------------------------------------------------------------------
+
+struct signal_fixture : runtime_fixture {
+  signal_fixture() : runtime_fixture(2, true) {
+    std::lock_guard guard{deliveries_mtx};
+    deliveries.clear();
+  }
+  void signal(jobrt::job_id id, const std::string& name, json::value payload = nullptr) {
+    auto r = rt->signal(id, name, std::move(payload));
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
+  }
+  jobrt::job_record finished(jobrt::job_id id) {
+    auto r = rt->wait(id, 30s);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r ? "" : r.error().message));
+    return *r;
+  }
+  int delivered(const std::string& name) {
+    std::lock_guard guard{deliveries_mtx};
+    return deliveries[name];
+  }
+};
+
+BOOST_FIXTURE_TEST_SUITE(signals, signal_fixture)
+
+BOOST_AUTO_TEST_CASE(signals_reach_a_running_job_in_the_order_they_were_sent) {
+  auto id = submit("listener", {{"expect", 3}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  for (auto name : {"a", "b", "c"})
+    signal(id, name);
+  BOOST_TEST(seen_of(finished(id)) == R"(["a","b","c"])");
+}
+
+BOOST_AUTO_TEST_CASE(signals_sent_before_a_job_starts_are_taken_before_its_first_step) {
+  BOOST_REQUIRE(rt->pause_type("listener").ok());
+  auto id = submit("listener", {{"expect", 2}});
+  signal(id, "first");
+  signal(id, "second", {{"n", 2}});
+  BOOST_REQUIRE(rt->resume_type("listener").ok());
+  BOOST_TEST(seen_of(finished(id)) == R"(["first","second"])");
+}
+
+BOOST_AUTO_TEST_CASE(a_paused_job_takes_its_signal_only_when_resumed) {
+  auto id = submit("listener", {{"expect", 1}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  BOOST_REQUIRE(rt->pause(id).ok());
+  signal(id, "late");
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  BOOST_TEST(seen_of(finished(id)) == R"(["late"])");
+}
+
+BOOST_AUTO_TEST_CASE(a_job_waiting_for_a_signal_holds_no_slot_and_wakes_when_one_arrives) {
+  restart(1);
+  auto id = submit("approval", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::waiting));
+  BOOST_TEST(get(id).waiting_for == "signal");
+  BOOST_TEST(get(id).attempts == 0u); // a wait, not an attempt
+  auto other = submit("sum", {{"n", 3}});
+  BOOST_TEST(finished(other).status == job_status::completed); // the one slot was free
+  signal(id, "approve", {{"by", "ana"}});
+  auto done = finished(id);
+  BOOST_TEST(done.status == job_status::completed);
+  BOOST_TEST(json::serialize(done.output) == R"({"approved_by":"ana"})");
+}
+
+BOOST_AUTO_TEST_CASE(a_job_waiting_for_a_signal_runs_again_at_its_timeout) {
+  auto id = submit("approval", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::waiting));
+  clock->advance(3'600'000 - 1);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  clock->advance(1);
+  auto done = finished(id);
+  BOOST_TEST(done.status == job_status::failed);
+  BOOST_TEST(done.error == "no approval within an hour");
+}
+
+BOOST_AUTO_TEST_CASE(signals_to_a_finished_or_unknown_job_or_with_a_bad_name_are_refused) {
+  auto id = submit("sum", {{"n", 2}});
+  BOOST_REQUIRE(finished(id).status == job_status::completed);
+  auto r = rt->signal(id, "approve");
+  BOOST_TEST(r.error().code == jobrt::errc::illegal_transition);
+  BOOST_TEST(r.error().message == "cannot signal a completed job");
+  BOOST_TEST(rt->signal(999'999, "approve").error().code == jobrt::errc::not_found);
+  BOOST_TEST(rt->signal(id, "").error().code == jobrt::errc::invalid_argument);
+  BOOST_TEST(rt->signal(id, std::string(129, 'n')).error().code == jobrt::errc::invalid_argument);
+  BOOST_TEST(rt->signal(id, "big", json::string(2 << 20, 'x')).error().code
+             == jobrt::errc::payload_too_large);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_job_keeps_waiting_across_a_restart_and_a_signal_then_wakes_it,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
+  auto id = submit("approval", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::waiting));
+  restart(2);
+  BOOST_TEST(get(id).status == job_status::waiting);
+  BOOST_TEST(get(id).waiting_for == "signal");
+  signal(id, "approve", {{"by", "ben"}});
+  BOOST_TEST(json::serialize(finished(id).output) == R"({"approved_by":"ben"})");
+}
+
+BOOST_AUTO_TEST_CASE(a_signal_taken_after_the_last_checkpoint_is_delivered_again_after_a_restart,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
+  auto id = submit("listener", {{"expect", 2}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  signal(id, "a");
+  BOOST_REQUIRE(events.wait_for([&](const auto&) { return delivered("a") == 1; }));
+  restart(2); // the job had not checkpointed: it starts over and takes "a" again
+  signal(id, "b");
+  BOOST_TEST(seen_of(finished(id)) == R"(["a","b"])");
+  BOOST_TEST(delivered("a") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_signal_taken_before_a_checkpoint_is_not_delivered_again,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
+  auto id = submit("listener", {{"expect", 2}, {"checkpoint_each", true}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  signal(id, "a");
+  // Its checkpoint is durable once the job's progress says so.
+  BOOST_REQUIRE(events.wait_for([&](const auto&) { return get(id).checkpoint_at != 0; }));
+  restart(2);
+  signal(id, "b");
+  BOOST_TEST(seen_of(finished(id)) == R"(["a","b"])");
+  BOOST_TEST(delivered("a") == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

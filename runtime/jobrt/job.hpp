@@ -95,6 +95,13 @@ public:
   /// Runs the next step only after `delay` (pacing, polling); the actor stays
   /// responsive to pause and cancel meanwhile.
   virtual void next_step_after(std::chrono::milliseconds delay) = 0;
+  /// Ends this run and waits for a signal (`runtime::signal`) without holding a
+  /// slot: the job becomes `waiting` (`waiting_for: "signal"`) and is queued
+  /// again when a signal arrives, whatever its name, or after `timeout`, also
+  /// across restarts. The signal is delivered (`on_signal`) before the next step.
+  /// Not a failure: the attempt does not count. Checkpoint first if the state
+  /// moved on.
+  virtual void wait_for_signal(std::chrono::milliseconds timeout) = 0;
   /// The job's own actor, for requests to other actors. An actor whose job used
   /// it is not reused for another job, so late replies reach no other job.
   virtual caf::event_based_actor* self() = 0;
@@ -126,6 +133,13 @@ public:
   }
   /// One unit of work. Keep it short: pause and cancel wait for it to return.
   virtual void step(context& ctx) = 0;
+  /// A signal sent with `runtime::signal`, between two steps, in the order they
+  /// were sent (and before the first step for those sent while the job was not
+  /// running). It may use the context as a step does. A signal taken after the
+  /// last checkpoint is delivered again after a crash (at-least-once).
+  virtual void on_signal(context&, const job_signal&) {
+    // nop: signals are ignored unless the job overrides this
+  }
   /// The state to save in a checkpoint.
   virtual boost::json::value save_state() const = 0;
 };

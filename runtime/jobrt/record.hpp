@@ -65,6 +65,18 @@ struct checkpoint {
   boost::json::value state;
   jobrt::progress progress;
   millis at = 0;
+  /// The last signal the job had taken (`job_signal::seq`) when it saved this
+  /// state; later signals are delivered again after a restart. 0: none.
+  std::uint64_t signals_taken = 0;
+};
+
+/// A signal sent to a job with `runtime::signal`: durable before it is
+/// acknowledged, delivered to the job (`job_base::on_signal`) in `seq` order.
+struct job_signal {
+  std::uint64_t seq = 0; ///< grows with every signal of the job, from 1
+  std::string name;
+  boost::json::value payload;
+  millis at = 0; ///< when it was sent
 };
 
 /// Options for `runtime::submit`.

@@ -267,6 +267,13 @@ public:
   result<void> cancel(job_id id);
   /// Queues a failed job again, with its attempt count kept.
   result<void> retry(job_id id);
+  /// Sends a signal to an unfinished job; returns once it is durable. The job
+  /// gets it in `on_signal`, in order, between two steps (when it runs next, if
+  /// it is queued, waiting or paused; at once, if it waits for a signal).
+  /// Errors: not_found, illegal_transition (a finished job), invalid_argument
+  /// (a name of 0 or over 128 bytes, a number that is not finite),
+  /// payload_too_large.
+  result<void> signal(job_id id, std::string_view name, boost::json::value payload = nullptr);
 
   // -- administration ---------------------------------------------------------------
 
