@@ -68,6 +68,9 @@ progress decode_progress(const json::value& v) {
     if (!f->is_number())
       throw shape_error{"field 'fraction' is not a number"};
     p.fraction = f->to_number<double>();
+    // 5E721 parses as infinity: no stored progress can be that.
+    if (!std::isfinite(*p.fraction))
+      throw shape_error{"field 'fraction' is not a finite number"};
   }
   p.stage = get_string(o, "stage");
   p.message = get_string(o, "message");

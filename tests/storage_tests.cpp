@@ -907,6 +907,15 @@ std::string json_body_record_value(const job_record& r) {
   return with_crc(p);
 }
 
+BOOST_AUTO_TEST_CASE(a_json_checkpoint_whose_progress_is_infinite_is_corrupt) {
+  // 5E721 parses as infinity; read back and written again, it would not be JSON.
+  auto cp = jobrt::storage::codec::decode_checkpoint(with_crc(
+    R"({"state":{"total":15},"progress":{"fraction":5E721,"stage":"","message":"",)"
+    R"("detail":null},"at":1000001})"));
+  BOOST_REQUIRE(!cp.ok());
+  BOOST_TEST(cp.error().code == errc::corrupt_record);
+}
+
 BOOST_AUTO_TEST_CASE(a_schema_1_store_with_json_records_is_read_and_upgraded) {
   open_store().reset();
   auto old_record = make_record(3, job_status::running, "resize", "acme");
