@@ -12,6 +12,12 @@
 ///   done ID              the runtime said the job completed (its output is durable)
 ///   event ID STATUS      any other status event (for the history in a report)
 ///   start ID I / step ID N   from the job itself (see crash_loop_job.hpp)
+///   cack ID EVERY PACE   a `collect` job's submit was acknowledged
+///   aack ID              an `approval` job's submit was acknowledged
+///   stry ID NAME         a signal is about to be sent: from here on the store may hold it
+///   signal ID NAME       the signal was acknowledged (it is durable)
+///   srefused ID NAME     the signal was refused (the job had finished): not stored
+///   sigstart ID TAKEN / sig ID SEQ NAME   from the signal jobs (see crash_loop_job.hpp)
 ///   error WHAT ID MESSAGE    a control call failed in a way it never should
 ///
 /// usage: crash_loop_child DATA_DIR SEED  (env: JOBRT_CRASH_LOOP_FINAL_CHECKPOINT=1)
@@ -31,6 +37,8 @@
 #include "reliability/crash_loop_job.hpp"
 
 JOBRT_REGISTER_JOB(crash_loop::loop_job);
+JOBRT_REGISTER_JOB(crash_loop::collect_job);
+JOBRT_REGISTER_JOB(crash_loop::approval_job);
 
 namespace {
 
@@ -44,11 +52,22 @@ struct job_sets {
   std::mutex mtx;
   std::set<jobrt::job_id> active; ///< queued, running or waiting
   std::set<jobrt::job_id> paused;
+  /// Jobs that take signals; never paused or cancelled by the child.
+  std::set<jobrt::job_id> collecting; ///< `collect` jobs that wait without a slot
+  std::set<jobrt::job_id> pacing;     ///< `collect` jobs that hold a slot
+  std::set<jobrt::job_id> approving;  ///< `approval` jobs this child submitted, not yet signalled
 
   void finished(jobrt::job_id id) {
     std::lock_guard guard{mtx};
     active.erase(id);
     paused.erase(id);
+    collecting.erase(id);
+    pacing.erase(id);
+    approving.erase(id);
+  }
+  std::size_t count(std::set<jobrt::job_id>& which) {
+    std::lock_guard guard{mtx};
+    return which.size();
   }
   std::size_t size() {
     std::lock_guard guard{mtx};
@@ -133,8 +152,14 @@ int main(int argc, char** argv) {
     }
     {
       std::lock_guard guard{jobs.mtx};
-      for (const auto& rec : page->jobs)
-        (rec.status == jobrt::job_status::paused ? jobs.paused : jobs.active).insert(rec.id);
+      for (const auto& rec : page->jobs) {
+        if (rec.type == "collect")
+          (rec.params.at("pace_ms").as_int64() > 0 ? jobs.pacing : jobs.collecting).insert(rec.id);
+        else if (rec.type == "approval")
+          continue; // signalled only by the child that submitted it (see below)
+        else
+          (rec.status == jobrt::job_status::paused ? jobs.paused : jobs.active).insert(rec.id);
+      }
     }
     if (page->next_cursor == 0)
       break;
@@ -142,7 +167,70 @@ int main(int argc, char** argv) {
   }
 
   std::uniform_int_distribution<int> percent(0, 99);
+  // Signal names are unique over all children: this child's seed and a count.
+  auto tag = std::to_string(std::stoull(argv[2]) % 1'000'000'007) + "." ;
+  std::uint64_t sent = 0;
+  auto send_signal = [&](jobrt::job_id id, const std::string& name) {
+    say("stry " + std::to_string(id) + " " + name);
+    if (auto res = r.signal(id, name, {{"n", static_cast<std::int64_t>(sent)}})) {
+      say("signal " + std::to_string(id) + " " + name);
+    } else if (res.error().code == jobrt::errc::illegal_transition) {
+      jobs.finished(id);
+      say("srefused " + std::to_string(id) + " " + name);
+    } else {
+      say("error signal " + std::to_string(id) + " " + res.error().message);
+    }
+  };
   for (;;) {
+    // Jobs that take signals, besides the load below: about one call in six.
+    if (int sd = percent(rng); sd < 16) {
+      if (sd < 2) {
+        bool pace = jobs.count(jobs.pacing) == 0 && percent(rng) < 40;
+        if (jobs.count(pace ? jobs.pacing : jobs.collecting) < 3) {
+          auto every = std::uniform_int_distribution<std::int64_t>(1, 4)(rng);
+          std::int64_t pace_ms = pace ? std::uniform_int_distribution<std::int64_t>(1, 5)(rng) : 0;
+          if (auto id = r.submit("collect", {{"every", every}, {"pace_ms", pace_ms}})) {
+            {
+              std::lock_guard guard{jobs.mtx};
+              (pace ? jobs.pacing : jobs.collecting).insert(*id);
+            }
+            say("cack " + std::to_string(*id) + " " + std::to_string(every) + " "
+                + std::to_string(pace_ms));
+          } else {
+            say("error submit 0 " + id.error().message);
+          }
+        }
+      } else if (sd < 4) {
+        if (jobs.count(jobs.approving) < 3) {
+          if (auto id = r.submit("approval", boost::json::object{})) {
+            {
+              std::lock_guard guard{jobs.mtx};
+              jobs.approving.insert(*id);
+            }
+            say("aack " + std::to_string(*id));
+          } else {
+            say("error submit 0 " + id.error().message);
+          }
+        }
+      } else if (sd < 14) {
+        auto id = jobs.pick(percent(rng) < 50 ? jobs.collecting : jobs.pacing, rng);
+        if (id) {
+          ++sent;
+          send_signal(id, (percent(rng) < 8 ? "end" : "d") + tag + std::to_string(sent));
+        }
+      } else {
+        // One signal per approval job, ever, from the child that submitted it:
+        // a second signal would wake a job that the first one failed to wake.
+        // Those a kill left without one wait across the kills that follow,
+        // until the final run sends theirs.
+        if (auto id = jobs.pick(jobs.approving, rng)) {
+          ++sent;
+          jobs.finished(id);
+          send_signal(id, "ok" + tag + std::to_string(sent));
+        }
+      }
+    }
+
     int dice = percent(rng);
     if (dice < 45) {
       if (jobs.size() < 24) {

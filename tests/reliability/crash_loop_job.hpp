@@ -19,6 +19,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <boost/json/value_from.hpp>
 
 #include <boost/describe.hpp>
 
@@ -84,6 +87,124 @@ struct loop_job : jobrt::job<loop_params, loop_state> {
     }
     if (params().pace_ms > 0)
       ctx.next_step_after(std::chrono::milliseconds(params().pace_ms));
+  }
+};
+
+
+// -- jobs that take signals -------------------------------------------------------------
+//
+// Both report, through `report`:
+//   sigstart ID TAKEN   a run begins; TAKEN is the seq of the last signal in the state
+//                       it starts from (0: none): the run takes TAKEN+1, TAKEN+2, ...
+//   sig ID SEQ NAME     on_signal was called with this signal
+// A signal is "final" for a job when the job ends with it: for a `collect` job a
+// name that begins with "end", for an `approval` job any name (the first one wins).
+
+struct collect_params {
+  std::int64_t every = 1;   ///< checkpoint after every this many signals
+  std::int64_t pace_ms = 0; ///< 0: wait for signals without a slot; else step at this pace
+};
+BOOST_DESCRIBE_STRUCT(collect_params, (), (every, pace_ms))
+
+struct collect_state {
+  std::vector<std::int64_t> seqs;
+  std::vector<std::string> names;
+  std::int64_t saved = 0; ///< how many of them the last checkpoint asked for held
+};
+BOOST_DESCRIBE_STRUCT(collect_state, (), (seqs, names, saved))
+
+inline bool is_end_signal(const std::string& name) {
+  return name.rfind("end", 0) == 0;
+}
+
+/// Collects the signals it takes, in order, checkpointing after every `every`;
+/// completes with them all ({"seqs": [...], "names": [...]}) at the first one
+/// whose name begins with "end". Between signals it either steps at `pace_ms`
+/// (holding a slot: signals reach its running actor) or, with pace_ms = 0,
+/// waits for the next signal without a slot (checkpointing first if it took
+/// any since its last checkpoint, as the docs ask).
+struct collect_job : jobrt::job<collect_params, collect_state> {
+  static constexpr const char* name = "collect";
+  static constexpr const char* description = "Collects signals until one named end...";
+
+  void on_start(jobrt::context& ctx) override {
+    auto taken = state().seqs.empty() ? 0 : state().seqs.back();
+    report("sigstart " + std::to_string(ctx.id()) + " " + std::to_string(taken));
+  }
+
+  void step(jobrt::context& ctx) override {
+    if (params().pace_ms > 0) {
+      ctx.next_step_after(std::chrono::milliseconds(params().pace_ms));
+      return;
+    }
+    if (state().saved != static_cast<std::int64_t>(state().seqs.size())) {
+      state().saved = static_cast<std::int64_t>(state().seqs.size());
+      ctx.checkpoint();
+    }
+    ctx.wait_for_signal(std::chrono::hours{2});
+  }
+
+  void on_signal(jobrt::context& ctx, const jobrt::job_signal& s) override {
+    report("sig " + std::to_string(ctx.id()) + " " + std::to_string(s.seq) + " " + s.name);
+    auto& st = state();
+    st.seqs.push_back(static_cast<std::int64_t>(s.seq));
+    st.names.push_back(s.name);
+    if (is_end_signal(s.name)) {
+      ctx.complete({{"seqs", boost::json::value_from(st.seqs)},
+                    {"names", boost::json::value_from(st.names)}});
+      return;
+    }
+    ctx.progress_indeterminate("collecting", std::to_string(st.seqs.size()) + " signals");
+    if (static_cast<std::int64_t>(st.seqs.size()) % std::max<std::int64_t>(1, params().every) == 0) {
+      st.saved = static_cast<std::int64_t>(st.seqs.size());
+      ctx.checkpoint();
+    }
+  }
+};
+
+struct approval_state {
+  bool asked = false;        ///< stage one ran (and was checkpointed)
+  std::string approved_by;   ///< the first signal's name
+  std::int64_t approved_seq = 0;
+  std::int64_t last_seq = 0; ///< the last signal taken
+};
+BOOST_DESCRIBE_STRUCT(approval_state, (), (asked, approved_by, approved_seq, last_seq))
+
+/// Stage one, then waits (without a slot, up to two hours) for a signal, then
+/// stage two: completes with {"approved_by": NAME, "seq": SEQ} of the first
+/// signal it took. A signal taken before stage one skips the wait.
+struct approval_job : jobrt::job<jobrt::no_fields, approval_state> {
+  static constexpr const char* name = "approval";
+  static constexpr const char* description = "Waits for a signal between two stages";
+
+  void on_start(jobrt::context& ctx) override {
+    report("sigstart " + std::to_string(ctx.id()) + " " + std::to_string(state().last_seq));
+  }
+
+  void step(jobrt::context& ctx) override {
+    auto& st = state();
+    if (!st.asked) {
+      st.asked = true; // stage one
+      ctx.progress(0.5, "asked");
+      ctx.checkpoint();
+    }
+    if (st.approved_by.empty()) {
+      // Also after a restart from stage one's checkpoint: wait (again). Only the
+      // two-hour timeout would wake it without a signal, and the loop is shorter.
+      ctx.wait_for_signal(std::chrono::hours{2});
+      return;
+    }
+    ctx.complete({{"approved_by", st.approved_by}, {"seq", st.approved_seq}});
+  }
+
+  void on_signal(jobrt::context& ctx, const jobrt::job_signal& s) override {
+    report("sig " + std::to_string(ctx.id()) + " " + std::to_string(s.seq) + " " + s.name);
+    auto& st = state();
+    st.last_seq = static_cast<std::int64_t>(s.seq);
+    if (st.approved_by.empty()) {
+      st.approved_by = s.name;
+      st.approved_seq = static_cast<std::int64_t>(s.seq);
+    }
   }
 };
 
