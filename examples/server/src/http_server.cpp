@@ -1,6 +1,8 @@
 #include "http_server.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -8,6 +10,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -201,7 +204,8 @@ private:
 
 class http_server::listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(net::io_context& ioc, shared s) : ioc_(ioc), acceptor_(net::make_strand(ioc)), s_(s) {}
+  listener(net::io_context& ioc, shared s)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()), s_(s) {}
 
   unsigned short open(const std::string& host, unsigned short port) {
     tcp::endpoint ep{net::ip::make_address(host), port};
@@ -221,6 +225,7 @@ public:
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->acceptor_.close(ignored);
+      self->retry_.cancel();
     });
   }
 
@@ -228,11 +233,29 @@ private:
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open())
       return;
-    if (!ec && *s_.sessions >= s_.settings.max_connections)
+    if (ec)
+      return pause_accepting(ec);
+    failing_ = false;
+    if (*s_.sessions >= s_.settings.max_connections)
       refuse(socket);
-    else if (!ec)
+    else
       std::make_shared<session>(std::move(socket), s_)->run();
     accept();
+  }
+
+  /// An accept that fails (EMFILE: out of file descriptors, ENOBUFS) fails again
+  /// at once while the cause lasts: wait a little before the next, rather than
+  /// spin on the listener's strand. Logged once per run of failures.
+  void pause_accepting(const beast::error_code& ec) {
+    if (!failing_)
+      std::cerr << "jobrt-server: accepting a connection failed (" << ec.message()
+                << "); retrying every " << accept_retry.count() << " ms\n";
+    failing_ = true;
+    retry_.expires_after(accept_retry);
+    retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open())
+        self->accept();
+    });
   }
 
   /// Over the connection limit: a short 503 (without waiting for a request) and close.
@@ -252,8 +275,13 @@ private:
     socket.close(ignored);
   }
 
+  /// How long to wait after a failed accept before the next.
+  static constexpr std::chrono::milliseconds accept_retry{100};
+
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_; ///< on the acceptor's strand
+  bool failing_ = false;    ///< the last accept failed (logged already)
   shared s_;
 };
 
