@@ -234,11 +234,34 @@ response submit_job(const call& c) {
 
 // -- /api/jobs/{id}[/{action}] ---------------------------------------------------
 
-response get_job(const call& c, job_id id) {
+/// The record as an answer; with `waited` (a request with `wait`), the header
+/// saying whether the job has finished.
+response record_answer(const jobrt::job_record& rec, bool waited) {
+  auto res = json_response(http::status::ok, jobrt::to_json(rec));
+  if (waited)
+    res.set(job_finished_field, jobrt::is_finished(rec.status) ? "true" : "false");
+  return res;
+}
+
+/// GET /api/jobs/{id}[?wait=SECONDS]: at once, or a long poll of an unfinished job.
+routed get_job(const call& c, job_id id) {
+  std::optional<std::uint64_t> wait;
+  if (auto w = c.t.param("wait")) {
+    wait = parse_uint(*w, max_wait_seconds);
+    if (!wait)
+      return {bad_request("invalid_argument", "wait must be a whole number of seconds from 0 to "
+                                                + std::to_string(max_wait_seconds)
+                                                + ", in digits only"),
+              {}};
+  }
   auto job = load_job(c, id);
   if (auto* err = std::get_if<response>(&job))
-    return std::move(*err);
-  return json_response(http::status::ok, jobrt::to_json(std::get<jobrt::job_record>(job)));
+    return {std::move(*err), {}};
+  const auto& rec = std::get<jobrt::job_record>(job);
+  auto res = record_answer(rec, wait.has_value());
+  if (!wait || *wait == 0 || jobrt::is_finished(rec.status))
+    return {std::move(res), {}};
+  return {std::move(res), {}, long_poll{id, std::chrono::seconds{*wait}}};
 }
 
 response steer_job(const call& c, job_id id, std::string_view action) {
@@ -276,26 +299,91 @@ bool is_action(std::string_view a) {
   return a == "pause" || a == "resume" || a == "cancel" || a == "retry";
 }
 
+/// Longest signal name, in bytes (the runtime's limit).
+constexpr std::size_t max_signal_name_size = 128;
+
+/// A signal name: 1 to 128 bytes of UTF-8 text without control characters.
+bool is_signal_name(std::string_view s) {
+  if (s.empty() || s.size() > max_signal_name_size || valid_utf8(s) != s)
+    return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f)
+      return false;
+  return true;
+}
+
+/// The segments of the request target's path as they were sent (not decoded),
+/// without the leading empty one: "/api/jobs/7/signals/a%2Fb" gives api, jobs,
+/// 7, signals, a%2Fb. The decoded path cannot tell "a%2Fb" from "a/b".
+std::vector<std::string_view> raw_segments(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/')
+    path.remove_prefix(1);
+  for (;;) {
+    auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos)
+      break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+/// POST /api/jobs/{id}/signals/{name}: the body (optional) is the payload.
+response signal_job(const call& c, job_id id, std::string_view raw_name) {
+  auto name = percent_decode(raw_name, false);
+  if (!name || !is_signal_name(*name))
+    return bad_request("invalid_argument",
+                       "a signal name must be 1 to " + std::to_string(max_signal_name_size)
+                         + " bytes of UTF-8 text without control characters");
+  json::value payload = nullptr;
+  const auto& body = c.req.body();
+  if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    json::error_code ec;
+    json::parse_options po;
+    po.max_depth = 32;
+    payload = json::parse(body, ec, {}, po);
+    if (ec)
+      return bad_request("malformed_json", "signal payload: " + ec.message());
+  }
+  auto job = load_job(c, id);
+  if (auto* err = std::get_if<response>(&job))
+    return std::move(*err);
+  if (auto r = c.ctx.rt.signal(id, *name, std::move(payload)); !r)
+    return error_response(r.error()); // 409 for a finished job
+  return json_response(http::status::accepted, {{"id", id}, {"signal", *name}});
+}
+
 /// Routes /api/jobs/{id} and /api/jobs/{id}/{action}; `rest` is after "/api/jobs/".
-response route_job(const call& c, std::string_view rest) {
+routed route_job(const call& c, std::string_view rest) {
   auto slash = rest.find('/');
   auto id = parse_id(rest.substr(0, slash));
   if (!id)
-    return not_found("no such job: '" + std::string{rest.substr(0, slash)} + "'");
+    return {not_found("no such job: '" + std::string{rest.substr(0, slash)} + "'"), {}};
   auto method = c.req.method();
   if (slash == std::string_view::npos) {
     if (method == http::verb::get)
       return get_job(c, *id);
     if (method == http::verb::delete_)
-      return delete_job(c, *id);
-    return method_not_allowed("GET, DELETE");
+      return {delete_job(c, *id), {}};
+    return {method_not_allowed("GET, DELETE"), {}};
   }
   auto action = rest.substr(slash + 1);
+  if (action.compare(0, 8, "signals/") == 0) {
+    // api, jobs, {id}, signals, {name}: a name is one segment (a '/' in it is %2F).
+    auto raw = raw_segments(c.req.target());
+    if (raw.size() != 5)
+      return {not_found("no such route"), {}};
+    if (method != http::verb::post)
+      return {method_not_allowed("POST"), {}};
+    return {signal_job(c, *id, raw[4]), {}};
+  }
   if (!is_action(action))
-    return not_found("no such route");
+    return {not_found("no such route"), {}};
   if (method != http::verb::post)
-    return method_not_allowed("POST");
-  return steer_job(c, *id, action);
+    return {method_not_allowed("POST"), {}};
+  return {steer_job(c, *id, action), {}};
 }
 
 // -- the rest ------------------------------------------------------------------------
@@ -374,7 +462,7 @@ routed route_api(const call& c) {
   }
   constexpr std::string_view prefix = "/api/jobs/";
   if (path.compare(0, prefix.size(), prefix) == 0)
-    return {route_job(c, std::string_view{path}.substr(prefix.size())), {}};
+    return route_job(c, std::string_view{path}.substr(prefix.size()));
   if (path == "/api/job-types")
     return {method == http::verb::get ? job_types(c) : method_not_allowed("GET"), {}};
   if (path == "/metrics")
@@ -387,6 +475,15 @@ bool needs_auth(const std::string& path) {
 }
 
 } // namespace
+
+std::optional<response> poll_job(const server_context& ctx, jobrt::job_id id, bool last) {
+  auto rec = ctx.rt.get(id);
+  if (!rec)
+    return error_response(rec.error()); // deleted meanwhile, or shutting down
+  if (!last && !jobrt::is_finished(rec->status))
+    return std::nullopt;
+  return record_answer(*rec, true);
+}
 
 routed handle_request(const server_context& ctx, const request& req) {
   if (req.target().size() > max_target_size)

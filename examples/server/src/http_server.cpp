@@ -122,7 +122,13 @@ private:
       sse->start();
       return;
     }
-    auto res = std::move(*r.res);
+    if (r.wait)
+      return start_long_poll(req, *r.wait);
+    answer(req, std::move(*r.res));
+  }
+
+  /// Writes the router's answer to `req`.
+  void answer(const request& req, response res) {
     res.version(req.version());
     res.keep_alive(req.keep_alive());
     res.set(http::field::server, "jobrt-server");
@@ -130,6 +136,53 @@ private:
     if (req.method() == http::verb::head)
       res.body().clear(); // Content-Length stays that of the GET answer
     write(std::move(res), false);
+  }
+
+  // -- long polls -------------------------------------------------------------------
+  //
+  // A long poll waits on this connection's strand: a timer fires every
+  // long_poll_interval and one short `get` runs on the worker pool, so a waiting
+  // request holds a timer and its connection, never a worker thread. (runtime::wait
+  // would block a worker for the whole wait.) The read timeout does not run while
+  // a request is handled; the wait is bounded by max_wait_seconds.
+
+  void start_long_poll(const request& req, long_poll lp) {
+    poll_ = std::make_unique<poll_state>(poll_state{std::make_shared<request>(req), lp.id,
+                                                    std::chrono::steady_clock::now() + lp.seconds,
+                                                    net::steady_timer{stream_.get_executor()}});
+    next_poll();
+  }
+
+  void next_poll() {
+    auto now = std::chrono::steady_clock::now();
+    auto wait = std::min<std::chrono::steady_clock::duration>(
+      long_poll_interval, std::max(poll_->deadline - now, std::chrono::steady_clock::duration::zero()));
+    poll_->timer.expires_after(wait);
+    poll_->timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->poll_)
+        return;
+      bool last = std::chrono::steady_clock::now() >= self->poll_->deadline;
+      auto id = self->poll_->id;
+      net::post(self->s_.workers, [self, id, last] {
+        auto res = std::make_shared<std::optional<response>>();
+        try {
+          *res = poll_job(self->s_.ctx, id, last);
+        } catch (const std::exception& e) {
+          *res = error_response(http::status::internal_server_error, "internal", e.what());
+        }
+        net::post(self->stream_.get_executor(), [self, res] { self->on_polled(std::move(*res)); });
+      });
+    });
+  }
+
+  void on_polled(std::optional<response> res) {
+    if (!poll_)
+      return;
+    if (!res)
+      return next_poll();
+    auto req = std::move(poll_->req);
+    poll_.reset();
+    answer(*req, std::move(*res));
   }
 
   void write(response res, bool force_close) {
@@ -193,6 +246,14 @@ private:
   beast::flat_buffer buffer_; ///< bounded: see request_reader
   std::optional<request_reader> parser_;
   std::shared_ptr<response> res_;
+  /// A long poll under way: the request, the job, when it ends, its timer.
+  struct poll_state {
+    std::shared_ptr<request> req;
+    jobrt::job_id id;
+    std::chrono::steady_clock::time_point deadline;
+    net::steady_timer timer;
+  };
+  std::unique_ptr<poll_state> poll_;
   shared s_;
   std::array<char, 16384> scratch_;
   std::size_t drained_ = 0;

@@ -50,6 +50,16 @@ struct server_fixture {
   std::uint64_t submit_countdown(int n, int pace_ms, const std::string& extra = {}) {
     return submit_countdown(api, n, pace_ms, extra);
   }
+
+  /// Submits an approval job and waits until it waits for its signal.
+  std::uint64_t submit_approval(jobrt_client::http_client& c) {
+    auto r = c.request(http::verb::post, "/api/jobs", R"({"type":"approval","params":{}})");
+    BOOST_REQUIRE_EQUAL(r.status, 202);
+    auto id = body_of(r).at("id").to_number<std::uint64_t>();
+    BOOST_REQUIRE(wait_for_status(api, id, "waiting"));
+    return id;
+  }
+  std::uint64_t submit_approval() { return submit_approval(api); }
 };
 
 /// A whole HTTP exchange over a plain socket: sends `bytes`, then reads until
@@ -600,6 +610,182 @@ BOOST_AUTO_TEST_CASE(every_answer_says_nosniff) {
                              std::chrono::seconds{3});
   BOOST_TEST(raw_status(events) == 200, events);
   BOOST_TEST(raw_has_header(events, "X-Content-Type-Options", "nosniff"), events);
+}
+
+// -- signals ---------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_signal_wakes_a_job_that_waits_for_one) {
+  auto id = submit_approval();
+  auto path = "/api/jobs/" + std::to_string(id);
+  auto rec = body_of(get(path));
+  BOOST_TEST(rec.at("status") == "waiting");
+  BOOST_TEST(rec.at("waiting_for") == "signal");
+  auto r = post(path + "/signals/approve", R"({"by":"http tests"})");
+  BOOST_REQUIRE_EQUAL(r.status, 202);
+  BOOST_TEST(body_of(r).at("id").to_number<std::uint64_t>() == id);
+  BOOST_TEST(body_of(r).at("signal") == "approve");
+  BOOST_REQUIRE(wait_for_status(api, id, "completed"));
+  BOOST_TEST(body_of(get(path)).at("output").at("approved_by") == "http tests");
+  // A finished job takes no more signals.
+  auto late = post(path + "/signals/approve");
+  BOOST_TEST(late.status == 409);
+  BOOST_TEST(error_code(late) == "illegal_transition");
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_signal_body_is_a_null_payload) {
+  auto id = submit_approval();
+  auto path = "/api/jobs/" + std::to_string(id);
+  BOOST_REQUIRE_EQUAL(post(path + "/signals/approve").status, 202);
+  BOOST_REQUIRE(wait_for_status(api, id, "completed"));
+  BOOST_TEST(body_of(get(path)).at("output").at("approved_by") == "anonymous");
+}
+
+BOOST_AUTO_TEST_CASE(signal_names_and_payloads_are_checked_strictly) {
+  auto id = submit_approval();
+  auto path = "/api/jobs/" + std::to_string(id) + "/signals/";
+  for (auto bad : {std::string{}, std::string(129, 'n'), std::string{"a%00b"}, std::string{"a%0Ab"},
+                   std::string{"%7F"}, std::string{"%FF"}, std::string{"%C0%80"}}) {
+    auto r = post(path + bad, "{}");
+    BOOST_TEST(r.status == 400, bad);
+    BOOST_TEST(error_code(r) == "invalid_argument", bad);
+  }
+  BOOST_TEST(post(path + "a/b").status == 404);  // a name is one path segment
+  BOOST_TEST(get(path + "ping").status == 405);
+  auto malformed = post(path + "ping", R"({"by":)");
+  BOOST_TEST(malformed.status == 400);
+  BOOST_TEST(error_code(malformed) == "malformed_json");
+  auto infinite = post(path + "ping", "[1e400]");
+  BOOST_TEST(infinite.status == 400);
+  BOOST_TEST(error_code(infinite) == "invalid_argument");
+  // Within the body limit, but over the runtime's payload limit once serialized
+  // (1.5 is written as 1.5E0).
+  std::string many = "[1.5";
+  while (many.size() < 800'000)
+    many += ",1.5";
+  many += "]";
+  auto large = post(path + "ping", many);
+  BOOST_TEST(large.status == 413);
+  BOOST_TEST(error_code(large) == "payload_too_large");
+  auto over_body_limit = post(path + "ping", "\"" + std::string(2u << 20, 'x') + "\"");
+  BOOST_TEST(over_body_limit.status == 413);
+  // What was refused reached no job: it still waits. Names may hold any text.
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id))).at("status") == "waiting");
+  auto odd = post(path + "a%2Fb%20%C3%A9", R"({"note":"x"})");
+  BOOST_REQUIRE_EQUAL(odd.status, 202);
+  BOOST_TEST(body_of(odd).at("signal") == "a/b \xC3\xA9");
+  BOOST_TEST(post(path + std::string(128, 'n')).status == 202);
+  BOOST_TEST(post(path + "reject", R"({"reason":"no"})").status == 202);
+  BOOST_REQUIRE(wait_for_status(api, id, "failed"));
+}
+
+BOOST_AUTO_TEST_CASE(signals_to_unknown_or_other_owners_jobs_are_refused) {
+  BOOST_TEST(post("/api/jobs/999999/signals/approve").status == 404);
+  BOOST_TEST(post("/api/jobs/abc/signals/approve").status == 404);
+  auto acme_api = server.client(acme);
+  auto globex_api = server.client(globex);
+  auto id = submit_approval(acme_api);
+  auto path = "/api/jobs/" + std::to_string(id) + "/signals/approve";
+  auto foreign = globex_api.request(http::verb::post, path, R"({"by":"globex"})");
+  BOOST_TEST(foreign.status == 403);
+  BOOST_TEST(error_code(foreign) == "forbidden");
+  BOOST_TEST(server.client().request(http::verb::post, path).status == 401);
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id))).at("status") == "waiting");
+  BOOST_TEST(acme_api.request(http::verb::post, path, R"({"by":"acme"})").status == 202);
+  BOOST_REQUIRE(wait_for_status(api, id, "completed"));
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id))).at("output").at("approved_by") == "acme");
+}
+
+// -- long polls ----------------------------------------------------------------------
+
+/// The body of a raw answer.
+std::string raw_body(const std::string& answer) {
+  auto end = answer.find("\r\n\r\n");
+  return end == std::string::npos ? std::string{} : answer.substr(end + 4);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_poll_answers_when_the_job_finishes) {
+  auto id = submit_countdown(30, 50);
+  auto answer = raw_exchange(server, "GET /api/jobs/" + std::to_string(id) + "?wait=60 HTTP/1.1\r\n"
+                                       + bearer(admin) + "Host: x\r\nConnection: close\r\n\r\n",
+                             std::chrono::seconds{70});
+  BOOST_REQUIRE_EQUAL(raw_status(answer), 200);
+  BOOST_TEST(raw_has_header(answer, "X-Job-Finished", "true"));
+  BOOST_TEST(json::parse(raw_body(answer)).at("status") == "completed");
+  // A finished job answers at once, and so does wait=0.
+  BOOST_TEST(body_of(get("/api/jobs/" + std::to_string(id) + "?wait=60")).at("status") == "completed");
+}
+
+BOOST_AUTO_TEST_CASE(a_long_poll_answers_at_its_end_with_the_record_as_it_is) {
+  auto id = submit_approval();
+  auto target = "/api/jobs/" + std::to_string(id);
+  auto answer = raw_exchange(server, "GET " + target + "?wait=1 HTTP/1.1\r\n" + bearer(admin)
+                                       + "Host: x\r\nConnection: close\r\n\r\n",
+                             std::chrono::seconds{20});
+  BOOST_REQUIRE_EQUAL(raw_status(answer), 200);
+  BOOST_TEST(raw_has_header(answer, "X-Job-Finished", "false"));
+  BOOST_TEST(json::parse(raw_body(answer)).at("status") == "waiting");
+  auto now = raw_exchange(server, "GET " + target + "?wait=0 HTTP/1.1\r\n" + bearer(admin)
+                                    + "Host: x\r\nConnection: close\r\n\r\n");
+  BOOST_TEST(raw_status(now) == 200);
+  BOOST_TEST(raw_has_header(now, "X-Job-Finished", "false"));
+  BOOST_TEST(post(target + "/cancel").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(long_polls_hold_no_worker_thread) {
+  // More waiting requests than the server has worker threads (4): other
+  // requests are still answered (within the client's 10 s deadline, well
+  // before the polls' 50 s), and a signal ends every poll.
+  auto id = submit_approval();
+  std::vector<int> polls;
+  for (int i = 0; i < 12; ++i) {
+    int fd = connect_to(server);
+    std::string req = "GET /api/jobs/" + std::to_string(id) + "?wait=50 HTTP/1.1\r\n" + bearer(admin)
+                      + "Host: x\r\nConnection: close\r\n\r\n";
+    BOOST_REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    polls.push_back(fd);
+  }
+  for (int i = 0; i < 8; ++i)
+    BOOST_TEST(get("/api/jobs/" + std::to_string(id)).status == 200);
+  BOOST_TEST(post("/api/jobs/" + std::to_string(id) + "/signals/approve", R"({"by":"poll"})").status == 202);
+  for (int fd : polls) {
+    std::string in;
+    char buf[8192];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0)
+        continue;
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        break;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    BOOST_TEST(raw_status(in) == 200);
+    BOOST_TEST(raw_has_header(in, "X-Job-Finished", "true"));
+    BOOST_TEST(raw_body(in).find("\"approved_by\":\"poll\"") != std::string::npos, raw_body(in));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(wait_is_parsed_strictly_and_follows_the_access_rules) {
+  auto id = submit_countdown(1, 0);
+  auto target = "/api/jobs/" + std::to_string(id) + "?wait=";
+  for (auto bad : {"", "+1", "-1", "61", "1.5", "1e1", "%201", "1%20", "abc", "0x1",
+                   "99999999999999999999"}) {
+    auto r = get(target + bad);
+    BOOST_TEST(r.status == 400, bad);
+    BOOST_TEST(error_code(r) == "invalid_argument", bad);
+    BOOST_TEST(r.body.find("wait") != std::string::npos, bad);
+  }
+  BOOST_TEST(get(target + "1&wait=2").status == 400);
+  BOOST_TEST(get("/api/jobs/999999?wait=5").status == 404);
+  auto acme_api = server.client(acme);
+  auto globex_api = server.client(globex);
+  auto mine = submit_countdown(acme_api, 1, 0);
+  BOOST_TEST(globex_api.request(http::verb::get, "/api/jobs/" + std::to_string(mine) + "?wait=5").status
+             == 403);
+  BOOST_TEST(acme_api.request(http::verb::get, "/api/jobs/" + std::to_string(mine) + "?wait=30").status
+             == 200);
 }
 
 // -- fields the runtime interprets ---------------------------------------------------
