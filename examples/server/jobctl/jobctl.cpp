@@ -1,8 +1,11 @@
 /// jobctl: a command line client of jobrt-server's HTTP API.
 ///
 /// Exit codes: 0 ok, 1 the API answered with an error, 2 usage error,
-/// 3 the server cannot be reached, 4 the token is missing, wrong or not allowed.
+/// 3 the server cannot be reached, 4 the token is missing, wrong or not allowed;
+/// `wait` also: 5 the job failed, 6 it was cancelled, 7 it did not finish in time.
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -22,7 +25,16 @@ namespace http = boost::beast::http;
 
 namespace {
 
-enum exit_code { ok = 0, api_error = 1, usage_error = 2, no_server = 3, auth_error = 4 };
+enum exit_code {
+  ok = 0,
+  api_error = 1,
+  usage_error = 2,
+  no_server = 3,
+  auth_error = 4,
+  job_failed = 5,    ///< wait: the job failed
+  job_cancelled = 6, ///< wait: the job was cancelled
+  wait_timeout = 7,  ///< wait: the job had not finished when --timeout passed
+};
 
 constexpr const char* usage = R"(Usage: jobctl [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]
 
@@ -31,6 +43,8 @@ Commands:
   list [--status S[,S]] [--type T] [--owner O] [--limit N] [--cursor ID]
   show ID                                       every field of a job
   pause ID | resume ID | cancel ID | retry ID   steer a job
+  signal ID NAME [JSON]                         send a signal; JSON is its payload
+  wait ID [--timeout SECONDS]                   wait until the job finished (default: no limit)
   watch [ID]                                    live progress (until ID finishes, or Ctrl-C)
   types                                         the job types and their parameters
 
@@ -39,7 +53,8 @@ Options:
   --token TOKEN  bearer token (default: $JOBRT_TOKEN)
   --json         print the server's JSON (one event per line for watch)
 
-Exit codes: 0 ok, 1 API error, 2 usage, 3 cannot connect, 4 auth.
+Exit codes: 0 ok, 1 API error, 2 usage, 3 cannot connect, 4 auth;
+wait: 0 completed, 5 failed, 6 cancelled, 7 not finished within --timeout.
 )";
 
 /// The text of a JSON string (streaming a json::string directly would quote it).
@@ -77,7 +92,7 @@ args parse_args(int argc, char** argv) {
   a.url = env_or("JOBRT_URL", "http://127.0.0.1:8080");
   a.token = env_or("JOBRT_TOKEN", "");
   static const char* with_value[] = {"url", "token", "priority", "owner", "status",
-                                     "type", "limit", "cursor"};
+                                     "type", "limit", "cursor", "timeout"};
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     if (s == "--help" || s == "-h")
@@ -127,6 +142,8 @@ private:
   int list();
   int show();
   int steer(const std::string& action);
+  int signal();
+  int wait();
   int watch();
   int types();
 
@@ -283,6 +300,106 @@ int cli::steer(const std::string& action) {
   return ok;
 }
 
+/// Escapes one path segment: everything but unreserved characters becomes %XX.
+std::string path_escape(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
+    else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+int cli::signal() {
+  if (a_.positional.size() < 3 || a_.positional.size() > 4)
+    throw usage_failure{"usage: signal ID NAME [JSON]"};
+  auto id = id_arg(1);
+  const auto& name = a_.positional[2];
+  std::string body;
+  if (a_.positional.size() == 4) {
+    json::error_code ec;
+    auto payload = json::parse(a_.positional[3], ec);
+    if (ec)
+      throw usage_failure{"the payload is not valid JSON: " + ec.message()};
+    body = json::serialize(payload);
+  }
+  int code = ok;
+  auto doc = call(http::verb::post, "/api/jobs/" + id + "/signals/" + path_escape(name), body, code);
+  if (!doc)
+    return code;
+  if (a_.json)
+    std::cout << json::serialize(*doc) << '\n';
+  else
+    std::cout << "job " << id << ": sent signal '" << name << "'\n";
+  return ok;
+}
+
+bool finished(const json::value& status);
+
+/// The exit code for a job's final status.
+int final_code(const json::value& status) {
+  if (status == "completed")
+    return ok;
+  return status == "cancelled" ? job_cancelled : job_failed;
+}
+
+int cli::wait() {
+  if (a_.positional.size() != 2)
+    throw usage_failure{"usage: wait ID [--timeout SECONDS]"};
+  auto id = id_arg(1);
+  using clock = std::chrono::steady_clock;
+  std::optional<clock::time_point> deadline;
+  if (auto t = a_.opt("timeout")) {
+    if (t->empty() || t->size() > 9 || t->find_first_not_of("0123456789") != std::string::npos)
+      throw usage_failure{"--timeout must be a whole number of seconds"};
+    deadline = clock::now() + std::chrono::seconds{std::stoll(*t)};
+  }
+  constexpr long long longest_poll = 60; // the server's most for ?wait
+  for (;;) {
+    long long slice = longest_poll;
+    if (deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::seconds>(*deadline - clock::now()).count();
+      slice = std::clamp<long long>(left, 0, longest_poll);
+    }
+    // The connection must outlast the server's wait.
+    jobrt_client::http_client poller{client_.where(), a_.token,
+                                     std::chrono::seconds{slice + 15}};
+    auto r = poller.request(http::verb::get,
+                            "/api/jobs/" + id + "?wait=" + std::to_string(slice));
+    if (r.status != 200)
+      return report_error(r);
+    json::error_code ec;
+    auto doc = json::parse(r.body, ec);
+    if (ec || !doc.is_object()) {
+      std::cerr << "jobctl: the server sent something that is not JSON\n";
+      return api_error;
+    }
+    const auto& status = doc.at("status");
+    bool done = finished(status);
+    if (done || (deadline && (slice == 0 || clock::now() >= *deadline))) {
+      if (a_.json)
+        std::cout << json::serialize(doc) << '\n';
+      else if (done)
+        std::cout << "job " << id << ": " << text(status)
+                  << (doc.at("error").is_string() && !doc.at("error").get_string().empty()
+                        ? " (" + text(doc.at("error")) + ")"
+                        : std::string{})
+                  << '\n';
+      if (done)
+        return final_code(status);
+      std::cerr << "jobctl: job " << id << " did not finish in time (it is " << text(status)
+                << ")\n";
+      return wait_timeout;
+    }
+  }
+}
+
 int cli::types() {
   int code = ok;
   auto doc = call(http::verb::get, "/api/job-types", {}, code);
@@ -375,6 +492,10 @@ int cli::run() {
     return show();
   if (cmd == "pause" || cmd == "resume" || cmd == "cancel" || cmd == "retry")
     return steer(cmd);
+  if (cmd == "signal")
+    return signal();
+  if (cmd == "wait")
+    return wait();
   if (cmd == "watch")
     return watch();
   if (cmd == "types")

@@ -56,3 +56,62 @@ BOOST_AUTO_TEST_CASE(jobctl_submits_watches_and_shows_a_job) {
   auto bad_json = run_process(JOBCTL_EXE, with({"submit", "countdown", "{nope"}));
   BOOST_TEST(bad_json.exit_code == 2);
 }
+
+BOOST_AUTO_TEST_CASE(jobctl_signals_a_job_and_waits_for_it) {
+  server_process server{{"--token", "right"}};
+  std::vector<std::string> base{"--url", server.base_url(), "--token", "right"};
+  auto with = [&](std::vector<std::string> more) {
+    auto args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  auto api = server.client("right");
+  auto sub = api.request(boost::beast::http::verb::post, "/api/jobs",
+                         R"({"type":"approval","params":{}})");
+  BOOST_REQUIRE_EQUAL(sub.status, 202);
+  auto id = std::to_string(body_of(sub).at("id").to_number<std::uint64_t>());
+  BOOST_REQUIRE(wait_for_status(api, std::stoull(id), "waiting"));
+  // The job waits for its signal: a wait with a timeout ends with 7.
+  auto early = run_process(JOBCTL_EXE, with({"wait", id, "--timeout", "1"}));
+  BOOST_TEST(early.exit_code == 7, early.err);
+  BOOST_TEST(early.err.find("did not finish") != std::string::npos, early.err);
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"signal", id, "approve", "{nope"})).exit_code == 2);
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"wait", id, "--timeout", "-1"})).exit_code == 2);
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"signal", "999999", "approve"})).exit_code == 1);
+  auto sig = run_process(JOBCTL_EXE, with({"--json", "signal", id, "approve", R"({"by":"cli"})"}));
+  BOOST_REQUIRE_EQUAL(sig.exit_code, 0);
+  BOOST_TEST(json::parse(sig.out).at("signal") == "approve");
+  auto done = run_process(JOBCTL_EXE, with({"--json", "wait", id}));
+  BOOST_REQUIRE_EQUAL(done.exit_code, 0);
+  auto rec = json::parse(done.out);
+  BOOST_TEST(rec.at("status") == "completed");
+  BOOST_TEST(rec.at("output").at("approved_by") == "cli");
+  auto text = run_process(JOBCTL_EXE, with({"wait", id, "--timeout", "0"}));
+  BOOST_TEST(text.exit_code == 0);
+  BOOST_TEST(text.out.find("completed") != std::string::npos, text.out);
+  // A finished job takes no signal (409: exit 1).
+  auto late = run_process(JOBCTL_EXE, with({"signal", id, "approve"}));
+  BOOST_TEST(late.exit_code == 1);
+  BOOST_TEST(late.err.find("illegal_transition") != std::string::npos, late.err);
+}
+
+BOOST_AUTO_TEST_CASE(jobctl_wait_exits_5_for_a_failed_and_6_for_a_cancelled_job) {
+  server_process server;
+  std::vector<std::string> base{"--url", server.base_url()};
+  auto api = server.client();
+  auto submit = [&](const std::string& body) {
+    auto r = api.request(boost::beast::http::verb::post, "/api/jobs", body);
+    BOOST_REQUIRE_EQUAL(r.status, 202);
+    return std::to_string(body_of(r).at("id").to_number<std::uint64_t>());
+  };
+  auto failing = submit(R"({"type":"countdown","params":{"n":-1}})");
+  auto failed = run_process(JOBCTL_EXE, {"--url", server.base_url(), "wait", failing});
+  BOOST_TEST(failed.exit_code == 5, failed.out << failed.err);
+  BOOST_TEST(failed.out.find("failed") != std::string::npos, failed.out);
+  auto waiting = submit(R"({"type":"approval","params":{}})");
+  BOOST_REQUIRE(wait_for_status(api, std::stoull(waiting), "waiting"));
+  BOOST_TEST(run_process(JOBCTL_EXE, {"--url", server.base_url(), "cancel", waiting}).exit_code == 0);
+  auto cancelled = run_process(JOBCTL_EXE, {"--url", server.base_url(), "wait", waiting, "--timeout", "30"});
+  BOOST_TEST(cancelled.exit_code == 6, cancelled.out << cancelled.err);
+  BOOST_TEST(run_process(JOBCTL_EXE, {"--url", server.base_url(), "wait", "999999"}).exit_code == 1);
+}
