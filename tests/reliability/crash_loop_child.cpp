@@ -208,6 +208,13 @@ int main(int argc, char** argv) {
               jobs.approving.insert(*id);
             }
             say("aack " + std::to_string(*id));
+            // Half of them get their signal at once, while they start, run stage
+            // one or checkpoint before they wait; the others while they wait.
+            if (percent(rng) < 50) {
+              ++sent;
+              jobs.finished(*id);
+              send_signal(*id, "ok" + tag + std::to_string(sent));
+            }
           } else {
             say("error submit 0 " + id.error().message);
           }
