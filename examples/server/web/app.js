@@ -8,6 +8,7 @@ const EXAMPLES = {
   countdown: { n: 50, pace_ms: 200 },
   bank_categorize: { csv_path: '/path/to/transactions.csv', batch_size: 100, pace_ms: 100 },
   file_copy: { from_dir: '/tmp/jobrt-in', to_dir: '/tmp/jobrt-out', pace_ms: 100 },
+  approval: { timeout_s: 3600 },
 };
 const PLACEHOLDER = { string: '', integer: 0, number: 0, boolean: false };
 
@@ -134,6 +135,11 @@ function progressBar(job) {
   }, fill);
 }
 
+/** "waiting for signal" and the like, for a waiting job that says what it waits for. */
+function waitingText(job) {
+  return job.status === 'waiting' && job.waiting_for ? `waiting for ${job.waiting_for.replace(/_/g, ' ')}` : '';
+}
+
 function pctText(job) {
   const f = fraction(job);
   return f === null ? '' : `${Math.round(f * 100)}%`;
@@ -171,6 +177,7 @@ function dockCard(job) {
     h('div', { class: 'job-meta' },
       p.stage ? h('span', { class: 'stage', text: p.stage }) : null,
       p.message ? h('span', { class: 'message', text: p.message }) : null,
+      waitingText(job) ? h('span', { class: 'waiting-for', text: waitingText(job) }) : null,
       job.status === 'waiting' && job.wake_at ? h('span', { text: `wakes ${fmtTime(job.wake_at)}` }) : null,
       job.error ? h('span', { class: 'message', text: job.error }) : null),
     h('div', { class: 'job-actions' }, actionButtons(job, true)));
@@ -213,7 +220,7 @@ function keyed(container, items, key, build, patch) {
 
 function dockKey(job) {
   const p = job.progress || {};
-  return [job.status, leaving.has(job.id), p.stage, p.message, job.error, job.owner].join('|');
+  return [job.status, leaving.has(job.id), p.stage, p.message, job.error, job.owner, job.waiting_for].join('|');
 }
 
 function renderDock() {
@@ -307,8 +314,10 @@ function renderDetail() {
   const job = state.jobs.get(state.selected);
   if (!job) return;
   const p0 = job.progress || {};
+  // The signal form lives outside the redrawn part, so that what is typed survives.
+  $('signal-form').hidden = FINISHED.includes(job.status);
   const key = [job.id, job.status, job.attempts, job.checkpoint_at, job.finished_at, p0.stage, p0.message,
-    fmtDuration(job), JSON.stringify(p0.detail)].join('|');
+    fmtDuration(job), JSON.stringify(p0.detail), job.waiting_for].join('|');
   if (key === detailKey) {
     patchProgress($('detail-body'), job);
     return;
@@ -318,7 +327,9 @@ function renderDetail() {
   const field = (name, value) => [h('dt', { text: name }), h('dd', { text: value })];
   $('detail-title').textContent = `Job #${job.id} · ${job.type}`;
   $('detail-body').replaceChildren(...[
-    h('div', { class: 'detail-status' }, badge(job.status), h('span', { class: 'job-pct', text: pctText(job) })),
+    h('div', { class: 'detail-status' }, badge(job.status),
+      waitingText(job) ? h('span', { class: 'waiting-for', text: waitingText(job) }) : null,
+      h('span', { class: 'job-pct', text: pctText(job) })),
     progressBar(job),
     h('div', { class: 'job-meta' },
       p.stage ? h('span', { class: 'stage', text: p.stage }) : null,
@@ -333,6 +344,7 @@ function renderDetail() {
       field('Finished', fmtTime(job.finished_at)),
       field('Duration', fmtDuration(job)),
       field('Last checkpoint', fmtTime(job.checkpoint_at)),
+      job.status === 'waiting' && job.waiting_for ? field('Waiting for', job.waiting_for) : [],
       job.wake_at ? field('Wakes at', fmtTime(job.wake_at)) : []),
     job.error ? [h('h3', { text: 'Error' }), h('div', { class: 'error-box', text: job.error })] : [],
     h('h3', { text: 'Parameters' }), json(job.params),
@@ -342,6 +354,10 @@ function renderDetail() {
 }
 
 async function showDetail(id) {
+  if (state.selected !== id) {
+    $('signal-result').textContent = '';
+    $('signal-result').className = 'form-result';
+  }
   state.selected = id;
   detailKey = '';
   $('detail').hidden = false;
@@ -371,6 +387,39 @@ async function steer(id, action, button) {
   } catch (e) {
     if (e.status !== 401) toast(`#${id}: ${e.message}`, 'error');
     if (button) button.disabled = false;
+  }
+}
+
+/** Sends the signal of the detail drawer's form to the job shown there. */
+async function sendSignal(ev) {
+  ev.preventDefault();
+  const id = state.selected;
+  const out = $('signal-result');
+  out.className = 'form-result';
+  out.textContent = '';
+  const name = $('signal-name').value.trim();
+  const text = $('signal-payload').value.trim();
+  let payload;
+  if (text) {
+    try {
+      payload = JSON.parse(text);
+    } catch (e) {
+      out.className = 'form-result error';
+      out.textContent = `The payload is not valid JSON: ${e.message}`;
+      return;
+    }
+  }
+  $('signal-send').disabled = true;
+  try {
+    await api('POST', `/api/jobs/${id}/signals/${encodeURIComponent(name)}`, payload);
+    out.className = 'form-result ok';
+    out.textContent = `Signal "${name}" sent to job #${id}.`;
+    await refreshJob(id);
+  } catch (e) {
+    out.className = 'form-result error';
+    out.textContent = e.message;
+  } finally {
+    $('signal-send').disabled = false;
   }
 }
 
@@ -525,6 +574,7 @@ function wire() {
   });
   $('history-more').addEventListener('click', () => loadHistory(true));
   $('detail-close').addEventListener('click', closeDetail);
+  $('signal-form').addEventListener('submit', sendSignal);
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && state.selected !== null) closeDetail(); });
   $('token-button').addEventListener('click', () => askToken('Set the bearer token for this server.'));
   $('token-form').addEventListener('submit', () => setToken($('token-input').value.trim()));

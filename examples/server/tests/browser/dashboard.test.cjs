@@ -1,6 +1,8 @@
 // Drives the jobrt dashboard in Debian's Chromium: submit a countdown job with
 // the page's form, watch its progress bar move, pause it, resume it, see it
-// complete, and save a screenshot. run.sh starts the server and sets:
+// complete, and save a screenshot; then submit an approval job, see it wait for
+// a signal, send it "approve" from the detail drawer, and see it complete.
+// run.sh starts the server and sets:
 //   JOBRT_URL         the server's base URL
 //   SCREENSHOT        where to write the PNG
 //   USER_DATA_DIR     an empty temporary Chromium profile directory
@@ -33,8 +35,8 @@ async function until(what, fn, timeout = STEP_TIMEOUT) {
   }
 }
 
-async function submit(page, params) {
-  await page.selectOption('#submit-type', 'countdown');
+async function submit(page, params, type = 'countdown') {
+  await page.selectOption('#submit-type', type);
   await page.fill('#submit-params', JSON.stringify(params));
   const before = await page.textContent('#submit-result');
   await page.click('#submit-button');
@@ -111,6 +113,41 @@ async function main() {
     const detailShot = screenshot.replace(/\.png$/, '-detail.png');
     await page.screenshot({ path: detailShot });
     log(`screenshot: ${detailShot}`);
+
+    // A job that waits for a signal, woken from the detail drawer.
+    await page.click('#detail-close');
+    const approvalId = await submit(page, {}, 'approval');
+    log(`submitted approval job #${approvalId}`);
+    const approvalCard = page.locator(`#dock [data-job-id="${approvalId}"]`);
+    await until('the approval job to wait', async () =>
+      (await approvalCard.locator('.badge').textContent().catch(() => '')) === 'waiting');
+    await until('the card to say what it waits for', async () =>
+      /waiting for signal/.test(await approvalCard.locator('.job-meta').textContent().catch(() => '')));
+    log('the card says "waiting for signal"');
+    await approvalCard.locator('button', { hasText: 'Details' }).click();
+    await page.waitForSelector('#signal-form:not([hidden])');
+    await until('the drawer to say what the job waits for', async () =>
+      /waiting for signal/.test(await page.textContent('#detail-body')));
+    await page.fill('#signal-name', 'approve');
+    await page.fill('#signal-payload', '{"by": ');
+    await page.click('#signal-send');
+    await until('the payload error', async () =>
+      /not valid JSON/.test(await page.textContent('#signal-result')));
+    await page.fill('#signal-payload', '{"by": "dashboard"}');
+    const signalShot = screenshot.replace(/\.png$/, '-signal.png');
+    await page.screenshot({ path: signalShot });
+    log(`screenshot: ${signalShot}`);
+    await page.click('#signal-send');
+    await until('the signal confirmation', async () =>
+      /sent/.test(await page.textContent('#signal-result')));
+    log('sent the signal "approve" from the drawer');
+    const approvalRow = page.locator(`#history [data-job-id="${approvalId}"] .badge`);
+    await until('the approval job to complete', async () =>
+      (await approvalRow.textContent().catch(() => '')) === 'completed');
+    await until('the drawer to show who approved', async () =>
+      /"approved_by": "dashboard"/.test(await page.textContent('#detail-body')));
+    await page.waitForSelector('#signal-form[hidden]', { state: 'attached' });
+    log(`approval job #${approvalId} completed, approved by "dashboard"; the signal form is gone`);
 
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join('; ')}`);
   } finally {
