@@ -66,6 +66,7 @@ using job_actor = caf::stateful_actor<job_actor_state>;
 
 void settle(job_actor* self);
 void arm_overdue(job_actor* self);
+caf::message_handler running_handlers(job_actor* self);
 
 /// The `context` a job's steps receive; it records what the step asks for.
 class job_context final : public context {
@@ -521,6 +522,17 @@ void begin(job_actor* self, proto::job_start start) {
   } catch (...) {
     cur.outcome = thrown("job threw a non-standard exception in on_start");
   }
+  if (!cur.outcome) {
+    try {
+      if (auto own = cur.job->handlers(*st.ctx)) {
+        // Messages meant for this job must never reach another one.
+        st.reusable = false;
+        self->become(running_handlers(self).or_else(own));
+      }
+    } catch (const std::exception& e) {
+      cur.outcome = thrown(std::string{"job threw in handlers: "} + e.what());
+    }
+  }
   cur.in_step = false;
   // Signals sent while the job was not running come first, in order.
   auto signals = std::move(cur.start.signals);
@@ -568,7 +580,9 @@ caf::behavior paused_behavior(job_actor* self) {
   };
 }
 
-caf::behavior running_behavior(job_actor* self) {
+/// The runtime's own handlers of a running job; a job's own handlers (see
+/// `job_base::handlers`) are added behind them.
+caf::message_handler running_handlers(job_actor* self) {
   return {
     [=](proto::run_atom, proto::job_start& next) { begin(self, std::move(next)); },
     [=](proto::step_atom, std::uint64_t run) { run_step(self, run); },
@@ -605,6 +619,10 @@ caf::behavior running_behavior(job_actor* self) {
   };
 }
 
+caf::behavior running_behavior(job_actor* self) {
+  return caf::behavior{running_handlers(self)};
+}
+
 caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start first,
                            caf::actor scheduler) {
   auto& st = self->state;
@@ -623,6 +641,10 @@ caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start first,
 }
 
 } // namespace
+
+caf::behavior job_base::handlers(context&) {
+  return {};
+}
 
 caf::actor spawn_job_actor(caf::event_based_actor* scheduler, env_ptr env,
                            proto::job_start first, bool blocking) {

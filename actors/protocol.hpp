@@ -67,6 +67,7 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using unwait_atom = caf::atom_constant<caf::atom("unwait")>;
 using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
 using signal_atom = caf::atom_constant<caf::atom("signal")>;
+using actor_of_atom = caf::atom_constant<caf::atom("actorof")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -132,6 +133,7 @@ using event_batch = std::vector<job_event>;
 //   (wait_atom, job_id, reply<job_record>)              answered with the final record
 //                                                       once it is durable
 //   (unwait_atom, job_id, reply<job_record>)            the caller stopped waiting
+//   (actor_of_atom, job_id, reply<caf::actor>)          the actor of a running (or paused) job
 //   (signal_atom, job_id, job_signal, reply<void>)      acknowledged once durable; then
 //                                                       delivered, or wakes a job that
 //                                                       waits for a signal
@@ -199,6 +201,7 @@ using event_batch = std::vector<job_event>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_id>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<void>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<caf::actor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::list_page>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::runtime_stats>)

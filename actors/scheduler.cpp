@@ -1597,6 +1597,29 @@ void on_signal(scheduler_actor* self, job_id id, job_signal& sig, proto::reply<v
   });
 }
 
+/// The actor of a job that has one now: running, or paused with its actor.
+void on_actor_of(scheduler_actor* self, job_id id, proto::reply<caf::actor> rp) {
+  auto i = self->state.jobs.find(id);
+  if (i != self->state.jobs.end() && i->second.actor) {
+    answer<caf::actor>(rp, i->second.actor);
+    return;
+  }
+  job_status status;
+  if (i != self->state.jobs.end()) {
+    status = i->second.status;
+  } else {
+    auto rec = self->state.env->store->get(id);
+    if (!rec) {
+      answer<caf::actor>(rp, rec.error().code == errc::not_found ? no_such_job(id) : rec.error());
+      return;
+    }
+    status = rec->status;
+  }
+  answer<caf::actor>(rp, error{errc::illegal_transition,
+                               "job " + std::to_string(id) + " is " + to_string(status)
+                                 + ": it has no actor now (only a running job has one)"});
+}
+
 /// A caller of `runtime::wait` gave up: its promise is dropped.
 void on_unwait(scheduler_actor* self, job_id id, const proto::reply<job_record>& rp) {
   if (auto i = self->state.jobs.find(id); i != self->state.jobs.end()) {
@@ -1808,6 +1831,9 @@ caf::behavior scheduler(scheduler_actor* self, env_ptr env) {
     [=](proto::retry_atom, job_id id, proto::reply<void>& rp) { on_retry(self, id, rp); },
     [=](proto::get_atom, job_id id, proto::reply<job_record>& rp) { on_get(self, id, rp); },
     [=](proto::wait_atom, job_id id, proto::reply<job_record>& rp) { on_wait(self, id, rp); },
+    [=](proto::actor_of_atom, job_id id, proto::reply<caf::actor>& rp) {
+      on_actor_of(self, id, rp);
+    },
     [=](proto::signal_atom, job_id id, job_signal& s, proto::reply<void>& rp) {
       on_signal(self, id, s, rp);
     },

@@ -390,6 +390,10 @@ result<void> runtime::signal(job_id id, std::string_view name, boost::json::valu
   return impl_->ask<void>(proto::signal_atom::value, id, std::move(s));
 }
 
+result<caf::actor> runtime::actor_of(job_id id) {
+  return impl_->ask<caf::actor>(proto::actor_of_atom::value, id);
+}
+
 result<job_record> runtime::wait(job_id id, std::chrono::milliseconds timeout) {
   auto& rt = *impl_;
   if (rt.stopped.load())

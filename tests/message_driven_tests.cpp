@@ -97,6 +97,28 @@ struct approval_job : jobrt::job<jobrt::no_fields, approval_state> {
   }
 };
 
+using add_atom = caf::atom_constant<caf::atom("md_add")>;
+using finish_atom = caf::atom_constant<caf::atom("md_finish")>;
+
+struct tally_state {
+  std::int64_t total = 0;
+};
+BOOST_DESCRIBE_STRUCT(tally_state, (), (total))
+
+/// Waits for messages from other actors: `add` answers the running total,
+/// `finish` completes the job with it.
+struct tally_job : jobrt::job<jobrt::no_fields, tally_state> {
+  static constexpr const char* name = "tally";
+  static constexpr const char* description = "Adds what other actors send it";
+  void step(jobrt::context& ctx) override { ctx.suspend(); } // the messages move it on
+  caf::behavior handlers(jobrt::context& ctx) override {
+    return {
+      [this](add_atom, std::int64_t n) { return state().total += n; },
+      [this, &ctx](finish_atom) { ctx.complete({{"total", state().total}}); },
+    };
+  }
+};
+
 std::string seen_of(const jobrt::job_record& r) {
   return json::serialize(r.output.at("seen"));
 }
@@ -104,6 +126,7 @@ std::string seen_of(const jobrt::job_record& r) {
 } // namespace
 
 JOBRT_REGISTER_JOB(listener_job);
+JOBRT_REGISTER_JOB(tally_job);
 JOBRT_REGISTER_JOB(approval_job);
 JOBRT_REGISTER_JOB(test_jobs::sum_job);
 JOBRT_REGISTER_JOB(scripted::script_job);
@@ -463,6 +486,70 @@ BOOST_AUTO_TEST_CASE(a_signal_taken_before_a_checkpoint_is_not_delivered_again,
   signal(id, "b");
   BOOST_TEST(seen_of(finished(id)) == R"(["a","b"])");
   BOOST_TEST(delivered("a") == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- a job's own message handlers ---------------------------------------------------------
+
+BOOST_FIXTURE_TEST_SUITE(own_handlers, runtime_fixture)
+
+BOOST_AUTO_TEST_CASE(other_actors_reach_a_running_job_through_its_handlers_and_get_replies) {
+  auto id = submit("tally", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  auto job = rt->actor_of(id);
+  BOOST_REQUIRE(job.ok());
+  caf::scoped_actor self{rt->system()};
+  std::int64_t total = 0;
+  for (std::int64_t n : {5, 2})
+    self->request(*job, 30s, add_atom::value, n).receive([&](std::int64_t t) { total = t; },
+                                                         [&](caf::error&) { total = -1; });
+  BOOST_TEST(total == 7);
+  self->send(*job, finish_atom::value);
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(json::serialize(done->output) == R"({"total":7})");
+}
+
+BOOST_AUTO_TEST_CASE(messages_to_a_paused_job_wait_until_it_is_resumed) {
+  auto id = submit("tally", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  auto job = rt->actor_of(id);
+  BOOST_REQUIRE(job.ok());
+  BOOST_REQUIRE(rt->pause(id).ok());
+  caf::scoped_actor self{rt->system()};
+  self->send(*job, add_atom::value, std::int64_t{3});
+  self->send(*job, finish_atom::value);
+  BOOST_TEST(get(id).status == job_status::paused);
+  BOOST_REQUIRE(rt->resume(id).ok());
+  auto done = rt->wait(id, 30s);
+  BOOST_REQUIRE(done.ok());
+  BOOST_TEST(json::serialize(done->output) == R"({"total":3})");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_ends_the_handlers_and_a_waiting_request_gets_an_error) {
+  auto id = submit("tally", json::object{});
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
+  auto job = rt->actor_of(id);
+  BOOST_REQUIRE(job.ok());
+  BOOST_REQUIRE(rt->pause(id).ok());
+  caf::scoped_actor self{rt->system()};
+  auto pending = self->request(*job, 30s, add_atom::value, std::int64_t{1});
+  BOOST_REQUIRE(rt->cancel(id).ok());
+  bool refused = false;
+  std::move(pending).receive([&](std::int64_t) {}, [&](caf::error&) { refused = true; });
+  BOOST_TEST(refused);
+  BOOST_TEST(rt->actor_of(id).error().code == jobrt::errc::illegal_transition);
+}
+
+BOOST_AUTO_TEST_CASE(a_job_that_is_not_running_has_no_actor) {
+  BOOST_TEST(rt->actor_of(424242).error().code == jobrt::errc::not_found);
+  BOOST_REQUIRE(rt->pause_type("tally").ok());
+  auto id = submit("tally", json::object{});
+  auto r = rt->actor_of(id);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.error().message
+             == "job " + std::to_string(id) + " is queued: it has no actor now (only a running job has one)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

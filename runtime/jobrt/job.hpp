@@ -31,6 +31,7 @@
 #include "jobrt/services.hpp"
 
 namespace caf {
+class behavior;
 class event_based_actor;
 } // namespace caf
 
@@ -133,6 +134,16 @@ public:
   }
   /// One unit of work. Keep it short: pause and cancel wait for it to return.
   virtual void step(context& ctx) = 0;
+  /// Message handlers of the job's own, besides `step`: typed CAF messages
+  /// that other actors send to the job's actor (`runtime::actor_of(id)` gives
+  /// its address), with replies. Called once per run, after `on_start`; the
+  /// handlers run between steps, as a step does, and may use `ctx` (call
+  /// `ctx.next_step()` or an ending from them). While the job is paused the
+  /// messages wait in the mailbox; a cancel or the job's end ends the actor, and
+  /// requests still waiting get an error. A job with handlers runs on an actor
+  /// of its own, never reused, so no message meant for it reaches another job.
+  /// Include "caf/all.hpp" to write them; the default has none.
+  virtual caf::behavior handlers(context& ctx);
   /// A signal sent with `runtime::signal`, between two steps, in the order they
   /// were sent (and before the first step for those sent while the job was not
   /// running). It may use the context as a step does. A signal taken after the

@@ -294,6 +294,12 @@ public:
   /// The whole record, with live progress for a running job. Its status is the
   /// durable one: a status a crash could take back is never shown.
   result<job_record> get(job_id id);
+  /// The actor of a running job (or of a paused one that kept it), for other
+  /// actors of the host to send it the messages its `handlers` take. Errors:
+  /// not_found, illegal_transition (a job that has no actor now: queued,
+  /// waiting, finished). A job without handlers leaves such messages in its
+  /// mailbox until its run ends.
+  result<caf::actor> actor_of(job_id id);
   /// Waits until the job is completed, failed or cancelled and returns its
   /// final record, durable by then; at once for a finished job. Errors:
   /// not_found, timeout (the job goes on), shutting_down. Any thread.
