@@ -19,7 +19,7 @@
 ///    the job then waits for a signal with one stored for it. The test sends
 ///    the signal as the job checkpoints before waiting (a durable store: an
 ///    fsync long), 40 times, and counts the jobs still waiting 2 s later
-///    (8 of 40 on a 2-core machine).
+///    (5 to 8 of 40 on a 2-core machine).
 
 #define BOOST_TEST_MODULE signal_wake_repro
 #include <boost/test/unit_test.hpp>
