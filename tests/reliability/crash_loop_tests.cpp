@@ -164,7 +164,7 @@ struct ledger {
   bool strict_wake = false;
   /// Jobs found waiting for a signal with one stored for them, 3 checks in a row.
   std::set<job_id> unwoken;
-  /// The same in the final run: after 10 s; each was then sent another signal.
+  /// The same in the final run: after 3 s; each was then sent another signal.
   std::set<job_id> unwoken_at_end;
   std::vector<std::string> findings;
 
@@ -789,7 +789,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
     };
     // A job still waiting for a signal with its final one stored was not woken
     // by it: a finding with --strict-wake; else counted, and woken by another.
-    if (!all_finished(10s)) {
+    if (!all_finished(3s)) {
       std::vector<job_id> nudge;
       {
         std::lock_guard guard{led.mtx};
@@ -801,7 +801,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
             continue;
           if (led.strict_wake) {
             led.finding(id, "job " + std::to_string(id)
-                              + " still waits for a signal 10 s into the final run, with its"
+                              + " still waits for a signal 3 s into the final run, with its"
                                 " final signal stored and acknowledged");
             continue;
           }
@@ -914,7 +914,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
     std::cout << "crash_loop signals: NOT WOKEN: " << led.unwoken.size()
               << " jobs waited for a signal over 3 kills with a signal stored for them, "
               << led.unwoken_at_end.size()
-              << " still waited 10 s into the final run with their final signal stored (woken"
+              << " still waited 3 s into the final run with their final signal stored (woken"
                  " there by another signal; --strict-wake makes this a failure; see"
                  " signal_wake_repro.cpp):";
     for (auto id : led.unwoken)
