@@ -306,7 +306,7 @@ bool anyone_listens(scheduler_actor* self) {
 /// callback of the write that made it so: the entry may have moved on since,
 /// and subscribers still hear every status in the order it was written.
 void publish_status(scheduler_actor* self, const entry& e, job_status written,
-                    const std::string& error = {}) {
+                    const std::string& error = {}, const progress* last = nullptr) {
   if (!anyone_listens(self))
     return;
   job_event ev;
@@ -315,7 +315,9 @@ void publish_status(scheduler_actor* self, const entry& e, job_status written,
   ev.type = self->state.types[e.type].name;
   ev.owner = e.owner;
   ev.status = written;
-  if (e.record)
+  if (last)
+    ev.progress = *last; // the written record's: a queued or waiting job keeps its progress
+  else if (e.record)
     ev.progress = e.record->progress;
   ev.error = error;
   ev.at = now(self);
@@ -563,8 +565,9 @@ void answer_finish_waiters(scheduler_actor* self, entry& e, const result<void>& 
 // change, and callers are answered, once it is durable.
 
 /// Moves a job without an actor (queued, waiting, paused) along the edge `kind`:
-/// `change` moves its record (a lifecycle function); `done` runs once the
-/// change is durable. The entry's status and queue membership change at once.
+/// `change` moves its record (a lifecycle function). Once the change is durable,
+/// subscribers hear of it (with the job's last progress) and `done` runs. The
+/// entry's status and queue membership change at once.
 template <class Change, class Done>
 void move_idle_job(scheduler_actor* self, entry& e, job_event_kind kind, Change change,
                    Done done) {
@@ -596,7 +599,12 @@ void move_idle_job(scheduler_actor* self, entry& e, job_event_kind kind, Change 
   // An idle job holds its record only while queued (or while it keeps an actor).
   if (held && (e.actor || e.status == job_status::queued))
     e.record = rec.twin();
-  persist(self, rec.share(), replaces, std::move(done));
+  auto written = rec.share();
+  persist(self, written, replaces, [self, written, done = std::move(done)](result<void> r) mutable {
+    if (auto j = self->state.jobs.find(written->id); r && j != self->state.jobs.end())
+      publish_status(self, j->second, written->status, {}, &written->progress);
+    done(r);
+  });
 }
 
 /// Ends a job with its final record (moved there from `replaces` by a lifecycle
@@ -653,14 +661,15 @@ void to_waiting(scheduler_actor* self, entry& e, shared_record rec, millis wake_
   if (!moved(self, id, lifecycle::wait(r, wake_at, why)) || !moved(self, id, move_entry(self, e, job_event_kind::wait)))
     return;
   arm_timer(self, e, wake_at);
-  persist(self, rec.share(), replaces, [=](result<void> r) {
+  auto written = rec.share();
+  persist(self, written, replaces, [=](result<void> r) {
     auto j = self->state.jobs.find(id);
     if (j == self->state.jobs.end())
       return;
     if (!r)
       log_line("job " + std::to_string(id) + ": waiting status could not be saved: "
                + r.error().message);
-    publish_status(self, j->second, job_status::waiting);
+    publish_status(self, j->second, job_status::waiting, {}, &written->progress);
     auto cancels = std::move(j->second.cancel_waiters);
     auto pauses = std::move(j->second.pause_waiters);
     j->second.cancel_waiters.clear();
@@ -1161,12 +1170,7 @@ void on_pause(scheduler_actor* self, job_id id, proto::reply<void> rp) {
     return;
   }
   move_idle_job(self, e, job_event_kind::pause, [](job_record& r) { return lifecycle::pause(r); },
-                [=](result<void> r) {
-                  auto j = self->state.jobs.find(id);
-                  if (r && j != self->state.jobs.end())
-                    publish_status(self, j->second, job_status::paused);
-                  answer<void>(rp, r);
-                });
+                [=](result<void> r) { answer<void>(rp, r); });
 }
 
 void on_paused(scheduler_actor* self, job_id id) {
@@ -1205,16 +1209,11 @@ void on_resume(scheduler_actor* self, job_id id, proto::reply<void> rp) {
                                                        + " job (only paused jobs resume)"});
     return;
   }
-  auto done = [=](result<void> r) {
-    auto j = self->state.jobs.find(id);
-    if (r && j != self->state.jobs.end()) {
-      publish_status(self, j->second, job_status::queued);
-    }
-    answer<void>(rp, r);
-    try_start(self);
-  };
   move_idle_job(self, e, job_event_kind::resume, [](job_record& r) { return lifecycle::resume(r); },
-                done);
+                [=](result<void> r) {
+                  answer<void>(rp, r);
+                  try_start(self);
+                });
 }
 
 void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
@@ -1246,8 +1245,6 @@ void on_cancel(scheduler_actor* self, job_id id, proto::reply<void> rp) {
                 [=](result<void> r) {
                   auto j = self->state.jobs.find(id);
                   if (j != self->state.jobs.end()) {
-                    if (r)
-                      publish_status(self, j->second, job_status::cancelled);
                     answer_finish_waiters(self, j->second, r);
                     forget_job(self, id);
                   }
@@ -1588,12 +1585,7 @@ void on_signal(scheduler_actor* self, job_id id, job_signal& sig, proto::reply<v
       return;
     move_idle_job(self, job, job_event_kind::wake,
                   [](job_record& r) { return lifecycle::wake(r); },
-                  [=](result<void> r) {
-                    auto k = self->state.jobs.find(id);
-                    if (r && k != self->state.jobs.end())
-                      publish_status(self, k->second, job_status::queued);
-                    try_start(self);
-                  });
+                  [=](result<void>) { try_start(self); });
   });
 }
 
@@ -1658,12 +1650,7 @@ void on_wake(scheduler_actor* self, job_id id, std::uint64_t generation) {
   if (e.status != job_status::waiting || e.timer_generation != generation)
     return; // stale: cancelled, paused or re-armed since
   move_idle_job(self, e, job_event_kind::wake, [](job_record& r) { return lifecycle::wake(r); },
-                [=](result<void> r) {
-                  auto j = self->state.jobs.find(id);
-                  if (r && j != self->state.jobs.end())
-                    publish_status(self, j->second, job_status::queued);
-                  try_start(self);
-                });
+                [=](result<void>) { try_start(self); });
 }
 
 void on_down(scheduler_actor* self, caf::down_msg& dm) {

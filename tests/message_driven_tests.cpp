@@ -269,6 +269,26 @@ BOOST_AUTO_TEST_CASE(a_reply_after_a_cancel_reaches_no_one) {
   BOOST_TEST(done->output.is_null());
 }
 
+BOOST_AUTO_TEST_CASE(waiting_and_queued_events_carry_the_jobs_last_progress) {
+  auto id = submit("scripted", {{"script", {"step", "rate_limit:300"}}});
+  BOOST_REQUIRE(events.wait_status(id, job_status::waiting));
+  clock->advance(300);
+  BOOST_REQUIRE(rt->wait(id, 30s).ok());
+  BOOST_REQUIRE(events.wait_for([&](const auto& evs) {
+    return test_jobs::event_log::statuses_of(evs, id).size() >= 6;
+  }));
+  std::vector<jobrt::job_event> seen;
+  events.wait_for([&](const auto& evs) {
+    for (const auto& e : evs)
+      if (e.id == id && e.what == jobrt::job_event::kind::status)
+        seen.push_back(e);
+    return true;
+  });
+  for (const auto& e : seen)
+    if (e.status == job_status::waiting || (e.status == job_status::queued && &e != &seen.front()))
+      BOOST_TEST(e.progress.fraction.value_or(-1) == 1.0, "the " << e.status << " event");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // -- a reply that never comes ------------------------------------------------------------
