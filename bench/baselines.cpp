@@ -116,6 +116,10 @@ latency summarize(std::vector<double> us) {
   if (us.empty())
     return l;
   std::sort(us.begin(), us.end());
+  double sum = 0;
+  for (auto x : us)
+    sum += x;
+  l.mean_us = sum / static_cast<double>(us.size());
   auto at = [&](double q) {
     auto idx = static_cast<std::size_t>(q * static_cast<double>(us.size() - 1) + 0.5);
     return us[std::min(idx, us.size() - 1)];
@@ -239,6 +243,12 @@ double baseline_caf(std::size_t n, std::size_t cap, const std::string& policy,
 latency baseline_caf_roundtrip(std::size_t samples, std::size_t spinners,
                                const std::string& policy, std::size_t threads,
                                std::size_t max_throughput) {
+  return summarize(caf_roundtrip_samples(samples, spinners, policy, threads, max_throughput));
+}
+
+std::vector<double> caf_roundtrip_samples(std::size_t samples, std::size_t spinners,
+                                          const std::string& policy, std::size_t threads,
+                                          std::size_t max_throughput) {
   caf::actor_system_config cfg;
   configure(cfg, policy, threads);
   cfg.set("scheduler.max-throughput", max_throughput);
@@ -269,7 +279,7 @@ latency baseline_caf_roundtrip(std::size_t samples, std::size_t spinners,
   for (auto& a : spin)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
-  return summarize(std::move(us));
+  return us;
 }
 
 double baseline_caf_actor_bytes(std::size_t n, const std::string& policy, std::size_t threads) {
@@ -339,6 +349,11 @@ double baseline_lmdb_scan(const std::string& dir, std::size_t n, std::size_t val
 
 latency baseline_lmdb_commit_latency(const std::string& dir, std::size_t samples,
                                      std::size_t value_bytes, bool sync) {
+  return summarize(lmdb_commit_samples(dir, samples, value_bytes, sync));
+}
+
+std::vector<double> lmdb_commit_samples(const std::string& dir, std::size_t samples,
+                                        std::size_t value_bytes, bool sync) {
   std::vector<double> us;
   {
     raw_env env{dir, map_for(samples, value_bytes), sync};
@@ -350,7 +365,7 @@ latency baseline_lmdb_commit_latency(const std::string& dir, std::size_t samples
     }
   }
   std::filesystem::remove_all(dir);
-  return summarize(std::move(us));
+  return us;
 }
 
 double lmdb_avg_value_bytes(const std::string& dir, const char* db) {

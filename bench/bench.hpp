@@ -17,15 +17,24 @@ namespace bench {
 //   bench.hold   suspends in its first step and never completes (stays running)
 //   bench.spin   steps forever without checkpoints (keeps the workers busy)
 //   bench.steps  params {k}: k steps without checkpoints, then completes
+//   bench.listen params {k}: stays running (suspended), completes after k signals
+//   bench.waiter params {k}: waits for a signal (checkpoint first) k times, then completes
 
 inline constexpr const char* noop_type = "bench.noop";
 inline constexpr const char* ckpt_type = "bench.ckpt";
 inline constexpr const char* hold_type = "bench.hold";
 inline constexpr const char* spin_type = "bench.spin";
 inline constexpr const char* steps_type = "bench.steps";
+inline constexpr const char* listen_type = "bench.listen";
+inline constexpr const char* waiter_type = "bench.waiter";
 
 /// Steady-clock nanoseconds of the first step any bench.hold job ran (0 = none yet).
 extern std::atomic<std::int64_t> first_hold_step_ns;
+/// First steps bench.listen jobs ran.
+extern std::atomic<std::int64_t> listen_started;
+/// Steps bench.waiter jobs ran, and the steady-clock ns of the last one.
+extern std::atomic<std::int64_t> waiter_steps;
+extern std::atomic<std::int64_t> waiter_step_ns;
 /// Forces jobs.cpp to be linked (its static registrations live there).
 void link_jobs();
 
@@ -46,7 +55,7 @@ rss read_rss();
 // -- latency statistics -------------------------------------------------------------
 
 struct latency {
-  double p50_us = 0, p99_us = 0, max_us = 0;
+  double p50_us = 0, p99_us = 0, max_us = 0, mean_us = 0;
   std::size_t n = 0;
 };
 latency summarize(std::vector<double> us);
@@ -84,6 +93,16 @@ latency baseline_lmdb_commit_latency(const std::string& dir, std::size_t samples
 latency baseline_caf_roundtrip(std::size_t samples, std::size_t spinners,
                                const std::string& policy, std::size_t threads,
                                std::size_t max_throughput);
+
+/// The same round trip; every sample's microseconds, in the order taken.
+std::vector<double> caf_roundtrip_samples(std::size_t samples, std::size_t spinners,
+                                          const std::string& policy, std::size_t threads,
+                                          std::size_t max_throughput);
+
+/// Raw LMDB: one put + commit (fsync iff `sync`), `samples` times; every
+/// sample's microseconds, in the order taken.
+std::vector<double> lmdb_commit_samples(const std::string& dir, std::size_t samples,
+                                        std::size_t value_bytes, bool sync);
 
 /// Bare CAF: bytes per idle live actor (n actors spawned and kept): the larger of
 /// the anonymous-RSS and the malloc-in-use growth.

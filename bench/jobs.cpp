@@ -13,6 +13,9 @@
 namespace bench {
 
 std::atomic<std::int64_t> first_hold_step_ns{0};
+std::atomic<std::int64_t> listen_started{0};
+std::atomic<std::int64_t> waiter_steps{0};
+std::atomic<std::int64_t> waiter_step_ns{0};
 
 void link_jobs() {
   // nop: calling it makes this translation unit part of the link
@@ -77,6 +80,38 @@ struct hold_job : jobrt::job<jobrt::no_fields> {
   }
 };
 JOBRT_REGISTER_JOB(hold_job);
+
+struct listen_job : jobrt::job<k_params, k_state> {
+  static constexpr const char* name = listen_type;
+  static constexpr const char* description =
+    "Stays running (suspended) and completes after k signals";
+  void step(jobrt::context& ctx) override {
+    ++listen_started;
+    ctx.suspend(); // only signals move it on
+  }
+  void on_signal(jobrt::context& ctx, const jobrt::job_signal&) override {
+    if (++state().i >= params().k)
+      ctx.complete();
+  }
+};
+JOBRT_REGISTER_JOB(listen_job);
+
+struct waiter_job : jobrt::job<k_params, k_state> {
+  static constexpr const char* name = waiter_type;
+  static constexpr const char* description =
+    "Waits for a signal, k times in a row (a checkpoint before each wait), then completes";
+  void step(jobrt::context& ctx) override {
+    waiter_step_ns = now_ns();
+    ++waiter_steps;
+    if (state().i >= params().k)
+      return ctx.complete();
+    // The signals taken so far are in the state: they are not delivered again.
+    ctx.checkpoint();
+    ctx.wait_for_signal(std::chrono::hours(1));
+  }
+  void on_signal(jobrt::context&, const jobrt::job_signal&) override { ++state().i; }
+};
+JOBRT_REGISTER_JOB(waiter_job);
 
 struct spin_job : jobrt::job<jobrt::no_fields> {
   static constexpr const char* name = spin_type;
