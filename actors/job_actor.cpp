@@ -225,6 +225,7 @@ void finish(job_actor* self, proto::job_outcome o) {
     return;
   st.busy = false;
   o.last_progress = std::move(st.cur.prog);
+  o.signals_taken = st.cur.signals_taken;
   self->send(st.scheduler, proto::done_atom::value, st.cur.start.id, std::move(o), st.reusable);
   if (st.cur.paused)
     self->unbecome();

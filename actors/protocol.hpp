@@ -100,6 +100,7 @@ struct job_outcome {
   millis retry_after_ms = 0;
   progress last_progress;
   bool transient = false; ///< a failure that may be retried
+  std::uint64_t signals_taken = 0; ///< the last signal the run had taken
 };
 
 /// The persistence actor's answer to a write: empty on success.

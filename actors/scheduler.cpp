@@ -98,6 +98,9 @@ struct entry {
   std::uint64_t last_signal = 0;
   /// Whether the store may hold signals for it: starting it then reads them.
   bool may_have_signals = false;
+  /// Set once it waits for a signal (its `waiting` record may not be durable
+  /// yet); cleared when it leaves `waiting`.
+  bool waits_for_signal = false;
 };
 
 struct type_slot {
@@ -594,6 +597,7 @@ void move_idle_job(scheduler_actor* self, entry& e, job_event_kind kind, Change 
     dequeue(self, e);
   ++e.timer_generation; // any pending timer is stale now
   moved(self, e.id, move_entry(self, e, kind)); // checked above
+  e.waits_for_signal = false;
   if (e.status == job_status::queued)
     enqueue(self, e);
   // An idle job holds its record only while queued (or while it keeps an actor).
@@ -660,6 +664,7 @@ void to_waiting(scheduler_actor* self, entry& e, shared_record rec, millis wake_
   const auto replaces = r.status;
   if (!moved(self, id, lifecycle::wait(r, wake_at, why)) || !moved(self, id, move_entry(self, e, job_event_kind::wait)))
     return;
+  e.waits_for_signal = why == lifecycle::wait_reason::signal;
   arm_timer(self, e, wake_at);
   auto written = rec.share();
   persist(self, written, replaces, [=](result<void> r) {
@@ -755,7 +760,12 @@ void apply_outcome(scheduler_actor* self, entry& e, proto::job_outcome& o) {
       // A wait, not a failure: the attempt does not count.
       if (r.attempts > 0)
         --r.attempts;
-      to_waiting(self, e, std::move(rec), saturating_add(t, o.retry_after_ms),
+      auto wake_at = saturating_add(t, o.retry_after_ms);
+      // A signal sent while the run was ending reached an actor that no longer
+      // took signals: it is stored, and the job wakes for it at once.
+      if (o.what == kind::awaiting_signal && e.last_signal > o.signals_taken)
+        wake_at = t;
+      to_waiting(self, e, std::move(rec), wake_at,
                  o.what == kind::rate_limited ? lifecycle::wait_reason::rate_limit
                                               : lifecycle::wait_reason::signal);
       break;
@@ -1580,9 +1590,13 @@ void on_signal(scheduler_actor* self, job_id id, job_signal& sig, proto::reply<v
     }
     if (job.status != job_status::waiting)
       return; // queued or paused: it reads its signals when it starts
-    auto rec = self->state.env->store->get(id);
-    if (!rec || rec->waiting_for != lifecycle::to_string(lifecycle::wait_reason::signal))
-      return;
+    // A job that went waiting in this process says so itself (its record may
+    // still be on its way to the store); one recovered waiting, its record.
+    if (!job.waits_for_signal) {
+      auto rec = self->state.env->store->get(id);
+      if (!rec || rec->waiting_for != lifecycle::to_string(lifecycle::wait_reason::signal))
+        return;
+    }
     move_idle_job(self, job, job_event_kind::wake,
                   [](job_record& r) { return lifecycle::wake(r); },
                   [=](result<void>) { try_start(self); });
@@ -1780,6 +1794,20 @@ void recover(scheduler_actor* self) {
   }
   if (!fixes.empty())
     persist_batch(self, std::move(fixes), nullptr);
+  // A job that waits for a signal with one stored for it (the process ended
+  // between the signal's commit and the wake's) wakes at once.
+  if (auto signalled = st.env->store->jobs_with_signals()) {
+    for (auto id : *signalled) {
+      auto i = st.jobs.find(id);
+      if (i == st.jobs.end() || i->second.status != job_status::waiting)
+        continue;
+      auto rec = st.env->store->get(id);
+      if (rec && rec->waiting_for == lifecycle::to_string(lifecycle::wait_reason::signal))
+        arm_timer(self, i->second, now(self));
+    }
+  } else {
+    log_line("recovery could not read the stored signals: " + signalled.error().message);
+  }
   if (auto saved = st.env->store->get_setting("paused_types"); saved && *saved) {
     boost::json::error_code ec;
     auto names = boost::json::parse(**saved, ec);

@@ -2,5 +2,5 @@
 # (sourced, not run): the CMake targets to build and the CTest names to run.
 sanitizer_targets=(storage_tests state_machine_tests runtime_tests clockwork_tests message_driven_tests
                    transition_property_tests crash_tests
-                   crash_child crash_loop_tests crash_loop_child fault_tests fault_helper)
-sanitizer_tests='^(storage_tests|state_machine_tests|runtime_tests|runtime_tests_in_memory|clockwork_tests|clockwork_tests_in_memory|message_driven_tests|message_driven_tests_in_memory|transition_property_tests|transition_property_tests_in_memory|crash_tests|crash_loop|fault_tests)$'
+                   crash_child crash_loop_tests crash_loop_child fault_tests fault_helper signal_wake_repro)
+sanitizer_tests='^(storage_tests|state_machine_tests|runtime_tests|runtime_tests_in_memory|clockwork_tests|clockwork_tests_in_memory|message_driven_tests|message_driven_tests_in_memory|transition_property_tests|transition_property_tests_in_memory|crash_tests|crash_loop|fault_tests|signal_wake_tests)$'

@@ -309,6 +309,7 @@ public:
   for_each_finished(const std::function<void(const job_summary&)>& fn) const override;
   result<std::optional<std::string>> get_setting(const std::string& name) const override;
   result<std::vector<job_signal>> signals_of(job_id id) const override;
+  result<std::vector<job_id>> jobs_with_signals() const override;
   result<std::optional<job_id>> find_unique_key(std::string_view owner,
                                                 std::string_view key) const override;
   job_id last_id() const override;
@@ -1038,6 +1039,29 @@ result<std::vector<job_signal>> lmdb_store::signals_of(job_id id) const {
     // is skipped, so that it cannot keep the job from running.
     if (auto s = codec::decode_signal(seq, value))
       out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+result<std::vector<job_id>> lmdb_store::jobs_with_signals() const {
+  auto rt = impl_->begin_read();
+  if (!rt)
+    return rt.error();
+  lmdb::cursor c;
+  if (int rc = c.open(rt->txn, impl_->signals_))
+    return lmdb_failure("cannot read the signals", rc);
+  std::vector<job_id> out;
+  std::string_view key, value;
+  std::string next;
+  // One seek per job: after a job's first signal, to the first key past its id.
+  for (int rc = c.get(key, value, MDB_FIRST); rc == 0;) {
+    auto id = codec::id_from_key_suffix(key.substr(0, 8)).value_or(0);
+    out.push_back(id);
+    if (id == std::numeric_limits<job_id>::max())
+      break;
+    next = codec::id_key(id + 1);
+    key = next;
+    rc = c.get(key, value, MDB_SET_RANGE);
   }
   return out;
 }

@@ -201,6 +201,9 @@ public:
   /// The signals of job `id` still stored (not yet taken and checkpointed), in
   /// `seq` order. A signal that cannot be decoded is skipped.
   virtual result<std::vector<job_signal>> signals_of(job_id id) const = 0;
+  /// The jobs that have signals stored, in id order (recovery wakes those that
+  /// wait for one).
+  virtual result<std::vector<job_id>> jobs_with_signals() const = 0;
   /// A setting stored with `write_batch::put_setting`, if any.
   virtual result<std::optional<std::string>> get_setting(const std::string& name) const = 0;
   /// The job that holds `owner`'s idempotency key `key`, if any.

@@ -2,6 +2,7 @@
 // in maps in the process. Records are held as the immutable shared objects the
 // write batches carry, so a commit copies and encodes nothing.
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -116,6 +117,15 @@ public:
     if (auto i = signals_.find(id); i != signals_.end())
       for (const auto& [seq, s] : i->second)
         out.push_back(*s);
+    return out;
+  }
+
+  result<std::vector<job_id>> jobs_with_signals() const override {
+    std::shared_lock reading{mtx_};
+    std::vector<job_id> out;
+    for (const auto& kv : signals_)
+      out.push_back(kv.first);
+    std::sort(out.begin(), out.end());
     return out;
   }
 

@@ -1,8 +1,9 @@
 /// Two ways a job that waits for a signal (`ctx.wait_for_signal`) keeps waiting
 /// although a signal for it was acknowledged; it then runs only at its timeout
-/// (two hours here). Not in CTest while they fail; run them with
-///
-///   signal_wake_repro --color_output=false
+/// (two hours here). Both were fixed: the scheduler wakes a job at once when a
+/// signal was sent after the last one its run took, and recovery wakes a job
+/// that waits for a signal with one stored for it. CTest runs them
+/// (signal_wake_tests).
 ///
 /// 1. recovery: runtime::signal commits the signal, answers, and then wakes the
 ///    job in a commit of its own. A crash between the two commits leaves the
