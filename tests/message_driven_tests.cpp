@@ -512,49 +512,51 @@ BOOST_AUTO_TEST_SUITE_END()
 
 // -- a job's own message handlers ---------------------------------------------------------
 
-BOOST_FIXTURE_TEST_SUITE(own_handlers, runtime_fixture)
+/// A runtime with a tally job running, and its actor.
+struct tally_fixture : runtime_fixture {
+  jobrt::job_id id = 0;
+  caf::actor job;
+  tally_fixture() {
+    id = submit("tally", json::object{});
+    BOOST_REQUIRE(events.wait_status(id, job_status::running));
+    auto a = rt->actor_of(id);
+    BOOST_REQUIRE(a.ok());
+    job = *a;
+  }
+  std::string output_when_done() {
+    auto done = rt->wait(id, 30s);
+    BOOST_REQUIRE(done.ok());
+    return json::serialize(done->output);
+  }
+};
+
+BOOST_FIXTURE_TEST_SUITE(own_handlers, tally_fixture)
 
 BOOST_AUTO_TEST_CASE(other_actors_reach_a_running_job_through_its_handlers_and_get_replies) {
-  auto id = submit("tally", json::object{});
-  BOOST_REQUIRE(events.wait_status(id, job_status::running));
-  auto job = rt->actor_of(id);
-  BOOST_REQUIRE(job.ok());
   caf::scoped_actor self{rt->system()};
   std::int64_t total = 0;
   for (std::int64_t n : {5, 2})
-    self->request(*job, 30s, add_atom::value, n).receive([&](std::int64_t t) { total = t; },
-                                                         [&](caf::error&) { total = -1; });
+    self->request(job, 30s, add_atom::value, n).receive([&](std::int64_t t) { total = t; },
+                                                        [&](caf::error&) { total = -1; });
   BOOST_TEST(total == 7);
-  self->send(*job, finish_atom::value);
-  auto done = rt->wait(id, 30s);
-  BOOST_REQUIRE(done.ok());
-  BOOST_TEST(json::serialize(done->output) == R"({"total":7})");
+  self->send(job, finish_atom::value);
+  BOOST_TEST(output_when_done() == R"({"total":7})");
 }
 
 BOOST_AUTO_TEST_CASE(messages_to_a_paused_job_wait_until_it_is_resumed) {
-  auto id = submit("tally", json::object{});
-  BOOST_REQUIRE(events.wait_status(id, job_status::running));
-  auto job = rt->actor_of(id);
-  BOOST_REQUIRE(job.ok());
   BOOST_REQUIRE(rt->pause(id).ok());
   caf::scoped_actor self{rt->system()};
-  self->send(*job, add_atom::value, std::int64_t{3});
-  self->send(*job, finish_atom::value);
+  self->send(job, add_atom::value, std::int64_t{3});
+  self->send(job, finish_atom::value);
   BOOST_TEST(get(id).status == job_status::paused);
   BOOST_REQUIRE(rt->resume(id).ok());
-  auto done = rt->wait(id, 30s);
-  BOOST_REQUIRE(done.ok());
-  BOOST_TEST(json::serialize(done->output) == R"({"total":3})");
+  BOOST_TEST(output_when_done() == R"({"total":3})");
 }
 
 BOOST_AUTO_TEST_CASE(a_cancel_ends_the_handlers_and_a_waiting_request_gets_an_error) {
-  auto id = submit("tally", json::object{});
-  BOOST_REQUIRE(events.wait_status(id, job_status::running));
-  auto job = rt->actor_of(id);
-  BOOST_REQUIRE(job.ok());
   BOOST_REQUIRE(rt->pause(id).ok());
   caf::scoped_actor self{rt->system()};
-  auto pending = self->request(*job, 30s, add_atom::value, std::int64_t{1});
+  auto pending = self->request(job, 30s, add_atom::value, std::int64_t{1});
   BOOST_REQUIRE(rt->cancel(id).ok());
   bool refused = false;
   std::move(pending).receive([&](std::int64_t) {}, [&](caf::error&) { refused = true; });
@@ -565,11 +567,12 @@ BOOST_AUTO_TEST_CASE(a_cancel_ends_the_handlers_and_a_waiting_request_gets_an_er
 BOOST_AUTO_TEST_CASE(a_job_that_is_not_running_has_no_actor) {
   BOOST_TEST(rt->actor_of(424242).error().code == jobrt::errc::not_found);
   BOOST_REQUIRE(rt->pause_type("tally").ok());
-  auto id = submit("tally", json::object{});
-  auto r = rt->actor_of(id);
+  auto queued = submit("tally", json::object{});
+  auto r = rt->actor_of(queued);
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.error().message
-             == "job " + std::to_string(id) + " is queued: it has no actor now (only a running job has one)");
+             == "job " + std::to_string(queued)
+                  + " is queued: it has no actor now (only a running job has one)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
