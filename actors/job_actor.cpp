@@ -436,6 +436,25 @@ void lower_this_thread_once(std::optional<int> target) {
 }
 
 
+/// Calls job code (`fn`) as a step is called: what it asks for is recorded and
+/// acted on after; an exception it throws fails the run (transient), naming
+/// `where` ("" for step itself), unless the run's ending was decided already.
+template <class F>
+void call_job(job_actor* self, const std::string& where, F fn) {
+  auto& cur = self->state.cur;
+  cur.in_step = true;
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    if (!cur.outcome)
+      cur.outcome = thrown("job threw" + where + ": " + e.what());
+  } catch (...) {
+    if (!cur.outcome)
+      cur.outcome = thrown("job threw a non-standard exception" + where);
+  }
+  cur.in_step = false;
+}
+
 void run_step(job_actor* self, std::uint64_t run) {
   auto& st = self->state;
   auto& cur = st.cur;
@@ -445,17 +464,7 @@ void run_step(job_actor* self, std::uint64_t run) {
   if (cur.outcome || cur.suspended || cur.checkpoint_in_flight)
     return;
   lower_this_thread_once(st.env->job_thread_nice);
-  cur.in_step = true;
-  try {
-    cur.job->step(*st.ctx);
-  } catch (const std::exception& e) {
-    if (!cur.outcome)
-      cur.outcome = thrown(std::string{"job threw: "} + e.what());
-  } catch (...) {
-    if (!cur.outcome)
-      cur.outcome = thrown("job threw a non-standard exception");
-  }
-  cur.in_step = false;
+  call_job(self, "", [&] { cur.job->step(*st.ctx); });
   settle(self);
 }
 
@@ -466,17 +475,7 @@ void take_signal(job_actor* self, const job_signal& s) {
   if (s.seq <= cur.signals_taken || cur.outcome)
     return;
   cur.signals_taken = s.seq;
-  cur.in_step = true;
-  try {
-    cur.job->on_signal(*self->state.ctx, s);
-  } catch (const std::exception& e) {
-    if (!cur.outcome)
-      cur.outcome = thrown(std::string{"job threw in on_signal: "} + e.what());
-  } catch (...) {
-    if (!cur.outcome)
-      cur.outcome = thrown("job threw a non-standard exception in on_signal");
-  }
-  cur.in_step = false;
+  call_job(self, " in on_signal", [&] { cur.job->on_signal(*self->state.ctx, s); });
 }
 
 /// Builds the job from its parameters (and checkpoint) and takes its first step.
@@ -515,26 +514,15 @@ void begin(job_actor* self, proto::job_start start) {
     return;
   }
   cur.job = std::move(*made);
-  cur.in_step = true;
-  try {
-    cur.job->on_start(*st.ctx);
-  } catch (const std::exception& e) {
-    cur.outcome = thrown(std::string{"job threw in on_start: "} + e.what());
-  } catch (...) {
-    cur.outcome = thrown("job threw a non-standard exception in on_start");
-  }
-  if (!cur.outcome) {
-    try {
+  call_job(self, " in on_start", [&] { cur.job->on_start(*st.ctx); });
+  if (!cur.outcome)
+    call_job(self, " in handlers", [&] {
       if (auto own = cur.job->handlers(*st.ctx)) {
         // Messages meant for this job must never reach another one.
         st.reusable = false;
         self->become(running_handlers(self).or_else(own));
       }
-    } catch (const std::exception& e) {
-      cur.outcome = thrown(std::string{"job threw in handlers: "} + e.what());
-    }
-  }
-  cur.in_step = false;
+    });
   // Signals sent while the job was not running come first, in order.
   auto signals = std::move(cur.start.signals);
   for (const auto& s : signals)

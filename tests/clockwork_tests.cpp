@@ -63,7 +63,10 @@ struct hang_job : jobrt::job<jobrt::no_fields> {
     o.timeout_ms = 1000;
     return o;
   }
-  void step(jobrt::context& ctx) override { ctx.suspend(); }
+  void step(jobrt::context& ctx) override {
+    ctx.max_suspended(std::chrono::milliseconds{0}); // only its timeout ends a run
+    ctx.suspend();
+  }
 };
 
 struct paced_params {
