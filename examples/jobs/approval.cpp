@@ -43,8 +43,9 @@ void approval_job::step(jobrt::context& ctx) {
     return;
   }
   auto timeout_s = params().timeout_s.value_or(3600);
-  if (timeout_s <= 0) {
-    ctx.fail("timeout_s must be positive");
+  constexpr std::int64_t max_timeout_s = 10LL * 366 * 24 * 3600; // seconds -> ms must not wrap
+  if (timeout_s <= 0 || timeout_s > max_timeout_s) {
+    ctx.fail("timeout_s must be 1 to " + std::to_string(max_timeout_s) + " (ten years)");
     return;
   }
   if (st.asked && !st.signalled) {
