@@ -461,13 +461,17 @@ void check_signal_job(jobrt::storage::job_store& st, ledger& led, job_id id, job
   j.last_seen = rec->status;
   j.statuses_seen.insert(rec->status);
   bool waits_for_signal = rec->status == job_status::waiting && rec->waiting_for == "signal";
+  // A job that waits with a signal stored for it (acknowledged before a kill took
+  // the wake's commit) is woken by recovery: it may move on with none sent since.
+  auto pending = st.signals_of(id);
+  bool has_pending = pending && !pending->empty();
   // Nothing sent since the store showed it waiting for a signal: it still waits.
   if (j.waiting_mark >= 0 && static_cast<std::size_t>(j.waiting_mark) == j.sent.size()
       && !waits_for_signal)
     led.finding(id, "job " + ids + " waited for a signal and none was sent since, but it is "
                 + jobrt::to_string(rec->status) + " (waiting_for '" + rec->waiting_for + "')"
                 + where);
-  if (waits_for_signal) {
+  if (waits_for_signal && !has_pending) {
     if (j.waiting_mark >= 0)
       ++led.waits_across_kills;
     j.waiting_mark = static_cast<std::int64_t>(j.sent.size());
@@ -510,7 +514,6 @@ void check_signal_job(jobrt::storage::job_store& st, ledger& led, job_id id, job
     return;
   }
   auto cp = st.get_checkpoint(id);
-  auto pending = st.signals_of(id);
   if (!cp || !pending) {
     led.finding(id, "job " + ids + "'s checkpoint or signals are unreadable" + where);
     return;
