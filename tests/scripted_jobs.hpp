@@ -30,8 +30,10 @@ struct responder_state {
 };
 
 /// Holds every request until it gets `release_atom`, then answers them all
-/// (and replies with how many it answered).
-inline caf::behavior responder_fn(caf::stateful_actor<responder_state>* self) {
+/// (and replies with how many it answered). The unused argument is there
+/// because CAF 0.17 binds a reference through a null pointer when a stateful
+/// actor is spawned without arguments (UBSan reports it).
+inline caf::behavior responder_fn(caf::stateful_actor<responder_state>* self, int) {
   return {
     [=](ask_atom) -> caf::result<int> {
       auto rp = self->make_response_promise<int>();
@@ -50,7 +52,7 @@ inline caf::behavior responder_fn(caf::stateful_actor<responder_state>* self) {
 
 inline void spawn_responder(caf::actor_system& sys) {
   std::lock_guard guard{responder_mtx};
-  responder = sys.spawn(responder_fn);
+  responder = sys.spawn(responder_fn, 0);
 }
 
 inline void stop_responder() {
