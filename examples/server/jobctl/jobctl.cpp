@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -241,11 +242,14 @@ int cli::submit() {
   return ok;
 }
 
-std::string query_escape(const std::string& s) {
+/// Percent-encodes `s`: unreserved characters (and those in `also_kept`)
+/// stay, every other byte becomes %XX.
+std::string percent_encode(const std::string& s, const char* also_kept) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',')
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'
+        || (c != 0 && std::strchr(also_kept, c) != nullptr))
       out += static_cast<char>(c);
     else {
       out += '%';
@@ -254,6 +258,16 @@ std::string query_escape(const std::string& s) {
     }
   }
   return out;
+}
+
+/// A query value: commas stay, for status lists.
+std::string query_escape(const std::string& s) {
+  return percent_encode(s, ",");
+}
+
+/// One path segment: everything but unreserved characters becomes %XX.
+std::string path_escape(const std::string& s) {
+  return percent_encode(s, "");
 }
 
 int cli::list() {
@@ -300,21 +314,6 @@ int cli::steer(const std::string& action) {
   return ok;
 }
 
-/// Escapes one path segment: everything but unreserved characters becomes %XX.
-std::string path_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-      out += static_cast<char>(c);
-    else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 int cli::signal() {
   if (a_.positional.size() < 3 || a_.positional.size() > 4)
