@@ -12,6 +12,17 @@
 /// the next job. Spawning and tearing down an actor per job is what a no-op job
 /// would otherwise cost most; a reused actor starts each job afresh, and every
 /// message of an earlier job is recognised as stale and dropped.
+///
+/// It is the one dynamically typed actor (`caf::actor`, `caf::behavior`), and
+/// not for want of `skip`: in CAF 0.17.6 a typed handler may return
+/// `caf::skip_t` for a message of its interface (`same_output_or_skip_t` in
+/// caf/typed_behavior.hpp), so a typed paused behavior could leave `step` in the
+/// mailbox. What a typed actor cannot take is the job's own handlers:
+/// `job_base::handlers` returns a `caf::behavior` of messages only the job's
+/// code knows, added behind the runtime's with `or_else`, while a typed actor
+/// `become`s only its `typed_behavior`, which must match its interface exactly
+/// (the "exact match needed" assertion there). And `context::self()` hands job
+/// code the actor as a `caf::event_based_actor*`, which a typed actor is not.
 
 #include "caf/fwd.hpp"
 
@@ -21,8 +32,9 @@
 namespace jobrt {
 
 /// Spawns a job actor that starts with `first`, monitored by `scheduler` (which
-/// must be the caller). Blocking job types get an actor with a thread of its own.
-caf::actor spawn_job_actor(caf::event_based_actor* scheduler, env_ptr env,
-                           proto::job_start first, bool blocking);
+/// must be the caller, typed or not). Blocking job types get an actor with a
+/// thread of its own.
+caf::actor spawn_job_actor(caf::local_actor* scheduler, env_ptr env, proto::job_start first,
+                           bool blocking);
 
 } // namespace jobrt
