@@ -4,6 +4,7 @@
 /// type every facade call returns. No facade call throws on bad input.
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +42,9 @@ enum class errc : std::uint8_t {
 
 /// Stable snake_case name of an error code, e.g. "unknown_job_type".
 const char* to_string(errc code) noexcept;
+
+/// Writes `to_string(code)`.
+std::ostream& operator<<(std::ostream& out, errc code);
 
 /// An error code with a sentence for humans.
 struct error {

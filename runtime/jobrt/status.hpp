@@ -112,6 +112,5 @@ const char* to_string(job_event_kind e) noexcept;
 std::optional<job_status> parse_status(std::string_view name) noexcept;
 
 std::ostream& operator<<(std::ostream& out, job_status s);
-std::ostream& operator<<(std::ostream& out, errc code);
 
 } // namespace jobrt
