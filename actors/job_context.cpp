@@ -230,10 +230,7 @@ void write_checkpoint(job_actor* self) {
     send_progress(self, checkpoint_at);
     settle(self);
   };
-  if (st.env->store->commits_inline()) {
-    on_saved(st.env->store->commit(batch));
-    return;
-  }
+  // Whatever the store, the persistence actor commits it: the one writer.
   self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch))
     .then(
       [=](const proto::write_ack& ack) {
