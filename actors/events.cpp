@@ -6,6 +6,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "jobrt/events.hpp"
+#include "jobrt/record.hpp"
+
 #include "actors/env.hpp"
 #include "actors/protocol.hpp"
 

@@ -14,8 +14,8 @@
 
 #include "caf/fwd.hpp"
 
+#include "jobrt/events.hpp"
 #include "jobrt/record.hpp"
-#include "jobrt/runtime.hpp"
 
 namespace jobrt {
 

@@ -79,22 +79,6 @@ struct job_signal {
   millis at = 0; ///< when it was sent
 };
 
-/// Options for `runtime::submit`.
-struct submit_options {
-  /// Higher runs first; equal priorities run in submission order.
-  std::int32_t priority = 0;
-  /// Who the job belongs to (a tenant, a company, a user); used to filter lists.
-  std::string owner;
-  /// Runs allowed before a transient error fails the job; 0 = the type's default.
-  std::uint32_t max_attempts = 0;
-  /// Longest time one run may take, in ms; 0 = the type's default (none by default).
-  millis timeout_ms = 0;
-  /// Do not start before this wall time (ms since the epoch); 0 = at once.
-  millis run_at = 0;
-  /// A second submit with a key already in use returns the first job's id.
-  std::string idempotency_key;
-};
-
 /// A filter and page for `runtime::list`. Results are newest first.
 struct list_query {
   std::vector<job_status> statuses; ///< empty: any status

@@ -21,13 +21,15 @@
 
 #include <boost/json/value.hpp>
 
-#include "caf/allowed_unsafe_message_type.hpp"
-
 #include "jobrt/clock.hpp"
 #include "jobrt/error.hpp"
+#include "jobrt/events.hpp"
+#include "jobrt/limits.hpp"
+#include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
 #include "jobrt/registry.hpp"
 #include "jobrt/services.hpp"
+#include "jobrt/stats.hpp"
 #include "jobrt/status.hpp"
 
 namespace caf {
@@ -36,170 +38,6 @@ class actor;
 } // namespace caf
 
 namespace jobrt {
-
-/// Where a runtime keeps its jobs.
-enum class storage_kind : std::uint8_t {
-  /// An LMDB store in `runtime_options::data_dir`: jobs survive a crash or a
-  /// restart of the process and resume from their last checkpoint.
-  lmdb,
-  /// In the process's memory: the fastest, and every job is gone when the
-  /// process ends (tests, caches, work that is cheap to redo). Everything else
-  /// (steering, limits, retries, progress, list and get) works the same.
-  memory,
-};
-
-struct runtime_options {
-  /// Where jobs are kept: LMDB in `data_dir` (the default), or memory.
-  storage_kind storage = storage_kind::lmdb;
-  /// Directory of the LMDB job store; created if missing, but its parent must
-  /// exist: a mistyped path or a volume that is not mounted fails `start` with
-  /// `storage_error` rather than starting an empty store. Required for `lmdb`.
-  std::string data_dir;
-  /// LMDB only. true: every acknowledged write is fsynced. false: writes survive
-  /// a crash of the process but not of the machine (much faster).
-  bool durable = true;
-  /// How many jobs may run at once, over all types.
-  std::size_t max_running = 8;
-  /// Every this-many starts, the oldest queued job starts whatever its priority,
-  /// so that a stream of high-priority jobs cannot starve a low one; 0 = never.
-  std::uint32_t fairness_every = 10;
-  /// How long finished jobs are kept (record and checkpoint) before they are
-  /// deleted, per status; a status not listed (or 0) is kept forever.
-  std::map<job_status, std::chrono::milliseconds> retention{
-    {job_status::completed, std::chrono::hours(24)},
-    {job_status::failed, std::chrono::hours(24)},
-    {job_status::cancelled, std::chrono::hours(24)},
-  };
-  /// How often expired finished jobs are looked for.
-  std::chrono::milliseconds retention_sweep_every{60'000};
-  /// Limits shared by the job types that name them in `options().uses`.
-  std::vector<resource_limit> resources;
-  /// Per-type caps; they override a type's own `options().max_running`.
-  std::map<std::string, std::size_t> max_running_per_type;
-  /// Largest accepted parameters, checkpoint state or output, in bytes of JSON.
-  std::size_t max_payload_bytes = std::size_t{1} << 20;
-  /// Progress events of one job reach subscribers at most this often.
-  std::chrono::milliseconds progress_interval{100};
-  /// How long a facade call waits for the runtime's actors before `timeout`
-  /// (at most a year: see `max_single_wait`).
-  std::chrono::milliseconds call_timeout{30'000};
-  /// What jobs reach with `ctx.service<T>()`: the host's actor handles,
-  /// clients and pools (see services.hpp).
-  jobrt::services services;
-  /// A run suspended this long with no reply handler moving it on fails with a
-  /// transient error (`context::max_suspended`); 0 = never.
-  std::chrono::milliseconds max_suspended{std::chrono::minutes{10}};
-  /// A subscriber that is there from the first moment: it is subscribed before
-  /// recovery starts any job, so it hears every event of the recovered jobs too
-  /// (a `subscribe` after `start` returns may miss the first ones). Same rules
-  /// as `runtime::subscribe`; it ends with the runtime.
-  std::function<void(const job_event&)> on_event;
-  /// The job types; the global registry unless set.
-  const registry* types = nullptr;
-  /// Wall time and timers; the system clock unless set (tests inject a manual_clock).
-  std::shared_ptr<jobrt::clock> clock;
-  /// Initial LMDB map size; it grows on demand.
-  std::size_t initial_map_size = std::size_t{64} << 20;
-  /// The map never grows past this; beyond it submits fail with `storage_full`.
-  std::size_t max_map_size = std::size_t{64} << 30;
-  /// Settings for the actor system the runtime creates when the host gives none.
-  /// Worker threads: 0 = one fewer than the machine's cores, so that a core stays
-  /// free for the host's own threads, the store's writer and the callers of the
-  /// facade, but at least two: with a single work-stealing worker, two actors
-  /// that keep messaging each other can hold it (see `scheduler_policy`), and a
-  /// second worker steals the scheduler away from them. Set it to the core count
-  /// when jobs are CPU-bound; 1 (with the sharing policy it then gets) gives the
-  /// shortest control-call tails on a busy 2-core machine, but every synchronous
-  /// call waits for a sleeping thread to wake (bench/RESULTS.md has the figures).
-  std::size_t worker_threads = 0;
-  /// CAF's scheduler policy: "stealing", "sharing", or "" to choose: sharing
-  /// with one worker or an LMDB store, stealing in memory.
-  /// - One worker: stealing has nothing to steal from, and its last-in-first-out
-  ///   local queue lets two actors that keep messaging each other (a job
-  ///   checkpointing every step, and the writer) hold the thread while the
-  ///   scheduler waits behind them; sharing is first in, first out.
-  /// - LMDB: actors wait on commits (answered from the writer's own thread when
-  ///   durable); sharing wakes a worker for the answer at once, stealing finds it
-  ///   at its next poll. On 2 cores a durable bulk drain ran at 170k jobs/s with
-  ///   sharing and 97k with stealing, and 1M jobs without fsync at 99k against
-  ///   62k; a lone synchronous submitter without fsync is slower with sharing
-  ///   (15k against 31k jobs/s). In memory stealing is faster (225k against 136k,
-  ///   a synchronous submit 6 times faster). bench/RESULTS.md has the figures.
-  std::string scheduler_policy;
-  /// How many nice levels below the host's threads the threads that run job code
-  /// run (0 = the same). Background jobs then yield the CPU to the host's own
-  /// work and to the store's writer thread, so a facade call or a commit is not
-  /// kept waiting behind job code on a busy machine. Only for the actor system
-  /// the runtime creates: a host's actor system is left as it is.
-  int worker_nice = 5;
-};
-
-/// Which events a subscriber wants; empty fields match everything.
-struct event_filter {
-  job_id id = 0;
-  std::string owner;
-  bool progress = true; ///< false: status changes only
-};
-
-/// Keeps a subscription alive; destroying it (or `cancel()`) unsubscribes.
-class subscription {
-public:
-  subscription() = default;
-  explicit subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
-  subscription(subscription&& other) noexcept : cancel_(std::move(other.cancel_)) {
-    other.cancel_ = nullptr;
-  }
-  subscription& operator=(subscription&& other) noexcept {
-    if (this != &other) {
-      cancel();
-      cancel_ = std::move(other.cancel_);
-      other.cancel_ = nullptr;
-    }
-    return *this;
-  }
-  subscription(const subscription&) = delete;
-  subscription& operator=(const subscription&) = delete;
-  ~subscription() { cancel(); }
-
-  void cancel() {
-    if (cancel_) {
-      auto f = std::move(cancel_);
-      cancel_ = nullptr;
-      f();
-    }
-  }
-
-private:
-  std::function<void()> cancel_;
-};
-
-/// A latency histogram: `counts[i]` observations at or below `bounds_seconds[i]`
-/// (cumulative, as Prometheus wants), `count` in all, `sum_seconds` their total.
-struct latency_histogram {
-  std::vector<double> bounds_seconds;
-  std::vector<std::uint64_t> counts;
-  std::uint64_t count = 0;
-  double sum_seconds = 0;
-};
-
-/// Counts the scheduler keeps, for dashboards and metrics.
-struct runtime_stats {
-  std::map<job_status, std::uint64_t> jobs_by_status; ///< unfinished jobs known to the scheduler
-  std::size_t running = 0;
-  std::size_t queued = 0;
-  std::uint64_t submitted = 0;  ///< since start
-  std::uint64_t completed = 0;  ///< since start
-  std::uint64_t failed = 0;     ///< since start
-  std::uint64_t recovered = 0;  ///< unfinished jobs found at start
-  std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
-  std::uint64_t deleted = 0;     ///< finished jobs deleted (retention and admin) since start
-  /// Status changes the scheduler refused itself since start (each is logged):
-  /// always 0 unless there is a bug; the change was not made.
-  std::uint64_t refused_transitions = 0;
-  std::vector<std::string> paused_types;
-  /// From a job's checkpoint request to the moment it is durable.
-  latency_histogram checkpoint_latency;
-};
 
 class runtime {
 public:
@@ -337,6 +175,3 @@ private:
 };
 
 } // namespace jobrt
-
-/// Actors that subscribe receive `job_event` messages.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_event)

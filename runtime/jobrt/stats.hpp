@@ -1,0 +1,44 @@
+#pragma once
+
+/// What `runtime::stats` reports: counts the scheduler keeps and latency
+/// histograms, for dashboards and metrics. Plain structs; no behaviour.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "jobrt/status.hpp"
+
+namespace jobrt {
+
+/// A latency histogram: `counts[i]` observations at or below `bounds_seconds[i]`
+/// (cumulative, as Prometheus wants), `count` in all, `sum_seconds` their total.
+struct latency_histogram {
+  std::vector<double> bounds_seconds;
+  std::vector<std::uint64_t> counts;
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+};
+
+/// Counts the scheduler keeps, for dashboards and metrics.
+struct runtime_stats {
+  std::map<job_status, std::uint64_t> jobs_by_status; ///< unfinished jobs known to the scheduler
+  std::size_t running = 0;
+  std::size_t queued = 0;
+  std::uint64_t submitted = 0;  ///< since start
+  std::uint64_t completed = 0;  ///< since start
+  std::uint64_t failed = 0;     ///< since start
+  std::uint64_t recovered = 0;  ///< unfinished jobs found at start
+  std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
+  std::uint64_t deleted = 0;     ///< finished jobs deleted (retention and admin) since start
+  /// Status changes the scheduler refused itself since start (each is logged):
+  /// always 0 unless there is a bug; the change was not made.
+  std::uint64_t refused_transitions = 0;
+  std::vector<std::string> paused_types;
+  /// From a job's checkpoint request to the moment it is durable.
+  latency_histogram checkpoint_latency;
+};
+
+} // namespace jobrt
