@@ -95,7 +95,7 @@ struct runtime_options {
   /// second worker steals the scheduler away from them. Set it to the core count
   /// when jobs are CPU-bound; 1 (with the sharing policy it then gets) gives the
   /// shortest control-call tails on a busy 2-core machine, but every synchronous
-  /// call waits for a sleeping thread to wake (bench/RESULTS.md has the figures).
+  /// call waits for a sleeping thread to wake.
   std::size_t worker_threads = 0;
   /// CAF's scheduler policy: "stealing", "sharing", or "" to choose: sharing
   /// with one worker or an LMDB store, stealing in memory.
@@ -105,11 +105,8 @@ struct runtime_options {
   ///   scheduler waits behind them; sharing is first in, first out.
   /// - LMDB: actors wait on commits (answered from the writer's own thread when
   ///   durable); sharing wakes a worker for the answer at once, stealing finds it
-  ///   at its next poll. On 2 cores a durable bulk drain ran at 170k jobs/s with
-  ///   sharing and 97k with stealing, and 1M jobs without fsync at 99k against
-  ///   62k; a lone synchronous submitter without fsync is slower with sharing
-  ///   (15k against 31k jobs/s). In memory stealing is faster (225k against 136k,
-  ///   a synchronous submit 6 times faster). bench/RESULTS.md has the figures.
+  ///   at its next poll. In memory stealing is faster.
+  /// Measured: bench/RESULTS.md, "Threads and policies".
   std::string scheduler_policy;
   /// How many nice levels below the host's threads the threads that run job code
   /// run (0 = the same). Background jobs then yield the CPU to the host's own
