@@ -34,9 +34,9 @@ struct runtime::impl {
   caf::actor_system* sys = nullptr;
   std::unique_ptr<storage::job_store> store;
   std::shared_ptr<jobrt::clock> clock;
-  caf::actor persistence;
+  proto::persistence_actor persistence;
   caf::actor events;
-  caf::actor scheduler;
+  proto::scheduler_actor scheduler;
   std::shared_ptr<std::atomic<std::size_t>> subscribers; ///< shared with the scheduler
   subscription first_subscriber; ///< `runtime_options::on_event`
   std::mutex stop_mtx;
@@ -57,6 +57,10 @@ struct runtime::impl {
     return fut.get();
   }
 
+  /// Checks the options and fills in their defaults; opens nothing yet.
+  static result<std::unique_ptr<impl>> make(runtime_options opts);
+  /// Opens the store and spawns the actors on `sys`.
+  result<void> open_and_spawn();
   void stop_actors();
 };
 
@@ -64,22 +68,6 @@ namespace {
 
 /// Owners are index keys, and LMDB keys hold at most 511 bytes.
 constexpr std::size_t max_owner_bytes = 256;
-
-result<std::unique_ptr<runtime::impl>> make_impl(runtime_options opts) {
-  if (opts.storage == storage_kind::lmdb && opts.data_dir.empty())
-    return error{errc::invalid_argument,
-                 "runtime_options.data_dir is required (or storage = storage_kind::memory)"};
-  if (opts.max_running == 0)
-    return error{errc::invalid_argument, "runtime_options.max_running must be at least 1"};
-  if (opts.types == nullptr)
-    opts.types = &registry::global();
-  if (!opts.clock)
-    opts.clock = make_system_clock();
-  auto p = std::make_unique<runtime::impl>();
-  p->opts = std::move(opts);
-  p->clock = p->opts.clock;
-  return p;
-}
 
 result<std::unique_ptr<storage::job_store>> open_store(const runtime_options& opts) {
   if (opts.storage == storage_kind::memory)
@@ -101,7 +89,43 @@ subscription counted(std::shared_ptr<std::atomic<std::size_t>> count, subscripti
   }};
 }
 
-result<void> open_and_spawn(runtime::impl& rt) {
+/// Parses JSON text from a caller; never throws. The error names the byte offset.
+result<json::value> parse_params(std::string_view text, std::size_t limit) {
+  if (text.size() > limit)
+    return error{errc::payload_too_large, "parameters are " + std::to_string(text.size())
+                                            + " bytes, over the limit of "
+                                            + std::to_string(limit)};
+  json::stream_parser p;
+  json::error_code ec;
+  auto used = p.write(text.data(), text.size(), ec);
+  if (!ec)
+    p.finish(ec);
+  if (ec)
+    return error{errc::malformed_json, "malformed JSON at byte " + std::to_string(used) + ": "
+                                         + ec.message()};
+  return p.release();
+}
+
+} // namespace
+
+result<std::unique_ptr<runtime::impl>> runtime::impl::make(runtime_options opts) {
+  if (opts.storage == storage_kind::lmdb && opts.data_dir.empty())
+    return error{errc::invalid_argument,
+                 "runtime_options.data_dir is required (or storage = storage_kind::memory)"};
+  if (opts.max_running == 0)
+    return error{errc::invalid_argument, "runtime_options.max_running must be at least 1"};
+  if (opts.types == nullptr)
+    opts.types = &registry::global();
+  if (!opts.clock)
+    opts.clock = make_system_clock();
+  auto p = std::make_unique<runtime::impl>();
+  p->opts = std::move(opts);
+  p->clock = p->opts.clock;
+  return p;
+}
+
+result<void> runtime::impl::open_and_spawn() {
+  auto& rt = *this;
   auto store = open_store(rt.opts);
   if (!store)
     return store.error();
@@ -138,25 +162,6 @@ result<void> open_and_spawn(runtime::impl& rt) {
   rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
   return {};
 }
-
-/// Parses JSON text from a caller; never throws. The error names the byte offset.
-result<json::value> parse_params(std::string_view text, std::size_t limit) {
-  if (text.size() > limit)
-    return error{errc::payload_too_large, "parameters are " + std::to_string(text.size())
-                                            + " bytes, over the limit of "
-                                            + std::to_string(limit)};
-  json::stream_parser p;
-  json::error_code ec;
-  auto used = p.write(text.data(), text.size(), ec);
-  if (!ec)
-    p.finish(ec);
-  if (ec)
-    return error{errc::malformed_json, "malformed JSON at byte " + std::to_string(used) + ": "
-                                         + ec.message()};
-  return p.release();
-}
-
-} // namespace
 
 void runtime::impl::stop_actors() {
   std::lock_guard guard{stop_mtx};
@@ -205,7 +210,7 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
       && opts.scheduler_policy != "sharing")
     return error{errc::invalid_argument, "scheduler_policy must be 'stealing', 'sharing' or empty, "
                                          "not '" + opts.scheduler_policy + "'"};
-  auto p = make_impl(std::move(opts));
+  auto p = impl::make(std::move(opts));
   if (!p)
     return p.error();
   auto& rt = **p;
@@ -224,7 +229,7 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   rt.own_cfg->set("scheduler.max-throughput", std::size_t{64});
   rt.own_sys = std::make_unique<caf::actor_system>(*rt.own_cfg);
   rt.sys = rt.own_sys.get();
-  if (auto r = open_and_spawn(rt); !r)
+  if (auto r = rt.open_and_spawn(); !r)
     return r.error();
   return std::unique_ptr<runtime>{new runtime(std::move(*p))};
 }
@@ -251,7 +256,7 @@ std::string runtime::default_scheduler_policy(const runtime_options& opts) {
 }
 
 result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_options opts) {
-  auto p = make_impl(std::move(opts));
+  auto p = impl::make(std::move(opts));
   if (!p)
     return p.error();
   (*p)->sys = &sys;
@@ -261,7 +266,7 @@ result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_
     log_line("the host's actor system has scheduler.max-throughput "
              + std::to_string(throughput)
              + "; long jobs will hold worker threads between steps (64 is a good value)");
-  if (auto r = open_and_spawn(**p); !r)
+  if (auto r = (*p)->open_and_spawn(); !r)
     return r.error();
   return std::unique_ptr<runtime>{new runtime(std::move(*p))};
 }

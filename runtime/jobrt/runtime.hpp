@@ -167,9 +167,8 @@ public:
   caf::actor_system& system();
   const runtime_options& options() const;
 
-  struct impl;
-
 private:
+  struct impl;
   explicit runtime(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };
