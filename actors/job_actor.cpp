@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "actors/job_actor_state.hpp"
+#include "actors/test_hooks.hpp"
 
 namespace jobrt {
 
@@ -49,9 +50,29 @@ void fail_now(job_actor* self, std::string message) {
   finish(self, std::move(o));
 }
 
+void report_if_paused_at_rest(job_actor* self) {
+  if (!test_hooks::observed())
+    return;
+  auto& st = self->state;
+  auto& cur = st.cur;
+  if (st.busy && cur.paused && !cur.checkpoint_in_flight && !cur.step_queued)
+    test_hooks::report(test_hooks::sighting::paused_at_rest, cur.start.id);
+}
+
 namespace {
 
 caf::message_handler running_handlers(job_actor* self);
+
+/// For tests: a paused job whose step was just left in the mailbox (it has at
+/// most one), with no checkpoint in flight, can take no step before a resume.
+void report_skipped(job_actor* self, const caf::type_erased_tuple& msg) {
+  auto& st = self->state;
+  auto& cur = st.cur;
+  if (st.busy && cur.paused && !cur.checkpoint_in_flight
+      && msg.match_elements<proto::step_atom, std::uint64_t>()
+      && msg.get_as<std::uint64_t>(1) == st.run)
+    test_hooks::report(test_hooks::sighting::paused_at_rest, cur.start.id);
+}
 
 /// Lowers the CPU priority of the calling thread to nice value `target`, once
 /// per thread (Linux niceness is per thread). Threads that run job code then
@@ -91,8 +112,10 @@ void call_job(job_actor* self, const std::string& where, F fn) {
 void run_step(job_actor* self, std::uint64_t run) {
   auto& st = self->state;
   auto& cur = st.cur;
-  if (run != st.run || !st.busy)
+  if (run != st.run || !st.busy) {
+    test_hooks::report(test_hooks::sighting::stale_dropped, 0);
     return; // a step of an earlier job
+  }
   cur.step_queued = false;
   if (cur.outcome || cur.suspended || cur.checkpoint_in_flight)
     return;
@@ -193,6 +216,7 @@ caf::behavior paused_behavior(job_actor* self) {
         return;
       self->state.cur.paused = false;
       self->unbecome();
+      test_hooks::report(test_hooks::sighting::resumed, id);
       settle(self);
     },
     [=](proto::pause_atom, job_id id) {
@@ -234,6 +258,7 @@ caf::message_handler running_handlers(job_actor* self) {
       if (cur.progress_dirty)
         send_progress(self, 0);
       self->send(self->state.scheduler, proto::paused_atom::value, id);
+      report_if_paused_at_rest(self);
     },
     [=](proto::resume_atom, job_id) {
       // already running
@@ -257,8 +282,13 @@ caf::behavior job_actor_fn(job_actor* self, env_ptr env, proto::job_start first,
   st.scheduler = std::move(scheduler);
   st.ctx = std::make_unique<job_context>(self);
   // Messages the current behavior does not handle stay in the mailbox: this is
-  // what keeps `step` waiting while paused.
-  self->set_default_handler(caf::skip);
+  // what keeps `step` waiting while paused. (CAF offers a skipped message again
+  // after each message the actor handles, and after each behavior change.)
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& msg) {
+    if (test_hooks::observed())
+      report_skipped(self, msg.content());
+    return caf::result<caf::message>{caf::skip};
+  });
   // The behavior is in place before the first job begins (its first step runs
   // right away, and may pause the actor or end the job); nothing is returned,
   // so CAF keeps it.

@@ -137,4 +137,9 @@ void finish(job_actor* self, proto::job_outcome o);
 /// Ends the run at once as a (permanent) failure.
 void fail_now(job_actor* self, std::string message);
 
+/// For tests (actors/test_hooks.hpp): reports a paused job that can take no
+/// step before a resume, because it has none queued or armed and no checkpoint
+/// in flight. Does nothing unless a test observes.
+void report_if_paused_at_rest(job_actor* self);
+
 } // namespace jobrt::job_actor_detail

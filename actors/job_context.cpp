@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "actors/job_actor_state.hpp"
+#include "actors/test_hooks.hpp"
 
 namespace jobrt::job_actor_detail {
 
@@ -214,8 +215,10 @@ void write_checkpoint(job_actor* self) {
   // the job while it is in flight: the outcome then belongs to a job that is over.
   auto on_saved = [self, run, checkpoint_at, asked_at](const result<void>& r) {
     auto& st = self->state;
-    if (!st.busy || st.run != run)
+    if (!st.busy || st.run != run) {
+      test_hooks::report(test_hooks::sighting::stale_dropped, 0);
       return;
+    }
     st.cur.checkpoint_in_flight = false;
     st.env->checkpoint_latency->record(std::chrono::steady_clock::now() - asked_at);
     if (!r) {
@@ -303,6 +306,8 @@ void on_overdue(job_actor* self, std::uint64_t run, std::uint64_t suspension) {
 void settle(job_actor* self) {
   auto& st = self->state;
   auto& cur = st.cur;
+  if (cur.paused)
+    report_if_paused_at_rest(self); // for tests: what it holds back cannot step
   if (!st.busy || cur.checkpoint_in_flight || cur.paused)
     return;
   // A run that ends in completion, a permanent failure or a cancel needs no

@@ -1,10 +1,14 @@
 #define BOOST_TEST_MODULE runtime_tests
 #include <boost/test/unit_test.hpp>
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "caf/all.hpp"
 
+#include "actors/test_hooks.hpp"
 #include "test_jobs.hpp"
 
 using namespace std::chrono_literals;
@@ -35,6 +39,73 @@ JOBRT_REGISTER_JOB(test_jobs::niceness_job);
 JOBRT_REGISTER_JOB(test_jobs::blocking_niceness_job);
 
 using test_jobs::runtime_fixture;
+
+/// What job actors report through actors/test_hooks.hpp while a test observes:
+/// the proof a test waits for when the check is that nothing happens.
+class sightings {
+public:
+  /// Observes from construction to destruction; one at a time.
+  sightings() {
+    std::lock_guard guard{mtx()};
+    at_rest() = {};
+    stale_dropped() = 0;
+    jobrt::test_hooks::observe(&record);
+  }
+  ~sightings() { jobrt::test_hooks::observe(nullptr); }
+  sightings(const sightings&) = delete;
+  sightings& operator=(const sightings&) = delete;
+
+  /// Waits until the paused job `id` can take no step before a resume (since
+  /// it was last resumed): its step, if any, seen and left in the mailbox.
+  bool wait_paused_at_rest(jobrt::job_id id) {
+    return wait([&] { return at_rest()[id]; });
+  }
+
+  /// Waits until `n` steps or checkpoint replies of ended runs were dropped.
+  bool wait_stale_dropped(std::size_t n) {
+    return wait([&] { return stale_dropped() >= n; });
+  }
+
+private:
+  using sighting = jobrt::test_hooks::sighting;
+
+  static void record(sighting what, jobrt::job_id id) {
+    {
+      std::lock_guard guard{mtx()};
+      if (what == sighting::paused_at_rest)
+        at_rest()[id] = true;
+      else if (what == sighting::resumed)
+        at_rest()[id] = false;
+      else
+        ++stale_dropped();
+    }
+    cv().notify_all();
+  }
+
+  template <class Pred>
+  bool wait(Pred done) {
+    std::unique_lock lock{mtx()};
+    return cv().wait_for(lock, 30s, done);
+  }
+
+  // Function-local statics: an actor may still report after the test ended.
+  static std::mutex& mtx() {
+    static std::mutex m;
+    return m;
+  }
+  static std::condition_variable& cv() {
+    static std::condition_variable c;
+    return c;
+  }
+  static std::map<jobrt::job_id, bool>& at_rest() {
+    static std::map<jobrt::job_id, bool> m;
+    return m;
+  }
+  static std::size_t& stale_dropped() {
+    static std::size_t n = 0;
+    return n;
+  }
+};
 
 // -- submitting ------------------------------------------------------------------------
 
@@ -157,13 +228,16 @@ BOOST_AUTO_TEST_CASE(a_job_paused_and_resumed_mid_run_ends_with_the_same_output)
 }
 
 BOOST_AUTO_TEST_CASE(a_paused_job_takes_no_steps_until_resumed) {
+  sightings seen;
   auto id = submit("gated", {{"n", 20}});
   test_jobs::permits = 5;
   BOOST_REQUIRE(wait_steps(id, 5));
   BOOST_REQUIRE(rt->pause(id).ok());
   test_jobs::permits = 100;
-  // Nothing can be awaited here: the check is that nothing happens.
-  BOOST_TEST(!events.wait_status(id, job_status::completed, 300ms));
+  // The check is that nothing happens: the actor is seen to leave the job's
+  // step in its mailbox, and then the steps are counted.
+  BOOST_REQUIRE(seen.wait_paused_at_rest(id));
+  BOOST_TEST(!events.wait_status(id, job_status::completed, 0ms));
   BOOST_TEST(test_jobs::steps_run.load() == 5);
   BOOST_REQUIRE(rt->resume(id).ok());
   BOOST_REQUIRE(events.wait_status(id, job_status::completed));
@@ -171,15 +245,18 @@ BOOST_AUTO_TEST_CASE(a_paused_job_takes_no_steps_until_resumed) {
 }
 
 BOOST_AUTO_TEST_CASE(a_job_cancelled_while_stepping_takes_no_step_after_the_cancel_returns) {
+  sightings seen;
   auto id = submit("gated", {{"n", 1'000'000}});
   test_jobs::permits = 10;
   BOOST_REQUIRE(wait_steps(id, 10));
   test_jobs::permits = 1'000'000; // it steps as fast as it can from here on
   BOOST_REQUIRE(rt->cancel(id).ok());
   auto at_cancel = test_jobs::steps_run.load();
-  // Nothing can be awaited here: the check is that no step runs any more. (How
-  // many ran before the cancel reached the job depends on the machine.)
-  std::this_thread::sleep_for(100ms);
+  // The check is that no step runs any more. A stepping job has one step or
+  // one checkpoint in flight when the cancel reaches it: the actor is seen to
+  // drop it, and then the steps are counted. (How many ran before the cancel
+  // reached the job depends on the machine.)
+  BOOST_REQUIRE(seen.wait_stale_dropped(1));
   BOOST_TEST(test_jobs::steps_run.load() == at_cancel);
   BOOST_TEST(get(id).status == job_status::cancelled);
   BOOST_TEST(get(id).finished_at > 0);
@@ -203,6 +280,7 @@ BOOST_AUTO_TEST_CASE(a_queued_job_can_be_paused_resumed_and_cancelled) {
 BOOST_AUTO_TEST_CASE(a_pause_sent_right_after_a_resume_holds) {
   // A job paused while running keeps its actor; resuming it sends the actor a
   // resume, and a pause sent at once must not overtake that resume.
+  sightings seen;
   auto id = submit("gated", {{"n", 1'000'000'000}});
   test_jobs::permits = 1;
   BOOST_REQUIRE(wait_steps(id, 1));
@@ -213,8 +291,10 @@ BOOST_AUTO_TEST_CASE(a_pause_sent_right_after_a_resume_holds) {
     BOOST_REQUIRE(rt->pause(id).ok());
   }
   auto steps = test_jobs::steps_run.load();
-  // Nothing can be awaited here: the check is that no step runs while paused.
-  std::this_thread::sleep_for(200ms);
+  // The check is that no step runs while paused: since the last resume the
+  // actor took, it is seen to hold back what its checkpoint asked for or to
+  // leave its step in the mailbox; then the steps are counted again.
+  BOOST_REQUIRE(seen.wait_paused_at_rest(id));
   BOOST_TEST(test_jobs::steps_run.load() == steps);
   BOOST_TEST(get(id).status == job_status::paused);
   BOOST_REQUIRE(rt->cancel(id).ok());
