@@ -14,7 +14,10 @@
 
 #include "jobrt/clock.hpp"
 #include "jobrt/registry.hpp"
-#include "jobrt/runtime.hpp"
+#include "jobrt/options.hpp"
+#include "jobrt/stats.hpp"
+
+#include "actors/protocol.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt {
@@ -55,7 +58,7 @@ struct actor_env {
   const registry* types = nullptr;
   std::shared_ptr<jobrt::clock> clock;
   runtime_options opts;
-  caf::actor persistence;
+  proto::persistence_actor persistence;
   caf::actor events;
   std::shared_ptr<latency_recorder> checkpoint_latency = std::make_shared<latency_recorder>();
   /// Live subscriptions. With none, the scheduler builds and sends no events:

@@ -30,6 +30,10 @@ const char* to_string(wait_reason reason) noexcept {
   return "unknown";
 }
 
+bool waits_for(const job_record& r, wait_reason reason) noexcept {
+  return r.status == job_status::waiting && r.waiting_for == to_string(reason);
+}
+
 job_status target_of(job_event_kind kind) noexcept {
   switch (kind) {
     case job_event_kind::start:

@@ -31,6 +31,9 @@ enum class wait_reason : std::uint8_t {
 /// The text stored for `reason` ("rate_limit", "retry", "scheduled", "signal").
 const char* to_string(wait_reason reason) noexcept;
 
+/// Whether `r` waits for `reason` (its `waiting_for` says so).
+bool waits_for(const job_record& r, wait_reason reason) noexcept;
+
 /// The status edge `kind` leads to (start: running, wake: queued, ...).
 job_status target_of(job_event_kind kind) noexcept;
 

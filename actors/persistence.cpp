@@ -25,7 +25,7 @@ struct persistence_state {
   static inline const char* name = "jobrt.persistence";
 };
 
-using persistence_actor = caf::stateful_actor<persistence_state>;
+using persistence_ptr = proto::persistence_actor::stateful_pointer<persistence_state>;
 
 std::vector<proto::write_ack> acks_of(const std::vector<result<void>>& rs) {
   std::vector<proto::write_ack> out;
@@ -37,7 +37,7 @@ std::vector<proto::write_ack> acks_of(const std::vector<result<void>>& rs) {
 
 /// Commits everything pending in one transaction (see storage::commit_segments:
 /// one bad write fails no other).
-void flush(persistence_actor* self) {
+void flush(persistence_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.pending.empty())
@@ -62,7 +62,7 @@ void flush(persistence_actor* self) {
   }
 }
 
-void enqueue(persistence_actor* self, pending_write w) {
+void enqueue(persistence_ptr self, pending_write w) {
   self->state.pending.push_back(std::move(w));
   if (!self->state.flush_queued) {
     // The flush goes to the back of the mailbox: every write already waiting
@@ -72,7 +72,8 @@ void enqueue(persistence_actor* self, pending_write w) {
   }
 }
 
-caf::behavior persistence(persistence_actor* self, storage::job_store* store) {
+proto::persistence_actor::behavior_type persistence(persistence_ptr self,
+                                                  storage::job_store* store) {
   self->state.store = store;
   return {
     [=](proto::write_atom, storage::write_batch& batch) -> caf::result<proto::write_ack> {
@@ -101,7 +102,8 @@ caf::behavior persistence(persistence_actor* self, storage::job_store* store) {
 
 } // namespace
 
-caf::actor spawn_persistence(caf::actor_system& sys, storage::job_store& store, bool detached) {
+proto::persistence_actor spawn_persistence(caf::actor_system& sys, storage::job_store& store,
+                                           bool detached) {
   if (detached)
     return sys.spawn<caf::detached>(persistence, &store);
   return sys.spawn(persistence, &store);

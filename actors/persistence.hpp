@@ -6,13 +6,14 @@
 
 #include "caf/fwd.hpp"
 
+#include "actors/protocol.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt {
 
 /// Spawns the writer. `detached`: on its own thread (fsync blocks), which is
 /// what production wants; tests under CAF's test coordinator pass false.
-caf::actor spawn_persistence(caf::actor_system& sys, storage::job_store& store,
-                             bool detached = true);
+proto::persistence_actor spawn_persistence(caf::actor_system& sys, storage::job_store& store,
+                                           bool detached = true);
 
 } // namespace jobrt

@@ -4,7 +4,11 @@
 /// one actor's inbox as `(atom, arguments...) -> reply`.
 ///
 /// Replies to the facade travel as `reply<T>`, a promise the actor fulfils: the
-/// facade's thread waits on its future, so no scoped_actor is needed per call.
+/// facade's thread waits on its future, so no scoped_actor (an actor of its own)
+/// is needed per call. Between actors, replies are CAF responses (`request`,
+/// `then`): the answer arrives in the asking actor's mailbox, in turn with its
+/// other messages. Two styles because the askers differ: a host thread has no
+/// mailbox to receive a response in, and an actor must not block on a future.
 
 #include <cstdint>
 #include <future>
@@ -16,8 +20,10 @@
 #include "caf/all.hpp"
 
 #include "jobrt/error.hpp"
+#include "jobrt/events.hpp"
+#include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
-#include "jobrt/runtime.hpp"
+#include "jobrt/stats.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt::proto {
@@ -31,7 +37,10 @@ reply<T> make_reply() {
   return std::make_shared<std::promise<result<T>>>();
 }
 
-// -- atoms (at most 10 characters) -------------------------------------------------
+// -- atoms --------------------------------------------------------------------------------
+//
+// CAF 0.17 encodes an atom's text in 60 bits: at most 10 characters. The alias
+// carries the full name; the text is only what a log of CAF's shows.
 
 using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
@@ -123,6 +132,52 @@ struct job_start {
 
 /// A batch of events for one subscriber's delivery actor.
 using event_batch = std::vector<job_event>;
+
+// -- typed interfaces -------------------------------------------------------------------
+//
+// A handler that does not match its actor's interface does not compile. The job
+// actor is the one dynamic actor: see actors/job_actor.hpp for why.
+
+/// The scheduler (actors/scheduler_state.hpp). Facade requests carry a `reply<T>`.
+using scheduler_actor = caf::typed_actor<
+  // from the facade
+  caf::reacts_to<submit_atom, submit_request, reply<job_id>>,
+  caf::reacts_to<submit_atom, bulk_submit_request, reply<std::vector<job_id>>>,
+  caf::reacts_to<pause_atom, job_id, reply<void>>,
+  caf::reacts_to<resume_atom, job_id, reply<void>>,
+  caf::reacts_to<cancel_atom, job_id, reply<void>>,
+  caf::reacts_to<retry_atom, job_id, reply<void>>,
+  caf::reacts_to<get_atom, job_id, reply<job_record>>,
+  caf::reacts_to<wait_atom, job_id, reply<job_record>>,
+  caf::reacts_to<unwait_atom, job_id, reply<job_record>>,
+  caf::reacts_to<actor_of_atom, job_id, reply<caf::actor>>,
+  caf::reacts_to<signal_atom, job_id, job_signal, reply<void>>,
+  caf::reacts_to<overlay_atom, list_page, reply<list_page>>,
+  caf::reacts_to<stats_atom, reply<runtime_stats>>,
+  caf::reacts_to<stop_atom, reply<void>>,
+  caf::reacts_to<remove_atom, job_id, reply<void>>,
+  caf::reacts_to<clear_atom, job_status, reply<std::size_t>>,
+  caf::reacts_to<force_fail_atom, job_id, std::string, reply<void>>,
+  caf::reacts_to<pause_type_atom, std::string, bool, reply<void>>,
+  caf::reacts_to<resume_type_atom, std::string, bool, reply<void>>,
+  // from job actors
+  caf::reacts_to<progress_atom, job_id, progress, millis>,
+  caf::reacts_to<paused_atom, job_id>,
+  caf::reacts_to<done_atom, job_id, job_outcome, bool>,
+  // from the clock
+  caf::reacts_to<wake_atom, job_id, std::uint64_t>,
+  caf::reacts_to<timeout_atom, job_id, std::uint64_t>,
+  caf::reacts_to<sweep_atom>,
+  caf::reacts_to<recheck_atom>,
+  // from itself
+  caf::reacts_to<flush_atom>>;
+
+/// The persistence actor (actors/persistence.hpp).
+using persistence_actor = caf::typed_actor<
+  caf::replies_to<write_atom, storage::write_batch>::with<write_ack>,
+  caf::replies_to<write_atom, storage::write_batch, std::vector<std::size_t>>::with<
+    std::vector<write_ack>>,
+  caf::reacts_to<flush_atom>>;
 
 // -- scheduler ---------------------------------------------------------------------------
 //
