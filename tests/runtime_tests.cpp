@@ -40,70 +40,40 @@ JOBRT_REGISTER_JOB(test_jobs::blocking_niceness_job);
 
 using test_jobs::runtime_fixture;
 
-/// What job actors report through actors/test_hooks.hpp while a test observes:
-/// the proof a test waits for when the check is that nothing happens.
-class sightings {
-public:
-  /// Observes from construction to destruction; one at a time.
+/// What job actors report through actors/test_hooks.hpp while a test observes
+/// (from construction to destruction): proof that nothing happens.
+struct sightings {
+  using sighting = jobrt::test_hooks::sighting;
+  // Static: an actor may still report after the test ended.
+  static inline std::mutex mtx;
+  static inline std::condition_variable cv;
+  static inline std::map<jobrt::job_id, bool> at_rest; ///< paused, can take no step
+  static inline std::size_t stale_dropped = 0;
+
   sightings() {
-    std::lock_guard guard{mtx()};
-    at_rest() = {};
-    stale_dropped() = 0;
+    std::lock_guard guard{mtx};
+    at_rest.clear();
+    stale_dropped = 0;
     jobrt::test_hooks::observe(&record);
   }
   ~sightings() { jobrt::test_hooks::observe(nullptr); }
-  sightings(const sightings&) = delete;
-  sightings& operator=(const sightings&) = delete;
-
-  /// Waits until the paused job `id` can take no step before a resume (since
-  /// it was last resumed): its step, if any, seen and left in the mailbox.
-  bool wait_paused_at_rest(jobrt::job_id id) {
-    return wait([&] { return at_rest()[id]; });
-  }
-
-  /// Waits until `n` steps or checkpoint replies of ended runs were dropped.
-  bool wait_stale_dropped(std::size_t n) {
-    return wait([&] { return stale_dropped() >= n; });
-  }
-
-private:
-  using sighting = jobrt::test_hooks::sighting;
 
   static void record(sighting what, jobrt::job_id id) {
-    {
-      std::lock_guard guard{mtx()};
-      if (what == sighting::paused_at_rest)
-        at_rest()[id] = true;
-      else if (what == sighting::resumed)
-        at_rest()[id] = false;
-      else
-        ++stale_dropped();
-    }
-    cv().notify_all();
+    std::lock_guard guard{mtx};
+    if (what == sighting::stale_dropped)
+      ++stale_dropped;
+    else
+      at_rest[id] = what == sighting::paused_at_rest; // a resume clears it
+    cv.notify_all();
   }
+
+  bool wait_paused_at_rest(jobrt::job_id id) { return wait([&] { return at_rest[id]; }); }
+  bool wait_stale_dropped(std::size_t n) { return wait([&] { return stale_dropped >= n; }); }
 
   template <class Pred>
   bool wait(Pred done) {
-    std::unique_lock lock{mtx()};
-    return cv().wait_for(lock, 30s, done);
-  }
-
-  // Function-local statics: an actor may still report after the test ended.
-  static std::mutex& mtx() {
-    static std::mutex m;
-    return m;
-  }
-  static std::condition_variable& cv() {
-    static std::condition_variable c;
-    return c;
-  }
-  static std::map<jobrt::job_id, bool>& at_rest() {
-    static std::map<jobrt::job_id, bool> m;
-    return m;
-  }
-  static std::size_t& stale_dropped() {
-    static std::size_t n = 0;
-    return n;
+    std::unique_lock lock{mtx};
+    return cv.wait_for(lock, 30s, done);
   }
 };
 
