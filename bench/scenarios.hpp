@@ -1,0 +1,33 @@
+#pragma once
+
+// The entry points of jobrt-bench's scenarios. Each adds its rows (and the scaling
+// scenario its points) to the results of report.hpp. `asked` is the --policy of
+// the run, or empty for the runtime's own choice for each store (policy_for).
+
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace bench {
+
+/// 1. No-op jobs in memory, vs a thread pool and a bare CAF program (scenario_noop.cpp).
+void scenario_noop_mem(const config& c, const std::string& asked);
+/// 2. No-op jobs, durable, vs raw LMDB (scenario_noop.cpp).
+void scenario_noop_durable(const config& c, const std::string& asked);
+/// 3. Checkpoint-heavy jobs (scenario_checkpoint.cpp).
+void scenario_checkpoint(const config& c, const std::string& asked);
+/// 4. Control latency under load (scenario_control.cpp).
+void scenario_control(const config& c, const std::string& asked);
+/// 5. Recovery of N unfinished jobs (scenario_recovery.cpp).
+void scenario_recovery(const config& c, const std::string& asked);
+/// 6. Memory per queued, running and paused job (scenario_memory.cpp).
+void scenario_memory(const config& c, const std::string& asked);
+/// Soak: 1M no-op jobs while 100k paused ones are held (scenario_memory.cpp).
+void scenario_soak(const config& c, const std::string& asked);
+/// 7. Scaling by N and max_running, for each of `policies` (scenario_scaling.cpp).
+void scenario_scaling(const config& c, const std::vector<std::string>& policies);
+/// 8. Signals (scenario_signal.cpp).
+void scenario_signal(const config& c, const std::string& asked);
+
+} // namespace bench
