@@ -45,6 +45,43 @@ std::string growth_note(const growth& g) {
          + " B/job, total RSS incl. LMDB file pages " + fmt(g.total) + " B/job";
 }
 
+/// The growth per job while held, and again once all are paused.
+struct held_growth {
+  growth held, paused;
+};
+
+/// `n` bench.hold jobs, submitted after one that warms a runtime of its own up:
+/// queued behind it (max_running 1) or, if `running`, all running. Then all paused.
+held_growth hold_then_pause(const config& c, const std::string& policy, const std::string& lbl,
+                            std::size_t n, bool running) {
+  const std::string what = running ? "running" : "queued";
+  progress.begin(lbl + what);
+  auto dir = scratch(c, "memory");
+  auto rt = start_rt(c, dir, store_mode::lmdb, running ? n + 1 : 1, policy);
+  submit_many(*rt, hold_type, empty_params(), 1, 1);
+  wait_for(*rt, [](const jobrt::runtime_stats& st) { return st.running == 1; },
+           [](const jobrt::runtime_stats&) { return std::string{"warming up"}; });
+  settle_memory();
+  auto r0 = read_rss();
+  auto s = submit_many(*rt, hold_type, empty_params(), n, 1);
+  if (running)
+    wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.running == n + 1; },
+             [n](const jobrt::runtime_stats& st) {
+               return "running " + std::to_string(st.running) + "/" + std::to_string(n + 1);
+             });
+  settle_memory();
+  held_growth out;
+  out.held = per_job(r0, read_rss(), n);
+  progress.begin(lbl + what + " -> paused");
+  for_all(s.ids, 1, [&](jobrt::job_id id) { return rt->pause(id); }, "pause");
+  settle_memory();
+  out.paused = per_job(r0, read_rss(), n);
+  rt->shutdown();
+  rt.reset();
+  fs::remove_all(dir);
+  return out;
+}
+
 } // namespace
 
 void scenario_memory(const config& c, const std::string& asked) {
@@ -53,52 +90,10 @@ void scenario_memory(const config& c, const std::string& asked) {
   const std::string sc = "6 memory";
   auto n = c.n.value_or(c.sz.memory_n);
   auto tag = " (N=" + std::to_string(n) + ")";
-  growth queued, queued_paused, running, running_paused;
-  {
-    progress.begin(sc + " [" + policy + "] queued");
-    auto dir = scratch(c, "memory");
-    auto rt = start_rt(c, dir, store_mode::lmdb, 1, policy);
-    submit_many(*rt, hold_type, empty_params(), 1, 1);
-    wait_for(*rt, [](const jobrt::runtime_stats& st) { return st.running == 1; },
-             [](const jobrt::runtime_stats&) { return std::string{"warming up"}; });
-    settle_memory();
-    auto r0 = read_rss();
-    auto s = submit_many(*rt, hold_type, empty_params(), n, 1);
-    settle_memory();
-    queued = per_job(r0, read_rss(), n);
-    progress.begin(sc + " [" + policy + "] queued -> paused");
-    for_all(s.ids, 1, [&](jobrt::job_id id) { return rt->pause(id); }, "pause");
-    settle_memory();
-    queued_paused = per_job(r0, read_rss(), n);
-    rt->shutdown();
-    rt.reset();
-    fs::remove_all(dir);
-  }
-  {
-    progress.begin(sc + " [" + policy + "] running");
-    auto dir = scratch(c, "memory");
-    auto rt = start_rt(c, dir, store_mode::lmdb, n + 1, policy);
-    submit_many(*rt, hold_type, empty_params(), 1, 1);
-    wait_for(*rt, [](const jobrt::runtime_stats& st) { return st.running == 1; },
-             [](const jobrt::runtime_stats&) { return std::string{"warming up"}; });
-    settle_memory();
-    auto r0 = read_rss();
-    auto s = submit_many(*rt, hold_type, empty_params(), n, 1);
-    wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.running == n + 1; },
-             [n](const jobrt::runtime_stats& st) {
-               return "running " + std::to_string(st.running) + "/" + std::to_string(n + 1);
-             });
-    settle_memory();
-    running = per_job(r0, read_rss(), n);
-    progress.begin(sc + " [" + policy + "] running -> paused");
-    for_all(s.ids, 1, [&](jobrt::job_id id) { return rt->pause(id); }, "pause");
-    settle_memory();
-    running_paused = per_job(r0, read_rss(), n);
-    rt->shutdown();
-    rt.reset();
-    fs::remove_all(dir);
-  }
-  progress.begin(sc + " [" + policy + "] bare CAF actor baseline");
+  auto lbl = sc + " [" + policy + "] ";
+  auto [queued, queued_paused] = hold_then_pause(c, policy, lbl, n, false);
+  auto [running, running_paused] = hold_then_pause(c, policy, lbl, n, true);
+  progress.begin(lbl + "bare CAF actor baseline");
   auto actor_bytes = baseline_caf_actor_bytes(n, policy, workers(c));
   progress.finish();
   add({sc, policy, "per queued job" + tag, queued.judged(), "B/job", {}, nan_v, {}, nan_v,

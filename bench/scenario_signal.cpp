@@ -130,10 +130,11 @@ signal_run run_signal_running(const config& c, const std::string& policy, store_
   return out;
 }
 
-/// N wakes of a bench.waiter job: each signal goes to a job that waits for one
-/// (its waiting event seen), and the next is sent once it waits again.
-signal_run run_signal_wake(const config& c, const std::string& policy, store_mode m,
-                           std::size_t n) {
+/// Runs `body` with a bench.waiter job of `k` signals that waits for its first one
+/// (its waiting event seen), in a runtime of its own; `ev` counts its waiting events.
+signal_run with_waiter(const config& c, const std::string& policy, store_mode m, std::size_t k,
+                       const std::function<void(jobrt::runtime& rt, jobrt::job_id id,
+                                                wait_events& ev, signal_run& out)>& body) {
   auto dir = scratch(c, "signal");
   signal_run out;
   {
@@ -143,23 +144,9 @@ signal_run run_signal_wake(const config& c, const std::string& policy, store_mod
     f.progress = false;
     auto sub = rt->subscribe([&ev](const jobrt::job_event& e) { ev.on_event(e); }, f);
     waiter_steps = 0;
-    // One more than it is sent: it is still waiting at the end, and is cancelled.
-    auto id = submit_one(*rt, waiter_type, n + 1);
+    auto id = submit_one(*rt, waiter_type, k);
     ev.await(1);
-    auto t0 = now_ns();
-    for (std::size_t i = 0; i < n; ++i) {
-      auto steps = waiter_steps.load();
-      auto sent = now_ns();
-      out.call_us.push_back(timed_signal(*rt, id, "wake", i));
-      auto waiting_again = ev.await(i + 2);
-      spin_until([&] { return waiter_steps.load() > steps; }, "the woken job's step");
-      out.step_us.push_back(static_cast<double>(waiter_step_ns.load() - sent) / 1e3);
-      out.cycle_us.push_back(static_cast<double>(waiting_again - sent) / 1e3);
-      progress.update(std::to_string(i + 1) + "/" + std::to_string(n));
-    }
-    out.rate = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) / 1e9);
-    if (auto r = rt->cancel(id); !r)
-      throw std::runtime_error("cancel: " + r.error().message);
+    body(*rt, id, ev, out);
     sub.cancel();
     rt->shutdown();
   }
@@ -167,25 +154,40 @@ signal_run run_signal_wake(const config& c, const std::string& policy, store_mod
   return out;
 }
 
+/// N wakes of a bench.waiter job: each signal goes to a job that waits for one
+/// (its waiting event seen), and the next is sent once it waits again.
+signal_run run_signal_wake(const config& c, const std::string& policy, store_mode m,
+                           std::size_t n) {
+  // One more than it is sent: it is still waiting at the end, and is cancelled.
+  return with_waiter(c, policy, m, n + 1, [n](jobrt::runtime& rt, jobrt::job_id id,
+                                              wait_events& ev, signal_run& out) {
+    auto t0 = now_ns();
+    for (std::size_t i = 0; i < n; ++i) {
+      auto steps = waiter_steps.load();
+      auto sent = now_ns();
+      out.call_us.push_back(timed_signal(rt, id, "wake", i));
+      auto waiting_again = ev.await(i + 2);
+      spin_until([&] { return waiter_steps.load() > steps; }, "the woken job's step");
+      out.step_us.push_back(static_cast<double>(waiter_step_ns.load() - sent) / 1e3);
+      out.cycle_us.push_back(static_cast<double>(waiting_again - sent) / 1e3);
+      progress.update(std::to_string(i + 1) + "/" + std::to_string(n));
+    }
+    out.rate = static_cast<double>(n) / (static_cast<double>(now_ns() - t0) / 1e9);
+    if (auto r = rt.cancel(id); !r)
+      throw std::runtime_error("cancel: " + r.error().message);
+  });
+}
+
 /// N signals back to back to a bench.waiter job that waits for one: most reach
 /// it while it runs, some wake it. The end is its final record (or a stall).
 signal_run run_signal_burst(const config& c, const std::string& policy, store_mode m,
                             std::size_t n, std::chrono::seconds patience) {
-  auto dir = scratch(c, "signal");
-  signal_run out;
-  {
-    wait_events ev;
-    auto rt = start_rt(c, dir, m, c.cap, policy);
-    jobrt::event_filter f;
-    f.progress = false;
-    auto sub = rt->subscribe([&ev](const jobrt::job_event& e) { ev.on_event(e); }, f);
-    waiter_steps = 0;
-    auto id = submit_one(*rt, waiter_type, n);
-    ev.await(1);
+  return with_waiter(c, policy, m, n, [n, patience](jobrt::runtime& rt, jobrt::job_id id,
+                                                    wait_events&, signal_run& out) {
     auto t0 = now_ns();
     for (std::size_t i = 0; i < n; ++i)
-      out.call_us.push_back(timed_signal(*rt, id, "wake", i));
-    auto fin = rt->wait(id, patience);
+      out.call_us.push_back(timed_signal(rt, id, "wake", i));
+    auto fin = rt.wait(id, patience);
     auto t1 = now_ns();
     out.steps = waiter_steps.load();
     if (!fin && fin.error().code != jobrt::errc::timeout)
@@ -193,16 +195,12 @@ signal_run run_signal_burst(const config& c, const std::string& policy, store_mo
     out.stalled = !fin;
     out.rate = static_cast<double>(n) / (static_cast<double>(t1 - t0) / 1e9);
     if (out.stalled) {
-      if (auto rec = rt->get(id))
+      if (auto rec = rt.get(id))
         out.stalled_as = std::string{to_string(rec->status)} + ", waiting_for '"
                          + rec->waiting_for + "'";
-      (void)rt->cancel(id);
+      (void)rt.cancel(id);
     }
-    sub.cancel();
-    rt->shutdown();
-  }
-  fs::remove_all(dir);
-  return out;
+  });
 }
 
 } // namespace
@@ -260,21 +258,23 @@ void scenario_signal(const config& c, const std::string& asked) {
         add({sc, policy, what + ", p99", l.p99_us, "us", {}, base.p99_us, base_name + ", p99",
              nan_v, {}, {}, {}});
     };
+    auto rate_row = [&](const std::string& what, double rate, const std::string& note) {
+      add({sc, policy, what, rate, "signals/s", {}, base_rate, base_name + "s, one at a time",
+           nan_v, {}, {}, note});
+    };
     auto tag = " (" + mode + ", N=" + std::to_string(n) + ")";
-    add({sc, policy, "signal() to a running job: rate" + tag, run.rate, "signals/s", {}, base_rate,
-         base_name + "s, one at a time", nan_v, {}, {},
-         "one caller, synchronous; the job (bench.listen) is suspended and counts the signals in "
-         "on_signal"});
+    rate_row("signal() to a running job: rate" + tag, run.rate,
+             "one caller, synchronous; the job (bench.listen) is suspended and counts the signals "
+             "in on_signal");
     lat_rows("signal() to a running job", run.call_us, true, {});
     add({sc, policy, "running job: first signal() to final record, per signal", run.per_signal_us,
          "us", {}, base.mean_us, base_name + ", mean", nan_v, {}, {},
          "the job completes in its N-th on_signal; the end is when wait() returns its final "
          "record"});
     auto wtag = " (" + mode + ", N=" + std::to_string(wakes) + ")";
-    add({sc, policy, "waking a waiting job: wakes/s" + wtag, wake.rate, "signals/s", {}, base_rate,
-         base_name + "s, one at a time", nan_v, {}, {},
-         "each signal goes to a bench.waiter job that waits for one (its waiting event seen); it "
-         "is queued, starts, takes it, checkpoints and waits again"});
+    rate_row("waking a waiting job: wakes/s" + wtag, wake.rate,
+             "each signal goes to a bench.waiter job that waits for one (its waiting event seen); "
+             "it is queued, starts, takes it, checkpoints and waits again");
     lat_rows("waking: signal() to a waiting job", wake.call_us, false, {});
     lat_rows("waking: signal() call to the job's next step", wake.step_us, true, {});
     lat_rows("waking: signal() call to waiting again", wake.cycle_us, true,
