@@ -138,84 +138,56 @@ using event_batch = std::vector<job_event>;
 // A handler that does not match its actor's interface does not compile. The job
 // actor is the one dynamic actor: see actors/job_actor.hpp for why.
 
-/// The scheduler (actors/scheduler_state.hpp). Facade requests carry a `reply<T>`.
+/// The scheduler (actors/scheduler_state.hpp). Facade requests carry a `reply<T>`,
+/// answered once what they changed is durable.
 using scheduler_actor = caf::typed_actor<
-  // from the facade
+  // -- from the facade
   caf::reacts_to<submit_atom, submit_request, reply<job_id>>,
-  caf::reacts_to<submit_atom, bulk_submit_request, reply<std::vector<job_id>>>,
+  caf::reacts_to<submit_atom, bulk_submit_request, reply<std::vector<job_id>>>, // one commit
   caf::reacts_to<pause_atom, job_id, reply<void>>,
   caf::reacts_to<resume_atom, job_id, reply<void>>,
   caf::reacts_to<cancel_atom, job_id, reply<void>>,
   caf::reacts_to<retry_atom, job_id, reply<void>>,
-  caf::reacts_to<get_atom, job_id, reply<job_record>>,
-  caf::reacts_to<wait_atom, job_id, reply<job_record>>,
-  caf::reacts_to<unwait_atom, job_id, reply<job_record>>,
-  caf::reacts_to<actor_of_atom, job_id, reply<caf::actor>>,
+  caf::reacts_to<get_atom, job_id, reply<job_record>>,  // the stored record, live progress
+  caf::reacts_to<wait_atom, job_id, reply<job_record>>, // the final record, once durable
+  caf::reacts_to<unwait_atom, job_id, reply<job_record>>, // that caller stopped waiting
+  caf::reacts_to<actor_of_atom, job_id, reply<caf::actor>>, // of a running (or paused) job
+  // Acknowledged once durable; then delivered, or wakes a job that waits for a signal.
   caf::reacts_to<signal_atom, job_id, job_signal, reply<void>>,
-  caf::reacts_to<overlay_atom, list_page, reply<list_page>>,
+  caf::reacts_to<overlay_atom, list_page, reply<list_page>>, // live progress on a page
   caf::reacts_to<stats_atom, reply<runtime_stats>>,
-  caf::reacts_to<stop_atom, reply<void>>,
-  caf::reacts_to<remove_atom, job_id, reply<void>>,
-  caf::reacts_to<clear_atom, job_status, reply<std::size_t>>,
-  caf::reacts_to<force_fail_atom, job_id, std::string, reply<void>>,
+  caf::reacts_to<stop_atom, reply<void>>, // shutdown: stop the job actors, then flush
+  caf::reacts_to<remove_atom, job_id, reply<void>>, // delete a finished job
+  caf::reacts_to<clear_atom, job_status, reply<std::size_t>>, // every finished job of a status
+  caf::reacts_to<force_fail_atom, job_id, std::string, reply<void>>, // with this reason
+  // (type, with_running): with_running pauses its running jobs too
   caf::reacts_to<pause_type_atom, std::string, bool, reply<void>>,
   caf::reacts_to<resume_type_atom, std::string, bool, reply<void>>,
-  // from job actors
+  // -- from job actors (and down_msg, for supervision)
+  // Throttled; the instant of the checkpoint that came with it, else 0.
   caf::reacts_to<progress_atom, job_id, progress, millis>,
-  caf::reacts_to<paused_atom, job_id>,
+  caf::reacts_to<paused_atom, job_id>, // the actor took a pause
+  // The job ended; a reusable actor (true) waits for its next job, any other quits.
   caf::reacts_to<done_atom, job_id, job_outcome, bool>,
-  // from the clock
-  caf::reacts_to<wake_atom, job_id, std::uint64_t>,
-  caf::reacts_to<timeout_atom, job_id, std::uint64_t>,
-  caf::reacts_to<sweep_atom>,
-  caf::reacts_to<recheck_atom>,
-  // from itself
+  // -- from the clock
+  caf::reacts_to<wake_atom, job_id, std::uint64_t>,    // a timer of this generation fired
+  caf::reacts_to<timeout_atom, job_id, std::uint64_t>, // this run is past its deadline
+  caf::reacts_to<sweep_atom>,                          // retention's turn
+  caf::reacts_to<recheck_atom>,                        // a rate limit may admit a start now
+  // -- from itself: send the writes made meanwhile to the writer, in one message
   caf::reacts_to<flush_atom>>;
 
-/// The persistence actor (actors/persistence.hpp).
+/// The persistence actor, the only writer of the store (actors/persistence.hpp).
 using persistence_actor = caf::typed_actor<
+  // Answered after the commit that holds the batch.
   caf::replies_to<write_atom, storage::write_batch>::with<write_ack>,
+  // Segments [ends[i-1], ends[i]) of the batch, each on its own merits (one
+  // refused fails no other), answered together after the commit.
   caf::replies_to<write_atom, storage::write_batch, std::vector<std::size_t>>::with<
     std::vector<write_ack>>,
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>>; // from itself: commit what is pending
 
-// -- scheduler ---------------------------------------------------------------------------
-//
-// from the facade:
-//   (submit_atom, submit_request, reply<job_id>)        acknowledged once durable
-//   (submit_atom, bulk_submit_request, reply<vector<job_id>>)  one transaction
-//   (pause_atom | resume_atom | cancel_atom | retry_atom, job_id, reply<void>)
-//   (get_atom, job_id, reply<job_record>)               store record + live overlay
-//   (wait_atom, job_id, reply<job_record>)              answered with the final record
-//                                                       once it is durable
-//   (unwait_atom, job_id, reply<job_record>)            the caller stopped waiting
-//   (actor_of_atom, job_id, reply<caf::actor>)          the actor of a running (or paused) job
-//   (signal_atom, job_id, job_signal, reply<void>)      acknowledged once durable; then
-//                                                       delivered, or wakes a job that
-//                                                       waits for a signal
-//   (overlay_atom, list_page, reply<list_page>)         live status/progress on a page
-//   (stats_atom, reply<runtime_stats>)
-//   (stop_atom, reply<void>)                            shutdown: stop jobs, flush
-//   (remove_atom, job_id, reply<void>)                  delete a finished job
-//   (clear_atom, job_status, reply<size_t>)             delete every finished job of a status
-//   (force_fail_atom, job_id, string reason, reply<void>)
-//   (pause_type_atom | resume_type_atom, string type, bool with_running, reply<void>)
-// from job actors:
-//   (progress_atom, job_id, progress, millis checkpoint_at) throttled; checkpoint_at
-//                                                       is set after a checkpoint, else 0
-//   (paused_atom, job_id)                               the actor took a pause
-//   (done_atom, job_id, job_outcome, bool reusable)     the job ended; a reusable
-//                                                       actor waits for its next job,
-//                                                       any other quits
-//   down_msg                                            supervision
-// from the clock:
-//   (wake_atom, job_id, uint64_t generation)            stale generations are ignored
-//   (timeout_atom, job_id, uint64_t run)                a run past its deadline
-//   (sweep_atom)                                        retention: delete expired finished jobs
-//   (recheck_atom)                                      a rate limit may admit a start now
-// from itself:
-//   (flush_atom)                                        send the writes made meanwhile
-//                                                       to the writer, in one message
+// -- dynamic inboxes ------------------------------------------------------------------
 //
 // -- job actor (one per running job, reused for the next job when it can be) --------
 //   (run_atom, job_start)       the next job, sent only to an idle actor
@@ -234,15 +206,6 @@ using persistence_actor = caf::typed_actor<
 //                               they stay in order with run and with each other;
 //                               one that names an earlier job is dropped
 //   (stop_atom)                 high priority; shutdown: quits, leaving the job recoverable
-//
-// -- persistence (the only LMDB writer) ------------------------------------------------
-//   (write_atom, write_batch) -> write_ack              answered after its commit
-//   (write_atom, write_batch, vector<size_t> ends) -> vector<write_ack>
-//                                                       segments [ends[i-1], ends[i]) of the
-//                                                       batch, each on its own merits (one
-//                                                       refused fails no other), answered
-//                                                       together after the commit
-//   (flush_atom)                                        internal: commit what is pending
 //
 // -- event fan-out --------------------------------------------------------------------------
 //   (publish_atom, job_event)

@@ -99,9 +99,6 @@ public:
   /// A batch with a write the store cannot hold (an over-long key, a record with
   /// a number JSON cannot store) is refused whole with the reason.
   virtual result<void> commit(const write_batch& batch) = 0;
-  /// True if a commit never waits for I/O (the in-memory store): a writer may
-  /// then commit on its own thread instead of handing the batch to another.
-  virtual bool commits_inline() const { return false; }
 
   // -- reads: any thread ----------------------------------------------------------
 

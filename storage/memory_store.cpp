@@ -141,8 +141,6 @@ public:
 
   job_id last_id() const override { return last_id_.load(); }
 
-  bool commits_inline() const override { return true; }
-
   store_stats stats() const override {
     std::shared_lock reading{mtx_};
     store_stats s;
