@@ -59,7 +59,7 @@ struct actor_env {
   std::shared_ptr<jobrt::clock> clock;
   runtime_options opts;
   proto::persistence_actor persistence;
-  caf::actor events;
+  proto::fanout_actor events;
   std::shared_ptr<latency_recorder> checkpoint_latency = std::make_shared<latency_recorder>();
   /// Live subscriptions. With none, the scheduler builds and sends no events:
   /// three messages per job saved. Counted up before `subscribe` returns, so an

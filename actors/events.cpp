@@ -20,7 +20,7 @@ namespace {
 
 struct subscriber {
   event_filter filter;
-  caf::actor delivery;
+  proto::delivery_actor delivery;
   bool ready = true; ///< the delivery actor has asked for more
   proto::event_batch buffer;
 };
@@ -31,7 +31,7 @@ struct fanout_state {
   static inline const char* name = "jobrt.events";
 };
 
-using fanout_actor = caf::stateful_actor<fanout_state>;
+using fanout_ptr = proto::fanout_actor::stateful_pointer<fanout_state>;
 
 bool wants(const event_filter& f, const job_event& e) {
   if (f.id != 0 && f.id != e.id)
@@ -65,7 +65,7 @@ void buffer_event(subscriber& s, const job_event& e, std::size_t max_buffered) {
   buf.push_back(e);
 }
 
-void try_deliver(fanout_actor* self, subscriber& s) {
+void try_deliver(fanout_ptr self, subscriber& s) {
   if (!s.ready || s.buffer.empty())
     return;
   s.ready = false;
@@ -74,7 +74,7 @@ void try_deliver(fanout_actor* self, subscriber& s) {
   self->send(s.delivery, proto::deliver_atom::value, std::move(batch));
 }
 
-caf::behavior fanout(fanout_actor* self, std::size_t max_buffered) {
+proto::fanout_actor::behavior_type fanout(fanout_ptr self, std::size_t max_buffered) {
   self->state.max_buffered = max_buffered;
   return {
     [=](proto::publish_atom, const job_event& e) {
@@ -85,10 +85,11 @@ caf::behavior fanout(fanout_actor* self, std::size_t max_buffered) {
         try_deliver(self, kv.second);
       }
     },
-    [=](proto::subscribe_atom, std::uint64_t id, event_filter& filter, caf::actor& delivery) {
+    [=](proto::subscribe_atom, std::uint64_t id, event_filter& filter,
+        proto::delivery_actor& delivery) {
       self->state.subs[id] = subscriber{std::move(filter), std::move(delivery), true, {}};
     },
-    [=](proto::unsub_atom, std::uint64_t id) {
+    [=](proto::unsubscribe_atom, std::uint64_t id) {
       auto i = self->state.subs.find(id);
       if (i == self->state.subs.end())
         return;
@@ -126,8 +127,9 @@ struct callback_gate {
   std::function<void(const job_event&)> fn;
 };
 
-caf::behavior callback_delivery(caf::event_based_actor* self, caf::actor fanout,
-                                std::uint64_t id, std::shared_ptr<callback_gate> gate) {
+proto::delivery_actor::behavior_type callback_delivery(proto::delivery_actor::pointer self,
+                                                       proto::fanout_actor fanout, std::uint64_t id,
+                                                       std::shared_ptr<callback_gate> gate) {
   return {
     [=](proto::deliver_atom, const proto::event_batch& batch) {
       for (const auto& e : batch) {
@@ -149,12 +151,14 @@ caf::behavior callback_delivery(caf::event_based_actor* self, caf::actor fanout,
   };
 }
 
-caf::behavior actor_delivery(caf::event_based_actor* self, caf::actor fanout, std::uint64_t id,
-                             caf::actor target) {
+/// Delivers to a subscriber's (dynamically typed) actor: anonymous messages.
+proto::delivery_actor::behavior_type actor_delivery(proto::delivery_actor::pointer self,
+                                                    proto::fanout_actor fanout, std::uint64_t id,
+                                                    caf::actor target) {
   return {
     [=](proto::deliver_atom, const proto::event_batch& batch) {
       for (const auto& e : batch)
-        self->send(target, e);
+        caf::anon_send(target, e);
       self->send(fanout, proto::ready_atom::value, id);
     },
   };
@@ -162,11 +166,11 @@ caf::behavior actor_delivery(caf::event_based_actor* self, caf::actor fanout, st
 
 } // namespace
 
-caf::actor spawn_event_fanout(caf::actor_system& sys, std::size_t max_buffered) {
+proto::fanout_actor spawn_event_fanout(caf::actor_system& sys, std::size_t max_buffered) {
   return sys.spawn(fanout, max_buffered);
 }
 
-subscription subscribe_callback(caf::actor_system& sys, const caf::actor& fanout_handle,
+subscription subscribe_callback(caf::actor_system& sys, const proto::fanout_actor& fanout_handle,
                                 std::function<void(const job_event&)> callback,
                                 event_filter filter) {
   auto id = next_subscription_id++;
@@ -174,9 +178,9 @@ subscription subscribe_callback(caf::actor_system& sys, const caf::actor& fanout
   gate->fn = std::move(callback);
   auto delivery = sys.spawn<caf::detached>(callback_delivery, fanout_handle, id, gate);
   caf::anon_send(fanout_handle, proto::subscribe_atom::value, id, std::move(filter), delivery);
-  caf::actor fan = fanout_handle;
+  proto::fanout_actor fan = fanout_handle;
   return subscription{[fan, id, gate] {
-    caf::anon_send(fan, proto::unsub_atom::value, id);
+    caf::anon_send(fan, proto::unsubscribe_atom::value, id);
     if (gate->delivering_thread.load() == std::this_thread::get_id()) {
       gate->active = false; // cancelled from inside the callback: the lock is ours
       return;
@@ -186,13 +190,13 @@ subscription subscribe_callback(caf::actor_system& sys, const caf::actor& fanout
   }};
 }
 
-subscription subscribe_actor(caf::actor_system& sys, const caf::actor& fanout_handle,
+subscription subscribe_actor(caf::actor_system& sys, const proto::fanout_actor& fanout_handle,
                              const caf::actor& target, event_filter filter) {
   auto id = next_subscription_id++;
   auto delivery = sys.spawn(actor_delivery, fanout_handle, id, target);
   caf::anon_send(fanout_handle, proto::subscribe_atom::value, id, std::move(filter), delivery);
-  caf::actor fan = fanout_handle;
-  return subscription{[fan, id] { caf::anon_send(fan, proto::unsub_atom::value, id); }};
+  proto::fanout_actor fan = fanout_handle;
+  return subscription{[fan, id] { caf::anon_send(fan, proto::unsubscribe_atom::value, id); }};
 }
 
 } // namespace jobrt

@@ -17,21 +17,23 @@
 #include "jobrt/events.hpp"
 #include "jobrt/record.hpp"
 
+#include "actors/protocol.hpp"
+
 namespace jobrt {
 
 /// Spawns the fan-out actor. A subscriber's buffer holds at most `max_buffered`
 /// events; beyond that the oldest progress event (else the oldest event) is dropped.
-caf::actor spawn_event_fanout(caf::actor_system& sys, std::size_t max_buffered = 4096);
+proto::fanout_actor spawn_event_fanout(caf::actor_system& sys, std::size_t max_buffered = 4096);
 
 /// Subscribes `callback`, called on a thread of its own, one event at a time.
 /// The returned subscription stops the calls: once `cancel()` returns, the
 /// callback is not running and will not be called again.
-subscription subscribe_callback(caf::actor_system& sys, const caf::actor& fanout,
+subscription subscribe_callback(caf::actor_system& sys, const proto::fanout_actor& fanout,
                                 std::function<void(const job_event&)> callback,
                                 event_filter filter);
 
 /// Subscribes an actor; it receives `job_event` messages.
-subscription subscribe_actor(caf::actor_system& sys, const caf::actor& fanout,
+subscription subscribe_actor(caf::actor_system& sys, const proto::fanout_actor& fanout,
                              const caf::actor& target, event_filter filter);
 
 } // namespace jobrt

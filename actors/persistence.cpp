@@ -64,7 +64,9 @@ void flush(persistence_ptr self) {
 
 void enqueue(persistence_ptr self, pending_write w) {
   self->state.pending.push_back(std::move(w));
-  if (!self->state.flush_queued) {
+  if (self->mailbox().empty()) {
+    flush(self); // nothing else waits: no write would join this transaction
+  } else if (!self->state.flush_queued) {
     // The flush goes to the back of the mailbox: every write already waiting
     // there joins this transaction.
     self->state.flush_queued = true;

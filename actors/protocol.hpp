@@ -11,6 +11,7 @@
 /// mailbox to receive a response in, and an actor must not block on a future.
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -61,7 +62,7 @@ using write_atom = caf::atom_constant<caf::atom("write")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
-using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscrib")>;
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
@@ -136,7 +137,9 @@ using event_batch = std::vector<job_event>;
 // -- typed interfaces -------------------------------------------------------------------
 //
 // A handler that does not match its actor's interface does not compile. The job
-// actor is the one dynamic actor: see actors/job_actor.hpp for why.
+// actor is the one dynamic actor: see actors/job_actor.hpp for why. A typed actor
+// may `send` only to typed actors: what goes to a dynamic one (a job actor, a
+// subscriber's actor) goes as an anonymous message, which none of them answers.
 
 /// The scheduler (actors/scheduler_state.hpp). Facade requests carry a `reply<T>`,
 /// answered once what they changed is durable.
@@ -174,8 +177,8 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<timeout_atom, job_id, std::uint64_t>, // this run is past its deadline
   caf::reacts_to<sweep_atom>,                          // retention's turn
   caf::reacts_to<recheck_atom>,                        // a rate limit may admit a start now
-  // -- from itself: send the writes made meanwhile to the writer, in one message
-  caf::reacts_to<flush_atom>>;
+  // -- from itself
+  caf::reacts_to<flush_atom>>; // send the writes made meanwhile, together
 
 /// The persistence actor, the only writer of the store (actors/persistence.hpp).
 using persistence_actor = caf::typed_actor<
@@ -186,6 +189,18 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<write_atom, storage::write_batch, std::vector<std::size_t>>::with<
     std::vector<write_ack>>,
   caf::reacts_to<flush_atom>>; // from itself: commit what is pending
+
+/// A subscriber's delivery actor (actors/events.cpp): hands a batch to its
+/// subscriber, then asks the fan-out for more with `ready_atom`.
+using delivery_actor = caf::typed_actor<caf::reacts_to<deliver_atom, event_batch>>;
+
+/// The event fan-out (actors/events.hpp).
+using fanout_actor = caf::typed_actor<
+  caf::reacts_to<publish_atom, job_event>,                                 // from the scheduler
+  caf::reacts_to<subscribe_atom, std::uint64_t, event_filter, delivery_actor>, // id, filter
+  caf::reacts_to<unsubscribe_atom, std::uint64_t>,
+  caf::reacts_to<ready_atom, std::uint64_t>, // that subscriber's delivery actor wants more
+  caf::reacts_to<stop_atom>>;                // shutdown: ends every delivery actor
 
 // -- dynamic inboxes ------------------------------------------------------------------
 //
@@ -206,15 +221,6 @@ using persistence_actor = caf::typed_actor<
 //                               they stay in order with run and with each other;
 //                               one that names an earlier job is dropped
 //   (stop_atom)                 high priority; shutdown: quits, leaving the job recoverable
-//
-// -- event fan-out --------------------------------------------------------------------------
-//   (publish_atom, job_event)
-//   (subscribe_atom, uint64_t id, event_filter, actor delivery)
-//   (unsub_atom, uint64_t id)
-//   (ready_atom, uint64_t id)                           the delivery actor wants more
-//   (stop_atom)                                         shutdown: ends every delivery actor
-// -- delivery actor (one per subscriber) ------------------------------------------------
-//   (deliver_atom, event_batch)                         answers with ready_atom
 
 } // namespace jobrt::proto
 
@@ -232,6 +238,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::event_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::delivery_actor)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::storage::write_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<jobrt::proto::write_ack>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::progress)

@@ -42,7 +42,7 @@ bool anyone_listens(scheduler_ptr self) {
 }
 
 void publish(scheduler_ptr self, job_event ev) {
-  tell(self->state.env->events, proto::publish_atom::value, std::move(ev));
+  self->send(self->state.env->events, proto::publish_atom::value, std::move(ev));
 }
 
 void publish_status(scheduler_ptr self, const job_entry& e, job_status written,
@@ -68,54 +68,102 @@ void publish_status(scheduler_ptr self, const job_entry& e, job_status written,
 
 namespace {
 
-/// Sends what the outbox gathered to the persistence actor, in one message;
-/// each write's callback runs once the commit that holds it returned.
+void flush_outbox(scheduler_ptr self);
+
+/// Once a message is handled: the writes it made leave now if the write path
+/// says so, else once the messages waiting are handled too (a flush message
+/// behind them), so that their writes travel together.
+void send_writes(scheduler_ptr self) {
+  auto& st = self->state;
+  if (st.outbox.empty())
+    return;
+  if (st.writes->send_now(self)) {
+    flush_outbox(self);
+  } else if (!st.flush_queued) {
+    st.flush_queued = true;
+    self->send(self, proto::flush_atom::value);
+  }
+}
+
+/// Sends what the outbox gathered down the write path, together; once the
+/// commit that holds them returned, each write's callback runs with its outcome,
+/// and the writes the callbacks made are sent in turn.
 void flush_outbox(scheduler_ptr self) {
   auto& st = self->state;
   if (st.outbox.empty())
     return;
-  auto out = st.outbox.take();
-  auto n = out.ends.size();
-  // Shared by both handlers, and let go of once one of them ran: what the
-  // callbacks capture (records, among others) lives no longer than that.
-  auto callbacks = std::make_shared<std::vector<write_callback>>(std::move(out.callbacks));
-  auto settle = [callbacks](std::vector<result<void>> results) {
-    auto mine = std::move(*callbacks);
-    callbacks->clear();
-    write_outbox::settle(std::move(mine), std::move(results));
-  };
-  self->request(st.env->persistence, caf::infinite, proto::write_atom::value,
-                std::move(out.batch), std::move(out.ends))
-    .then(
-      [=](const std::vector<proto::write_ack>& acks) {
-        std::vector<result<void>> results;
-        results.reserve(n);
-        for (const auto& a : acks)
-          results.push_back(a.failure ? result<void>{*a.failure} : result<void>{});
-        settle(std::move(results));
-      },
-      [=](caf::error& err) {
-        error e{errc::storage_error, self->system().render(err)};
-        settle(std::vector<result<void>>(n, result<void>{e}));
-      });
+  auto writes = st.outbox.take();
+  auto callbacks = std::move(writes.callbacks);
+  writes.callbacks.clear();
+  st.writes->send(self, std::move(writes),
+                  [self, callbacks = std::move(callbacks)](std::vector<result<void>> results) mutable {
+                    write_outbox::settle(std::move(callbacks), std::move(results));
+                    send_writes(self);
+                  });
 }
 
-/// The first write since the last flush asks for the next: once the messages
-/// now in the mailbox are handled, so that their writes travel together.
-void flush_later(scheduler_ptr self, bool first) {
-  if (first)
-    self->send(self, proto::flush_atom::value);
+/// The persistence actor commits, on its own thread; its answer is a response.
+class through_persistence final : public write_path {
+public:
+  /// Writes wait for the messages in the mailbox, whose writes join them in one
+  /// message (and one transaction): a commit costs an fsync, a message little.
+  bool send_now(scheduler_ptr self) override { return self->mailbox().empty(); }
+
+  void send(scheduler_ptr self, write_outbox::departure writes, outcomes done) override {
+    auto n = writes.ends.size();
+    // Shared by both handlers, and let go of once one of them ran: what the
+    // callbacks capture (records, among others) lives no longer than that.
+    auto once = std::make_shared<outcomes>(std::move(done));
+    auto finish = [once](std::vector<result<void>> results) {
+      auto f = std::move(*once);
+      *once = nullptr;
+      f(std::move(results));
+    };
+    self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
+                  std::move(writes.batch), std::move(writes.ends))
+      .then(
+        [=](const std::vector<proto::write_ack>& acks) {
+          std::vector<result<void>> results;
+          results.reserve(n);
+          for (const auto& a : acks)
+            results.push_back(a.failure ? result<void>{*a.failure} : result<void>{});
+          finish(std::move(results));
+        },
+        [=](caf::error& err) {
+          error e{errc::storage_error, self->system().render(err)};
+          finish(std::vector<result<void>>(n, result<void>{e}));
+        });
+  }
+};
+
+/// The scheduler commits on its own thread, as the handler that made the writes
+/// ends; the callbacks run then.
+class in_place final : public write_path {
+public:
+  /// A commit costs less than a flush message: each handler commits its own.
+  bool send_now(scheduler_ptr) override { return true; }
+
+  void send(scheduler_ptr self, write_outbox::departure writes, outcomes done) override {
+    done(storage::commit_segments(*self->state.env->store, writes.batch, writes.ends));
+  }
+};
+
+/// Runs the handler body `fn`, then sends the writes it made (see `send_writes`).
+template <class F>
+void handle(scheduler_ptr self, F fn) {
+  fn();
+  send_writes(self);
 }
 
 } // namespace
 
 void persist_batch(scheduler_ptr self, storage::write_batch batch, write_callback then) {
-  flush_later(self, self->state.outbox.add(std::move(batch), std::move(then)));
+  self->state.outbox.add(std::move(batch), std::move(then));
 }
 
 void persist(scheduler_ptr self, std::shared_ptr<const job_record> rec, job_status replaces,
              write_callback then) {
-  flush_later(self, self->state.outbox.add_record(std::move(rec), replaces, std::move(then)));
+  self->state.outbox.add_record(std::move(rec), replaces, std::move(then));
 }
 
 // -- timers --------------------------------------------------------------------------------
@@ -144,7 +192,7 @@ void actor_gone(scheduler_ptr self) {
     self->send(self, proto::stop_atom::value, proto::reply<void>{});
 }
 
-void stop_actor(scheduler_ptr self, const caf::actor& a) {
+void stop_actor(const caf::actor& a) {
   caf::anon_send<caf::message_priority::high>(a, proto::stop_atom::value);
 }
 
@@ -163,7 +211,7 @@ void return_actor(scheduler_ptr self, job_entry& e) {
   auto& st = self->state;
   auto blocking = st.limits->type(e.type).options.blocking;
   if (st.stopping || !st.actors.keep_idle(e.actor, blocking, st.env->opts.max_running)) {
-    stop_actor(self, e.actor);
+    stop_actor(e.actor);
     forget_actor(self, e);
   }
 }
@@ -212,12 +260,12 @@ void on_stop(scheduler_ptr self, proto::reply<void> rp) {
       e.finish_waiters.clear();
       if (e.actor) {
         ++st.actors_to_stop;
-        stop_actor(self, e.actor);
+        stop_actor(e.actor);
       }
     }
     st.actors.for_each_idle([&](const caf::actor& a) { // their down messages are counted
       ++st.actors_to_stop;
-      stop_actor(self, a);
+      stop_actor(a);
     });
   }
   if (st.actors_to_stop > 0)
@@ -291,31 +339,54 @@ void recover(scheduler_ptr self) {
 }
 
 proto::scheduler_actor::behavior_type
-scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_ptr env) {
+scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_ptr env,
+          commit_site site) {
   self->state.env = std::move(env);
+  if (site == commit_site::scheduler_thread)
+    self->state.writes = std::make_unique<in_place>();
+  else
+    self->state.writes = std::make_unique<through_persistence>();
   self->state.limits.emplace(*self->state.env->types, self->state.env->opts);
-  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  self->set_down_handler([=](caf::down_msg& dm) { handle(self, [&] { on_down(self, dm); }); });
   recover(self);
   arm_sweep(self);
   try_start(self);
+  if (!self->state.outbox.empty()) { // recovery's fixes, the first starts
+    self->state.flush_queued = true;
+    self->send(self, proto::flush_atom::value);
+  }
+  // A handler that may write runs inside `handle`, which sends the writes it
+  // made. The messages of every job come first: CAF tries them in this order.
   return {
-    // The messages of every job first: CAF tries the handlers in this order.
     [=](proto::done_atom, job_id id, proto::job_outcome& o, bool reusable) {
-      on_done(self, id, o, reusable);
+      handle(self, [&] { on_done(self, id, o, reusable); });
     },
     [=](proto::progress_atom, job_id id, progress& p, millis checkpoint_at) {
-      on_progress(self, id, p, checkpoint_at);
+      on_progress(self, id, p, checkpoint_at); // writes nothing
     },
-    [=](proto::flush_atom) { flush_outbox(self); },
+    [=](proto::flush_atom) {
+      self->state.flush_queued = false;
+      flush_outbox(self);
+    },
     [=](proto::submit_atom, proto::submit_request& req, proto::reply<job_id>& rp) {
-      on_submit(self, req, std::move(rp));
+      handle(self, [&] { on_submit(self, req, std::move(rp)); });
     },
     [=](proto::submit_atom, proto::bulk_submit_request& req,
-        proto::reply<std::vector<job_id>>& rp) { on_submit_many(self, req, std::move(rp)); },
-    [=](proto::pause_atom, job_id id, proto::reply<void>& rp) { on_pause(self, id, rp); },
-    [=](proto::resume_atom, job_id id, proto::reply<void>& rp) { on_resume(self, id, rp); },
-    [=](proto::cancel_atom, job_id id, proto::reply<void>& rp) { on_cancel(self, id, rp); },
-    [=](proto::retry_atom, job_id id, proto::reply<void>& rp) { on_retry(self, id, rp); },
+        proto::reply<std::vector<job_id>>& rp) {
+      handle(self, [&] { on_submit_many(self, req, std::move(rp)); });
+    },
+    [=](proto::pause_atom, job_id id, proto::reply<void>& rp) {
+      handle(self, [&] { on_pause(self, id, rp); });
+    },
+    [=](proto::resume_atom, job_id id, proto::reply<void>& rp) {
+      handle(self, [&] { on_resume(self, id, rp); });
+    },
+    [=](proto::cancel_atom, job_id id, proto::reply<void>& rp) {
+      handle(self, [&] { on_cancel(self, id, rp); });
+    },
+    [=](proto::retry_atom, job_id id, proto::reply<void>& rp) {
+      handle(self, [&] { on_retry(self, id, rp); });
+    },
     [=](proto::get_atom, job_id id, proto::reply<job_record>& rp) { on_get(self, id, rp); },
     [=](proto::wait_atom, job_id id, proto::reply<job_record>& rp) { on_wait(self, id, rp); },
     [=](proto::unwait_atom, job_id id, proto::reply<job_record>& rp) {
@@ -325,7 +396,7 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
       on_actor_of(self, id, rp);
     },
     [=](proto::signal_atom, job_id id, job_signal& s, proto::reply<void>& rp) {
-      on_signal(self, id, s, rp);
+      handle(self, [&] { on_signal(self, id, s, rp); });
     },
     [=](proto::overlay_atom, list_page& page, proto::reply<list_page>& rp) {
       add_live_progress(self, page);
@@ -334,27 +405,37 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
     [=](proto::stats_atom, proto::reply<runtime_stats>& rp) {
       answer<runtime_stats>(rp, stats_of(self));
     },
-    [=](proto::stop_atom, proto::reply<void>& rp) { on_stop(self, rp); },
-    [=](proto::remove_atom, job_id id, proto::reply<void>& rp) { on_remove(self, id, rp); },
+    [=](proto::stop_atom, proto::reply<void>& rp) { handle(self, [&] { on_stop(self, rp); }); },
+    [=](proto::remove_atom, job_id id, proto::reply<void>& rp) {
+      handle(self, [&] { on_remove(self, id, rp); });
+    },
     [=](proto::clear_atom, job_status s, proto::reply<std::size_t>& rp) {
-      on_clear(self, s, rp);
+      handle(self, [&] { on_clear(self, s, rp); });
     },
     [=](proto::force_fail_atom, job_id id, const std::string& reason, proto::reply<void>& rp) {
-      on_force_fail(self, id, reason, rp);
+      handle(self, [&] { on_force_fail(self, id, reason, rp); });
     },
     [=](proto::pause_type_atom, const std::string& type, bool with_running,
-        proto::reply<void>& rp) { on_switch_type(self, type, with_running, rp, type_switch::pause); },
+        proto::reply<void>& rp) {
+      handle(self, [&] { on_switch_type(self, type, with_running, rp, type_switch::pause); });
+    },
     [=](proto::resume_type_atom, const std::string& type, bool with_running,
         proto::reply<void>& rp) {
-      on_switch_type(self, type, with_running, rp, type_switch::resume);
+      handle(self, [&] { on_switch_type(self, type, with_running, rp, type_switch::resume); });
     },
-    [=](proto::paused_atom, job_id id) { on_paused(self, id); },
-    [=](proto::wake_atom, job_id id, std::uint64_t generation) { on_wake(self, id, generation); },
-    [=](proto::timeout_atom, job_id id, std::uint64_t run) { on_timeout(self, id, run); },
-    [=](proto::sweep_atom) { on_sweep(self); },
+    [=](proto::paused_atom, job_id id) { handle(self, [&] { on_paused(self, id); }); },
+    [=](proto::wake_atom, job_id id, std::uint64_t generation) {
+      handle(self, [&] { on_wake(self, id, generation); });
+    },
+    [=](proto::timeout_atom, job_id id, std::uint64_t run) {
+      handle(self, [&] { on_timeout(self, id, run); });
+    },
+    [=](proto::sweep_atom) { handle(self, [&] { on_sweep(self); }); },
     [=](proto::recheck_atom) {
-      self->state.recheck_at = 0;
-      try_start(self);
+      handle(self, [&] {
+        self->state.recheck_at = 0;
+        try_start(self);
+      });
     },
   };
 }
@@ -363,8 +444,8 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
 
 } // namespace scheduling
 
-proto::scheduler_actor spawn_scheduler(caf::actor_system& sys, env_ptr env) {
-  return sys.spawn(scheduling::scheduler, std::move(env));
+proto::scheduler_actor spawn_scheduler(caf::actor_system& sys, env_ptr env, commit_site site) {
+  return sys.spawn(scheduling::scheduler, std::move(env), site);
 }
 
 } // namespace jobrt

@@ -27,16 +27,37 @@
 #include "actors/job_table.hpp"
 #include "actors/lifecycle.hpp"
 #include "actors/protocol.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/start_limits.hpp"
 #include "actors/write_outbox.hpp"
 
 namespace jobrt::scheduling {
+
+struct scheduler_state;
+using scheduler_ptr = proto::scheduler_actor::stateful_pointer<scheduler_state>;
+using write_callback = write_outbox::callback;
+
+/// How the scheduler's writes reach the store, chosen once at spawn (see
+/// `commit_site`): to the persistence actor, or committed in place. The handlers
+/// make their writes and get each one's outcome the same way with either.
+class write_path {
+public:
+  using outcomes = std::function<void(std::vector<result<void>>)>;
+  virtual ~write_path() = default;
+  /// Whether the writes of the message just handled leave now, or wait for
+  /// those of the messages behind it.
+  virtual bool send_now(scheduler_ptr self) = 0;
+  /// Commits `writes`; `done` gets one outcome per write once they are durable.
+  virtual void send(scheduler_ptr self, write_outbox::departure writes, outcomes done) = 0;
+};
 
 struct scheduler_state {
   env_ptr env;
   job_table jobs;
   std::optional<start_limits> limits; ///< set once `env` is
   write_outbox outbox;
+  std::unique_ptr<write_path> writes;
+  bool flush_queued = false; ///< a flush message is on its way to the mailbox
   actor_pool actors;
   /// Idempotency keys (owner, key) of submits whose commit is in flight, and the
   /// callers who submitted the same key meanwhile.
@@ -54,9 +75,6 @@ struct scheduler_state {
 
   static inline const char* name = "jobrt.scheduler";
 };
-
-using scheduler_ptr = proto::scheduler_actor::stateful_pointer<scheduler_state>;
-using write_callback = write_outbox::callback;
 
 // -- scheduler.cpp: writes, timers, actors, events --------------------------------------
 
@@ -176,10 +194,9 @@ inline void answer_all(std::vector<proto::reply<void>>& waiters, const result<vo
   waiters.clear();
 }
 
-/// Sends to a dynamically typed actor (a job actor, the event fan-out). A typed
-/// actor may `send` only to typed ones; these never answer a sender (a job
-/// actor reports to the scheduler's handle it holds), so an anonymous message
-/// loses nothing.
+/// Sends to a job actor, which is dynamically typed. A typed actor may `send`
+/// only to typed ones; a job actor never answers a sender (it reports to the
+/// scheduler's handle it holds), so an anonymous message loses nothing.
 template <class... Ts>
 void tell(const caf::actor& to, Ts&&... xs) {
   caf::anon_send(to, std::forward<Ts>(xs)...);

@@ -7,21 +7,20 @@
 
 namespace jobrt {
 
-bool write_outbox::add(storage::write_batch batch, callback then) {
+void write_outbox::add(storage::write_batch batch, callback then) {
   batch_.append(std::move(batch));
-  return end_write(std::move(then));
+  end_write(std::move(then));
 }
 
-bool write_outbox::add_record(std::shared_ptr<const job_record> rec, job_status replaces,
+void write_outbox::add_record(std::shared_ptr<const job_record> rec, job_status replaces,
                               callback then) {
   batch_.put_record(std::move(rec), replaces); // straight in: twice per job
-  return end_write(std::move(then));
+  end_write(std::move(then));
 }
 
-bool write_outbox::end_write(callback then) {
+void write_outbox::end_write(callback then) {
   ends_.push_back(batch_.size());
   callbacks_.push_back(std::move(then));
-  return ends_.size() == 1;
 }
 
 write_outbox::departure write_outbox::take() {

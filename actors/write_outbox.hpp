@@ -34,12 +34,11 @@ public:
     std::vector<callback> callbacks;
   };
 
-  /// Adds `batch` as one write. Returns true if the outbox was empty: the
-  /// caller then arranges for `take` to run once its mailbox is handled.
-  bool add(storage::write_batch batch, callback then);
+  /// Adds `batch` as one write.
+  void add(storage::write_batch batch, callback then);
   /// Adds one record, over a stored record of status `replaces` (the store
   /// refuses it if the stored status differs), as one write.
-  bool add_record(std::shared_ptr<const job_record> rec, job_status replaces, callback then);
+  void add_record(std::shared_ptr<const job_record> rec, job_status replaces, callback then);
 
   bool empty() const { return ends_.empty(); }
   /// How many writes wait.
@@ -54,7 +53,7 @@ public:
   static void settle(std::vector<callback> callbacks, std::vector<result<void>> results);
 
 private:
-  bool end_write(callback then);
+  void end_write(callback then);
 
   storage::write_batch batch_;
   std::vector<std::size_t> ends_;

@@ -35,7 +35,7 @@ struct runtime::impl {
   std::unique_ptr<storage::job_store> store;
   std::shared_ptr<jobrt::clock> clock;
   proto::persistence_actor persistence;
-  caf::actor events;
+  proto::fanout_actor events;
   proto::scheduler_actor scheduler;
   std::shared_ptr<std::atomic<std::size_t>> subscribers; ///< shared with the scheduler
   subscription first_subscriber; ///< `runtime_options::on_event`
@@ -159,7 +159,11 @@ result<void> runtime::impl::open_and_spawn() {
     if (errno == 0)
       env->job_thread_nice = std::min(19, host_nice + rt.opts.worker_nice);
   }
-  rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
+  // An in-memory commit is a few map updates: a hop to the writer and back would
+  // cost the scheduler more than the commit (it halved jobrt-bench's no-op drain).
+  auto site = rt.opts.storage == storage_kind::memory ? commit_site::scheduler_thread
+                                                     : commit_site::persistence_actor;
+  rt.scheduler = spawn_scheduler(*rt.sys, std::move(env), site);
   return {};
 }
 
