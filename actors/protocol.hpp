@@ -49,7 +49,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
-using overlay_atom = caf::atom_constant<caf::atom("overlay")>;
+using live_progress_atom = caf::atom_constant<caf::atom("liveprog")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
@@ -157,7 +157,7 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<actor_of_atom, job_id, reply<caf::actor>>, // of a running (or paused) job
   // Acknowledged once durable; then delivered, or wakes a job that waits for a signal.
   caf::reacts_to<signal_atom, job_id, job_signal, reply<void>>,
-  caf::reacts_to<overlay_atom, list_page, reply<list_page>>, // live progress on a page
+  caf::reacts_to<live_progress_atom, list_page, reply<list_page>>, // live progress on a page
   caf::reacts_to<stats_atom, reply<runtime_stats>>,
   caf::reacts_to<stop_atom, reply<void>>, // shutdown: stop the job actors, then flush
   caf::reacts_to<remove_atom, job_id, reply<void>>, // delete a finished job

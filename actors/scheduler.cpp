@@ -35,6 +35,20 @@ result<void> refuse_finished(scheduler_ptr self, job_id id, job_status to) {
   return check_transition(rec->status, to);
 }
 
+job_entry* job_that_may_move(scheduler_ptr self, job_id id, job_status to,
+                             const proto::reply<void>& rp) {
+  auto* e = self->state.jobs.find(id);
+  if (e == nullptr) {
+    answer<void>(rp, refuse_finished(self, id, to));
+    return nullptr;
+  }
+  if (auto ok = check_transition(e->status, to); !ok) {
+    answer<void>(rp, ok);
+    return nullptr;
+  }
+  return e;
+}
+
 // -- events ------------------------------------------------------------------------------
 
 bool anyone_listens(scheduler_ptr self) {
@@ -398,7 +412,7 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
     [=](proto::signal_atom, job_id id, job_signal& s, proto::reply<void>& rp) {
       handle(self, [&] { on_signal(self, id, s, rp); });
     },
-    [=](proto::overlay_atom, list_page& page, proto::reply<list_page>& rp) {
+    [=](proto::live_progress_atom, list_page& page, proto::reply<list_page>& rp) {
       add_live_progress(self, page);
       answer<list_page>(rp, std::move(page));
     },

@@ -81,15 +81,9 @@ void on_clear(scheduler_ptr self, job_status status, proto::reply<std::size_t> r
 
 void on_force_fail(scheduler_ptr self, job_id id, const std::string& reason,
                    proto::reply<void> rp) {
-  auto* e = self->state.jobs.find(id);
-  if (e == nullptr) {
-    answer<void>(rp, refuse_finished(self, id, job_status::failed));
+  auto* e = job_that_may_move(self, id, job_status::failed, rp);
+  if (e == nullptr)
     return;
-  }
-  if (auto ok = check_transition(e->status, job_status::failed); !ok) {
-    answer<void>(rp, ok);
-    return;
-  }
   if (!e->record) {
     auto rec = take_record(self, *e);
     if (!rec) {

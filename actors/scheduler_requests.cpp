@@ -161,15 +161,9 @@ void on_submit_many(scheduler_ptr self, proto::bulk_submit_request& req,
 }
 
 void on_pause(scheduler_ptr self, job_id id, proto::reply<void> rp) {
-  auto* e = self->state.jobs.find(id);
-  if (e == nullptr) {
-    answer<void>(rp, refuse_finished(self, id, job_status::paused));
+  auto* e = job_that_may_move(self, id, job_status::paused, rp);
+  if (e == nullptr)
     return;
-  }
-  if (auto ok = check_transition(e->status, job_status::paused); !ok) {
-    answer<void>(rp, ok);
-    return;
-  }
   if (e->status == job_status::running) {
     // The actor pauses between two steps and answers with paused_atom. Normal
     // priority, like resume: a high-priority pause could overtake the resume
@@ -204,15 +198,9 @@ void on_resume(scheduler_ptr self, job_id id, proto::reply<void> rp) {
 
 void on_cancel(scheduler_ptr self, job_id id, proto::reply<void> rp) {
   auto& jobs = self->state.jobs;
-  auto* e = jobs.find(id);
-  if (e == nullptr) {
-    answer<void>(rp, refuse_finished(self, id, job_status::cancelled));
+  auto* e = job_that_may_move(self, id, job_status::cancelled, rp);
+  if (e == nullptr)
     return;
-  }
-  if (auto ok = check_transition(e->status, job_status::cancelled); !ok) {
-    answer<void>(rp, ok);
-    return;
-  }
   if (e->actor) {
     // Running, or paused with its actor: it stops at its next step boundary.
     if (e->status == job_status::queued) {

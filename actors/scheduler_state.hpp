@@ -211,6 +211,11 @@ error read_failure(job_id id, const error& e);
 /// move `to`, from its stored status.
 result<void> refuse_finished(scheduler_ptr self, job_id id, job_status to);
 
+/// The entry of a job that the table lets move `to` now; else answers `rp` with
+/// the reason and returns null.
+job_entry* job_that_may_move(scheduler_ptr self, job_id id, job_status to,
+                             const proto::reply<void>& rp);
+
 /// Sends the scheduler the message `xs...` at `at`, from the runtime's clock:
 /// the one timer mechanism, which tests drive with a manual clock.
 template <class... Ts>

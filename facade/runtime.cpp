@@ -437,7 +437,7 @@ result<list_page> runtime::list(const list_query& q) {
   reading.unlock();
   if (!page)
     return page.error();
-  return rt.ask<list_page>(proto::overlay_atom::value, std::move(*page));
+  return rt.ask<list_page>(proto::live_progress_atom::value, std::move(*page));
 }
 
 subscription runtime::subscribe(std::function<void(const job_event&)> callback,
