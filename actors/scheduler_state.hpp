@@ -1,9 +1,10 @@
 #pragma once
 
-/// The scheduler actor's state, and the functions its three source files share:
+/// The scheduler actor's state, and the functions its four source files share:
 /// scheduler.cpp (the behavior, writes, timers, supervision, shutdown and
 /// recovery), scheduler_runs.cpp (starting jobs, status changes and how runs
-/// end) and scheduler_requests.cpp (what the facade asks). Private to them.
+/// end), scheduler_requests.cpp (what the facade asks) and scheduler_admin.cpp
+/// (deletion, retention, forced failure, paused types). Private to them.
 ///
 /// What is not message plumbing lives in plain classes the state holds, each
 /// with its own tests: the job table (actors/job_table.hpp), the start limits
