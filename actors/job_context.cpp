@@ -233,7 +233,10 @@ void write_checkpoint(job_actor* self) {
     send_progress(self, checkpoint_at);
     settle(self);
   };
-  // Whatever the store, the persistence actor commits it: the one writer.
+  if (st.env->commits == commit_site::in_place) { // see actors/env.hpp
+    on_saved(st.env->store->commit(batch));
+    return;
+  }
   self->request(st.env->persistence, caf::infinite, proto::write_atom::value, std::move(batch))
     .then(
       [=](const proto::write_ack& ack) {

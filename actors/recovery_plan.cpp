@@ -24,14 +24,18 @@ std::vector<std::string> decode_paused_types(const std::string& value) {
 
 } // namespace
 
-recovery_plan plan_recovery(const storage::job_store& store) {
+recovery_plan plan_recovery(const storage::job_store& store,
+                            const std::function<void(const storage::job_summary&)>& each_job) {
   recovery_plan plan;
   plan.last_id = store.last_id();
+  std::unordered_set<job_id> waiting;
   auto r = store.for_each_unfinished(
     [&](const storage::job_summary& s) {
-      plan.jobs.push_back(s);
+      each_job(s);
       if (s.status == job_status::running)
         plan.interrupted.push_back(s.id);
+      else if (s.status == job_status::waiting)
+        waiting.insert(s.id);
     },
     [&](job_id id, const std::string& reason) {
       plan.problems.push_back("job " + std::to_string(id) + " quarantined: " + reason);
@@ -51,11 +55,6 @@ recovery_plan plan_recovery(const storage::job_store& store) {
   // A job that waits for a signal with one stored for it (the process ended
   // between the signal's commit and the wake's) wakes at once.
   if (auto signalled = store.jobs_with_signals()) {
-    std::unordered_set<job_id> waiting;
-    if (!signalled->empty())
-      for (const auto& s : plan.jobs)
-        if (s.status == job_status::waiting)
-          waiting.insert(s.id);
     for (auto id : *signalled) {
       if (waiting.count(id) == 0)
         continue;

@@ -11,6 +11,7 @@
 /// its table, and the tests check plans of stores they wrote by hand.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,8 @@ namespace jobrt {
 
 struct recovery_plan {
   job_id last_id = 0; ///< the highest id ever given
-  /// Every unfinished job, as stored.
-  std::vector<storage::job_summary> jobs;
-  /// The jobs among `jobs` that were running: they move along the `requeue`
-  /// edge (their records in `fixes`), back to the queue.
+  /// The unfinished jobs that were running: they move along the `requeue` edge
+  /// (their records in `fixes`), back to the queue.
   std::vector<job_id> interrupted;
   /// Waiting jobs that wake at once: they wait for a signal that is stored.
   std::vector<job_id> wake_now;
@@ -41,8 +40,10 @@ struct recovery_plan {
 /// The name under which the paused types are stored (a setting).
 inline constexpr const char* paused_types_setting = "paused_types";
 
-/// Reads the store and plans its recovery; writes nothing.
-recovery_plan plan_recovery(const storage::job_store& store);
+/// Reads the store and plans its recovery; writes nothing. `each_job` sees every
+/// unfinished job as stored (a million of them are not copied into the plan).
+recovery_plan plan_recovery(const storage::job_store& store,
+                            const std::function<void(const storage::job_summary&)>& each_job);
 
 /// The setting's value for a list of paused type names (a JSON array).
 std::string encode_paused_types(const std::vector<std::string>& names);

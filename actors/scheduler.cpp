@@ -311,16 +311,11 @@ runtime_stats stats_of(scheduler_ptr self) {
 /// Takes the store's unfinished jobs into the table, as recovery's plan says.
 void recover(scheduler_ptr self) {
   auto& st = self->state;
-  auto plan = plan_recovery(*st.env->store);
-  for (const auto& line : plan.problems)
-    log_line(line);
-  st.last_id = plan.last_id;
-  st.counters.quarantined += plan.quarantined;
-  for (auto& s : plan.jobs) {
+  auto take = [&](const storage::job_summary& s) {
     job_entry e;
     e.id = s.id;
     e.type = st.limits->intern(s.type);
-    e.owner = std::move(s.owner);
+    e.owner = s.owner;
     e.priority = s.priority;
     e.status = s.status; // as stored: a run that was cut short is requeued below
     e.may_have_signals = true; // sent before the restart; read when it starts
@@ -336,13 +331,18 @@ void recover(scheduler_ptr self) {
     ++st.counters.recovered;
     if (entry.status == job_status::running
         && !moved(self, entry.id, st.jobs.move(entry, job_event_kind::requeue)))
-      continue;
+      return;
     if (entry.status == job_status::queued)
       st.jobs.enqueue(entry);
     else if (entry.status == job_status::waiting)
       arm_timer(self, entry, s.wake_at); // fires at once if its time has passed
     // paused stays paused
-  }
+  };
+  auto plan = plan_recovery(*st.env->store, take);
+  for (const auto& line : plan.problems)
+    log_line(line);
+  st.last_id = plan.last_id;
+  st.counters.quarantined += plan.quarantined;
   if (!plan.fixes.empty())
     persist_batch(self, std::move(plan.fixes), nullptr);
   for (auto id : plan.wake_now)
@@ -353,10 +353,9 @@ void recover(scheduler_ptr self) {
 }
 
 proto::scheduler_actor::behavior_type
-scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_ptr env,
-          commit_site site) {
+scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_ptr env) {
   self->state.env = std::move(env);
-  if (site == commit_site::scheduler_thread)
+  if (self->state.env->commits == commit_site::in_place)
     self->state.writes = std::make_unique<in_place>();
   else
     self->state.writes = std::make_unique<through_persistence>();
@@ -458,8 +457,8 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
 
 } // namespace scheduling
 
-proto::scheduler_actor spawn_scheduler(caf::actor_system& sys, env_ptr env, commit_site site) {
-  return sys.spawn(scheduling::scheduler, std::move(env), site);
+proto::scheduler_actor spawn_scheduler(caf::actor_system& sys, env_ptr env) {
+  return sys.spawn(scheduling::scheduler, std::move(env));
 }
 
 } // namespace jobrt

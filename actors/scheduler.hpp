@@ -20,14 +20,6 @@
 
 namespace jobrt {
 
-/// Where the scheduler's writes are committed (see `write_path` in
-/// actors/scheduler_state.hpp): by the persistence actor, on its own thread
-/// (what a store whose commits wait for the disk needs), or on the scheduler's
-/// thread (for the in-memory store, whose commit costs less than a hop to
-/// another actor). The scheduler's handlers are the same either way.
-enum class commit_site : std::uint8_t { persistence_actor, scheduler_thread };
-
-proto::scheduler_actor spawn_scheduler(caf::actor_system& sys, env_ptr env,
-                                       commit_site site = commit_site::persistence_actor);
+proto::scheduler_actor spawn_scheduler(caf::actor_system& sys, env_ptr env);
 
 } // namespace jobrt

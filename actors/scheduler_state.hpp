@@ -28,7 +28,6 @@
 #include "actors/job_table.hpp"
 #include "actors/lifecycle.hpp"
 #include "actors/protocol.hpp"
-#include "actors/scheduler.hpp"
 #include "actors/start_limits.hpp"
 #include "actors/write_outbox.hpp"
 
@@ -38,9 +37,10 @@ struct scheduler_state;
 using scheduler_ptr = proto::scheduler_actor::stateful_pointer<scheduler_state>;
 using write_callback = write_outbox::callback;
 
-/// How the scheduler's writes reach the store, chosen once at spawn (see
-/// `commit_site`): to the persistence actor, or committed in place. The handlers
-/// make their writes and get each one's outcome the same way with either.
+/// How the scheduler's writes reach the store, chosen once at spawn from the
+/// runtime's `commit_site` (actors/env.hpp): to the persistence actor, or
+/// committed in place. The handlers make their writes and get each one's
+/// outcome the same way with either.
 class write_path {
 public:
   using outcomes = std::function<void(std::vector<result<void>>)>;

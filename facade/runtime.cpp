@@ -142,6 +142,8 @@ result<void> runtime::impl::open_and_spawn() {
                                      rt.opts.storage == storage_kind::lmdb && rt.opts.durable);
   rt.events = spawn_event_fanout(*rt.sys);
   env->persistence = rt.persistence;
+  env->commits = rt.opts.storage == storage_kind::memory ? commit_site::in_place
+                                                        : commit_site::persistence_actor;
   env->events = rt.events;
   rt.subscribers = env->subscribers;
   // The scheduler recovers and starts jobs as soon as it exists: a subscriber
@@ -159,11 +161,7 @@ result<void> runtime::impl::open_and_spawn() {
     if (errno == 0)
       env->job_thread_nice = std::min(19, host_nice + rt.opts.worker_nice);
   }
-  // An in-memory commit is a few map updates: a hop to the writer and back would
-  // cost the scheduler more than the commit (it halved jobrt-bench's no-op drain).
-  auto site = rt.opts.storage == storage_kind::memory ? commit_site::scheduler_thread
-                                                     : commit_site::persistence_actor;
-  rt.scheduler = spawn_scheduler(*rt.sys, std::move(env), site);
+  rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
   return {};
 }
 
