@@ -275,9 +275,10 @@ int lmdb_store::scan_forward(const lmdb::txn& t, MDB_dbi dbi, const std::string&
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/// Collects the summaries of the jobs in the given statuses under one read txn,
-/// then calls the callbacks after the txn has ended: callbacks may then read or
-/// commit without holding up a map resize.
+/// Calls `fn` with the summary of each job in the given statuses (and
+/// `on_corrupt` for a record whose header fails its checksum), inside one read
+/// txn, as job_store.hpp says: a callback may read (a nested read txn), but it
+/// holds up a map resize until the scan ends.
 result<void> lmdb_store::for_each_status(
   const job_status* first, const job_status* last,
   const std::function<void(const job_summary&)>& fn,
