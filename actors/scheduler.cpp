@@ -1,5 +1,7 @@
 #include "actors/scheduler.hpp"
 
+#include <utility>
+
 #include "actors/job_actor.hpp"
 #include "actors/recovery_plan.hpp"
 #include "actors/scheduler_state.hpp"
@@ -83,6 +85,15 @@ void publish_status(scheduler_ptr self, const job_entry& e, job_status written,
 namespace {
 
 void flush_outbox(scheduler_ptr self);
+void send_writes(scheduler_ptr self);
+
+/// Once the commit that holds them returned: each write's callback runs with its
+/// outcome, and the writes the callbacks made are sent in turn.
+void writes_done(scheduler_ptr self, std::vector<write_callback> callbacks,
+                 std::vector<result<void>> results) {
+  write_outbox::settle(std::move(callbacks), std::move(results));
+  send_writes(self);
+}
 
 /// Once a message is handled: the writes it made leave now if the write path
 /// says so, else once the messages waiting are handled too (a flush message
@@ -99,21 +110,11 @@ void send_writes(scheduler_ptr self) {
   }
 }
 
-/// Sends what the outbox gathered down the write path, together; once the
-/// commit that holds them returned, each write's callback runs with its outcome,
-/// and the writes the callbacks made are sent in turn.
+/// Sends what the outbox gathered down the write path, together.
 void flush_outbox(scheduler_ptr self) {
   auto& st = self->state;
-  if (st.outbox.empty())
-    return;
-  auto writes = st.outbox.take();
-  auto callbacks = std::move(writes.callbacks);
-  writes.callbacks.clear();
-  st.writes->send(self, std::move(writes),
-                  [self, callbacks = std::move(callbacks)](std::vector<result<void>> results) mutable {
-                    write_outbox::settle(std::move(callbacks), std::move(results));
-                    send_writes(self);
-                  });
+  if (!st.outbox.empty())
+    st.writes->send(self, st.outbox.take());
 }
 
 /// The persistence actor commits, on its own thread; its answer is a response.
@@ -123,15 +124,13 @@ public:
   /// message (and one transaction): a commit costs an fsync, a message little.
   bool send_now(scheduler_ptr self) override { return self->mailbox().empty(); }
 
-  void send(scheduler_ptr self, write_outbox::departure writes, outcomes done) override {
+  void send(scheduler_ptr self, write_outbox::departure writes) override {
     auto n = writes.ends.size();
     // Shared by both handlers, and let go of once one of them ran: what the
     // callbacks capture (records, among others) lives no longer than that.
-    auto once = std::make_shared<outcomes>(std::move(done));
-    auto finish = [once](std::vector<result<void>> results) {
-      auto f = std::move(*once);
-      *once = nullptr;
-      f(std::move(results));
+    auto callbacks = std::make_shared<std::vector<write_callback>>(std::move(writes.callbacks));
+    auto finish = [self, callbacks](std::vector<result<void>> results) {
+      writes_done(self, std::exchange(*callbacks, {}), std::move(results));
     };
     self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
                   std::move(writes.batch), std::move(writes.ends))
@@ -157,8 +156,9 @@ public:
   /// A commit costs less than a flush message: each handler commits its own.
   bool send_now(scheduler_ptr) override { return true; }
 
-  void send(scheduler_ptr self, write_outbox::departure writes, outcomes done) override {
-    done(storage::commit_segments(*self->state.env->store, writes.batch, writes.ends));
+  void send(scheduler_ptr self, write_outbox::departure writes) override {
+    auto results = storage::commit_segments(*self->state.env->store, writes.batch, writes.ends);
+    writes_done(self, std::move(writes.callbacks), std::move(results));
   }
 };
 
@@ -319,14 +319,11 @@ void recover(scheduler_ptr self) {
     e.priority = s.priority;
     e.status = s.status; // as stored: a run that was cut short is requeued below
     e.may_have_signals = true; // sent before the restart; read when it starts
-    const auto& slot = st.limits->type(e.type);
-    if (!slot.limits.empty()) {
-      boost::json::value params;
-      if (slot.keys_from_params)
-        if (auto rec = st.env->store->get(s.id))
-          params = std::move(rec->params);
-      e.limit_keys = st.limits->keys_for(e.type, e.owner, params);
-    }
+    boost::json::value params; // read only if a limit is keyed by one
+    if (st.limits->type(e.type).keys_from_params)
+      if (auto rec = st.env->store->get(s.id))
+        params = std::move(rec->params);
+    e.limit_keys = st.limits->keys_for(e.type, e.owner, params);
     auto& entry = st.jobs.add(std::move(e));
     ++st.counters.recovered;
     if (entry.status == job_status::running

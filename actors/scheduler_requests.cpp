@@ -75,8 +75,7 @@ void admit(scheduler_ptr self, std::uint16_t type_index, const submit_options& o
   e.owner = opts.owner;
   e.priority = opts.priority;
   e.status = rec->status;
-  if (!st.limits->type(type_index).limits.empty())
-    e.limit_keys = st.limits->keys_for(type_index, e.owner, rec->params);
+  e.limit_keys = st.limits->keys_for(type_index, e.owner, rec->params);
   if (rec->status == job_status::queued && st.jobs.queued() < max_held_records)
     e.record = shared_record::held_elsewhere(rec);
   auto& stored = st.jobs.add(std::move(e));
@@ -256,8 +255,7 @@ void on_retry(scheduler_ptr self, job_id id, proto::reply<void> rp) {
   e.priority = rec->priority;
   e.status = job_status::queued;
   e.may_have_signals = true; // sent before it failed, and never taken
-  if (!st.limits->type(e.type).limits.empty())
-    e.limit_keys = st.limits->keys_for(e.type, e.owner, rec->params);
+  e.limit_keys = st.limits->keys_for(e.type, e.owner, rec->params);
   st.jobs.add(std::move(e));
   persist(self, std::make_shared<const job_record>(std::move(*rec)), job_status::failed,
           [=](result<void> r) {

@@ -43,13 +43,13 @@ using write_callback = write_outbox::callback;
 /// outcome the same way with either.
 class write_path {
 public:
-  using outcomes = std::function<void(std::vector<result<void>>)>;
   virtual ~write_path() = default;
   /// Whether the writes of the message just handled leave now, or wait for
   /// those of the messages behind it.
   virtual bool send_now(scheduler_ptr self) = 0;
-  /// Commits `writes`; `done` gets one outcome per write once they are durable.
-  virtual void send(scheduler_ptr self, write_outbox::departure writes, outcomes done) = 0;
+  /// Commits `writes`; once they are durable, each callback runs with its
+  /// write's outcome.
+  virtual void send(scheduler_ptr self, write_outbox::departure writes) = 0;
 };
 
 struct scheduler_state {
