@@ -302,6 +302,8 @@ BOOST_AUTO_TEST_CASE(a_run_suspended_past_max_suspended_fails_and_is_retried) {
   scripted::spawn_responder(rt->system());
   auto id = submit("scripted", {{"script", {"ask:complete"}}});
   wait_until_asking(id, 1.0); // its overdue timer is armed by then
+  // get reads the store: the job may ask before its running record is durable.
+  BOOST_REQUIRE(events.wait_status(id, job_status::running));
   clock->advance(999);
   BOOST_TEST(get(id).status == job_status::running);
   clock->advance(1);
