@@ -1,7 +1,9 @@
 // Baselines measured in the same run as the jobrt scenarios: a plain thread
-// pool, a bare CAF 0.17.6 program and raw LMDB. None of this uses jobrt.
+// pool and a bare CAF 0.17.6 program (raw LMDB: baselines_lmdb.cpp). None of
+// this uses jobrt.
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -13,7 +15,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include <lmdb.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -40,58 +41,6 @@ void configure(caf::actor_system_config& cfg, const std::string& policy, std::si
   if (threads > 0)
     cfg.set("scheduler.max-threads", threads);
   cfg.set("scheduler.policy", caf::atom_from_string(policy));
-}
-
-void check(int rc, const char* what) {
-  if (rc != 0)
-    throw std::runtime_error(std::string{"raw LMDB: "} + what + ": " + mdb_strerror(rc));
-}
-
-struct raw_env {
-  MDB_env* env = nullptr;
-  MDB_dbi dbi = 0;
-  raw_env(const std::string& dir, std::size_t map_bytes, bool sync) {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    check(mdb_env_create(&env), "env_create");
-    check(mdb_env_set_maxdbs(env, 4), "set_maxdbs");
-    check(mdb_env_set_mapsize(env, map_bytes), "set_mapsize");
-    check(mdb_env_open(env, dir.c_str(), MDB_NOTLS | (sync ? 0u : unsigned{MDB_NOSYNC}), 0644),
-          "env_open");
-    MDB_txn* t = nullptr;
-    check(mdb_txn_begin(env, nullptr, 0, &t), "txn_begin");
-    check(mdb_dbi_open(t, "jobs", MDB_CREATE, &dbi), "dbi_open");
-    check(mdb_txn_commit(t), "commit");
-  }
-  ~raw_env() {
-    mdb_env_close(env);
-  }
-  raw_env(const raw_env&) = delete;
-  raw_env& operator=(const raw_env&) = delete;
-
-  void write(std::size_t first, std::size_t n, std::size_t value_bytes, std::size_t batch) {
-    std::string value(value_bytes, 'x');
-    std::size_t i = 0;
-    while (i < n) {
-      MDB_txn* t = nullptr;
-      check(mdb_txn_begin(env, nullptr, 0, &t), "txn_begin");
-      auto end = std::min(n, i + std::max<std::size_t>(batch, 1));
-      for (; i < end; ++i) {
-        unsigned char key[8];
-        std::uint64_t id = first + i + 1;
-        for (int b = 7; b >= 0; --b, id >>= 8)
-          key[b] = static_cast<unsigned char>(id & 0xff);
-        std::memcpy(value.data(), key, std::min<std::size_t>(8, value.size()));
-        MDB_val k{sizeof key, key}, v{value.size(), value.data()};
-        check(mdb_put(t, dbi, &k, &v, 0), "put");
-      }
-      check(mdb_txn_commit(t), "commit");
-    }
-  }
-};
-
-std::size_t map_for(std::size_t n, std::size_t value_bytes) {
-  return std::max<std::size_t>(std::size_t{64} << 20, n * (value_bytes + 64) * 3);
 }
 
 } // namespace
@@ -300,102 +249,6 @@ double baseline_caf_actor_bytes(std::size_t n, const std::string& policy, std::s
   keep.clear();
   return static_cast<double>(std::max(after.anon - before.anon, after.heap - before.heap))
          / static_cast<double>(n);
-}
-
-// -- (c) raw LMDB ---------------------------------------------------------------------
-
-double baseline_lmdb_write(const std::string& dir, std::size_t n, std::size_t value_bytes,
-                           std::size_t batch, bool sync) {
-  double rate = 0;
-  {
-    raw_env env{dir, map_for(n, value_bytes), sync};
-    auto t0 = now_ns();
-    env.write(0, n, value_bytes, batch);
-    auto t1 = now_ns();
-    rate = static_cast<double>(n) / (static_cast<double>(t1 - t0) / 1e9);
-  }
-  std::filesystem::remove_all(dir);
-  return rate;
-}
-
-double baseline_lmdb_scan(const std::string& dir, std::size_t n, std::size_t value_bytes) {
-  double secs = 0;
-  {
-    raw_env env{dir, map_for(n, value_bytes), false};
-    env.write(0, n, value_bytes, 10000);
-    auto t0 = now_ns();
-    MDB_txn* t = nullptr;
-    check(mdb_txn_begin(env.env, nullptr, MDB_RDONLY, &t), "txn_begin");
-    MDB_cursor* cur = nullptr;
-    check(mdb_cursor_open(t, env.dbi, &cur), "cursor_open");
-    MDB_val k, v;
-    std::size_t count = 0, bytes = 0;
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      ++count;
-      bytes += static_cast<const unsigned char*>(v.mv_data)[v.mv_size - 1];
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(t);
-    auto t1 = now_ns();
-    if (count != n)
-      throw std::runtime_error("raw LMDB scan found " + std::to_string(count) + " records");
-    asm volatile("" ::"r"(bytes));
-    secs = static_cast<double>(t1 - t0) / 1e9;
-  }
-  std::filesystem::remove_all(dir);
-  return secs;
-}
-
-latency baseline_lmdb_commit_latency(const std::string& dir, std::size_t samples,
-                                     std::size_t value_bytes, bool sync) {
-  return summarize(lmdb_commit_samples(dir, samples, value_bytes, sync));
-}
-
-std::vector<double> lmdb_commit_samples(const std::string& dir, std::size_t samples,
-                                        std::size_t value_bytes, bool sync) {
-  std::vector<double> us;
-  {
-    raw_env env{dir, map_for(samples, value_bytes), sync};
-    us.reserve(samples);
-    for (std::size_t i = 0; i < samples; ++i) {
-      auto t0 = now_ns();
-      env.write(i, 1, value_bytes, 1);
-      us.push_back(static_cast<double>(now_ns() - t0) / 1e3);
-    }
-  }
-  std::filesystem::remove_all(dir);
-  return us;
-}
-
-double lmdb_avg_value_bytes(const std::string& dir, const char* db) {
-  MDB_env* env = nullptr;
-  if (mdb_env_create(&env) != 0)
-    return 0;
-  double avg = 0;
-  mdb_env_set_maxdbs(env, 16);
-  if (mdb_env_open(env, dir.c_str(), MDB_RDONLY | MDB_NOTLS, 0644) == 0) {
-    MDB_txn* t = nullptr;
-    if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &t) == 0) {
-      MDB_dbi dbi;
-      MDB_cursor* cur = nullptr;
-      if (mdb_dbi_open(t, db, 0, &dbi) == 0 && mdb_cursor_open(t, dbi, &cur) == 0) {
-        MDB_val k, v;
-        std::size_t count = 0, bytes = 0;
-        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-          ++count;
-          bytes += v.mv_size;
-        }
-        mdb_cursor_close(cur);
-        if (count > 0)
-          avg = static_cast<double>(bytes) / static_cast<double>(count);
-      }
-      mdb_txn_abort(t);
-    }
-  }
-  mdb_env_close(env);
-  return avg;
 }
 
 } // namespace bench

@@ -77,6 +77,23 @@ double baseline_caf(std::size_t n, std::size_t cap, const std::string& policy,
 double baseline_lmdb_write(const std::string& dir, std::size_t n, std::size_t value_bytes,
                            std::size_t batch, bool sync);
 
+/// (c) Raw LMDB, the ideal group commit of K: `baseline_lmdb_write(dir, n, value_bytes,
+/// K, true)`, one thread putting K records per fsynced transaction. What K writers
+/// with one write in flight each could get at most from a group commit.
+
+/// (c) Raw LMDB, a real group commit: `writers` threads each hand one put at a time
+/// to a committer thread, which writes whatever is pending in one transaction (fsync
+/// iff `sync`) and wakes them. Returns puts/s.
+double baseline_lmdb_group_commit(const std::string& dir, std::size_t n, std::size_t value_bytes,
+                                  std::size_t writers, bool sync);
+
+/// (c) Raw LMDB, two puts per job: a job's submit record (an insert) and its
+/// completion record (an overwrite of the same key), in two consecutive
+/// transactions of `jobs_per_txn` jobs' puts each (fsync iff `sync`): each commit
+/// inserts one batch and completes the batch before it. Returns jobs/s.
+double baseline_lmdb_two_puts(const std::string& dir, std::size_t jobs, std::size_t value_bytes,
+                              std::size_t jobs_per_txn, bool sync);
+
 /// Raw LMDB: writes `n` records (no sync) then times a full cursor scan that reads
 /// every value. Returns the scan's seconds.
 double baseline_lmdb_scan(const std::string& dir, std::size_t n, std::size_t value_bytes);
