@@ -18,6 +18,7 @@
 #include "jobrt/options.hpp"
 #include "jobrt/stats.hpp"
 
+#include "actors/log.hpp"
 #include "actors/protocol.hpp"
 #include "storage/job_store.hpp"
 
@@ -86,8 +87,5 @@ struct actor_env {
 };
 
 using env_ptr = std::shared_ptr<const actor_env>;
-
-/// Writes one line to stderr, prefixed with "jobrt: ", whole even across threads.
-void log_line(std::string_view message);
 
 } // namespace jobrt

@@ -2,7 +2,7 @@
 #include <mutex>
 #include <string>
 
-#include "actors/env.hpp"
+#include "actors/log.hpp"
 
 namespace jobrt {
 

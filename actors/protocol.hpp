@@ -3,12 +3,13 @@
 /// Every message the runtime's actors accept, in one place. Each section lists
 /// one actor's inbox as `(atom, arguments...) -> reply`.
 ///
-/// Replies to the facade travel as `reply<T>`, a promise the actor fulfils: the
-/// facade's thread waits on its future, so no scoped_actor (an actor of its own)
-/// is needed per call. Between actors, replies are CAF responses (`request`,
-/// `then`): the answer arrives in the asking actor's mailbox, in turn with its
-/// other messages. Two styles because the askers differ: a host thread has no
-/// mailbox to receive a response in, and an actor must not block on a future.
+/// Replies to the facade travel as `reply<T>`, which runs the caller's
+/// completion handler once (a synchronous call's handler fulfils the promise its
+/// thread waits on), so no scoped_actor (an actor of its own) is needed per call.
+/// Between actors, replies are CAF responses (`request`, `then`): the answer
+/// arrives in the asking actor's mailbox, in turn with its other messages. Two
+/// styles because the askers differ: a host thread has no mailbox to receive a
+/// response in, and an actor must not block on a future.
 
 #include <cstdint>
 #include <functional>
@@ -24,18 +25,63 @@
 #include "jobrt/events.hpp"
 #include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
+#include "jobrt/completion.hpp"
 #include "jobrt/stats.hpp"
+#include "actors/log.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt::proto {
 
-/// The facade waits on the future of this promise.
+/// Set while this thread runs a caller's completion handler: a synchronous
+/// facade call made there would wait for the very thread it holds.
+inline thread_local bool in_completion = false;
+
+/// One facade call's answer: runs the caller's handler exactly once. A reply
+/// dropped unanswered (its message reached no actor, or the actor stopped
+/// first) answers `shutting_down`, so no caller waits for an answer that
+/// cannot come.
 template <class T>
-using reply = std::shared_ptr<std::promise<result<T>>>;
+class reply_slot {
+public:
+  explicit reply_slot(completion<T> done) : done_(std::move(done)) {}
+  ~reply_slot() {
+    if (done_)
+      run(error{errc::shutting_down, "the runtime stopped before it answered"});
+  }
+  reply_slot(const reply_slot&) = delete;
+  reply_slot& operator=(const reply_slot&) = delete;
+
+  /// Answers; a second answer is ignored.
+  void set_value(result<T> r) {
+    if (done_)
+      run(std::move(r));
+  }
+
+private:
+  void run(result<T> r) noexcept {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    const bool outer = in_completion;
+    in_completion = true;
+    try {
+      done(std::move(r));
+    } catch (const std::exception& e) {
+      log_line(std::string{"a completion handler threw: "} + e.what());
+    } catch (...) {
+      log_line("a completion handler threw a non-standard exception");
+    }
+    in_completion = outer;
+  }
+
+  completion<T> done_;
+};
 
 template <class T>
-reply<T> make_reply() {
-  return std::make_shared<std::promise<result<T>>>();
+using reply = std::shared_ptr<reply_slot<T>>;
+
+template <class T>
+reply<T> make_reply(completion<T> done) {
+  return std::make_shared<reply_slot<T>>(std::move(done));
 }
 
 // -- atoms --------------------------------------------------------------------------------
@@ -145,7 +191,7 @@ using event_batch = std::vector<job_event>;
 /// answered once what they changed is durable.
 using scheduler_actor = caf::typed_actor<
   // -- from the facade
-  caf::reacts_to<submit_atom, submit_request, reply<job_id>>,
+  caf::reacts_to<submit_atom, submit_request, reply<submitted>>,
   caf::reacts_to<submit_atom, bulk_submit_request, reply<std::vector<job_id>>>, // one commit
   caf::reacts_to<pause_atom, job_id, reply<void>>,
   caf::reacts_to<resume_atom, job_id, reply<void>>,
@@ -224,8 +270,9 @@ using fanout_actor = caf::typed_actor<
 
 } // namespace jobrt::proto
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_id>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::submitted>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<void>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::size_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<caf::actor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::job_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::list_page>)

@@ -378,7 +378,7 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
       self->state.flush_queued = false;
       flush_outbox(self);
     },
-    [=](proto::submit_atom, proto::submit_request& req, proto::reply<job_id>& rp) {
+    [=](proto::submit_atom, proto::submit_request& req, proto::reply<submitted>& rp) {
       handle(self, [&] { on_submit(self, req, std::move(rp)); });
     },
     [=](proto::submit_atom, proto::bulk_submit_request& req,

@@ -17,9 +17,9 @@ error shutting_down() {
 using owner_key = std::pair<std::string, std::string>;
 
 /// Answers a submit whose idempotency key is already taken by the same owner
-/// with the id of the job that holds it. Returns false if the key is free.
+/// with the job that holds it. Returns false if the key is free.
 bool answer_existing_key(scheduler_ptr self, const owner_key& key,
-                         const proto::reply<job_id>& rp) {
+                         const proto::reply<submitted>& rp) {
   auto& st = self->state;
   if (auto p = st.pending_keys.find(key); p != st.pending_keys.end()) {
     st.key_waiters[p->second].push_back(rp); // answered when the first submit is durable
@@ -27,14 +27,16 @@ bool answer_existing_key(scheduler_ptr self, const owner_key& key,
   }
   auto found = st.env->store->find_unique_key(key.first, key.second);
   if (!found) {
-    answer<job_id>(rp, found.error());
+    answer<submitted>(rp, found.error());
     return true;
   }
-  if (*found && st.env->store->get(**found)) {
-    answer<job_id>(rp, **found);
-    return true;
-  }
-  return false; // free, or held by a job that no longer exists
+  if (!*found)
+    return false; // free
+  auto holder = st.env->store->get(**found);
+  if (!holder)
+    return false; // held by a job that no longer exists
+  answer<submitted>(rp, submitted{holder->id, holder->status, false});
+  return true;
 }
 
 /// A new job's record, with the type's defaults applied.
@@ -89,10 +91,10 @@ void admit(scheduler_ptr self, std::uint16_t type_index, const submit_options& o
 
 } // namespace
 
-void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<job_id> rp) {
+void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<submitted> rp) {
   auto& st = self->state;
   if (st.stopping) {
-    answer<job_id>(rp, shutting_down());
+    answer<submitted>(rp, shutting_down());
     return;
   }
   const bool keyed = !req.options.idempotency_key.empty();
@@ -110,18 +112,23 @@ void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<job_
   auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
     auto& st = self->state;
-    std::vector<proto::reply<job_id>> waiters{rp};
+    std::vector<proto::reply<submitted>> later_submits;
     if (keyed) {
       st.pending_keys.erase(key);
       if (auto w = st.key_waiters.find(rec->id); w != st.key_waiters.end()) {
-        waiters.insert(waiters.end(), w->second.begin(), w->second.end());
+        later_submits = std::move(w->second);
         st.key_waiters.erase(w);
       }
     }
     if (r)
       admit(self, type_index, opts, rec);
-    for (auto& w : waiters)
-      answer<job_id>(w, r ? result<job_id>{rec->id} : result<job_id>{r.error()});
+    auto answer_with = [&](const proto::reply<submitted>& w, bool created) {
+      answer<submitted>(w, r ? result<submitted>{submitted{rec->id, rec->status, created}}
+                             : result<submitted>{r.error()});
+    };
+    answer_with(rp, true);
+    for (auto& w : later_submits)
+      answer_with(w, false);
     if (r)
       try_start(self);
   });

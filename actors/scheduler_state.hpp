@@ -63,7 +63,7 @@ struct scheduler_state {
   /// Idempotency keys (owner, key) of submits whose commit is in flight, and the
   /// callers who submitted the same key meanwhile.
   std::map<std::pair<std::string, std::string>, job_id> pending_keys;
-  std::unordered_map<job_id, std::vector<proto::reply<job_id>>> key_waiters;
+  std::unordered_map<job_id, std::vector<proto::reply<submitted>>> key_waiters;
   std::mt19937_64 rng{std::random_device{}()};
   millis recheck_at = 0;     ///< when a pending recheck timer fires; 0 = none
   std::set<job_id> deleting; ///< finished jobs whose deletion is not yet durable
@@ -150,7 +150,7 @@ void on_timeout(scheduler_ptr self, job_id id, std::uint64_t run);
 
 // -- scheduler_requests.cpp: what the facade asks ----------------------------------------
 
-void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<job_id> rp);
+void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<submitted> rp);
 void on_submit_many(scheduler_ptr self, proto::bulk_submit_request& req,
                     proto::reply<std::vector<job_id>> rp);
 void on_pause(scheduler_ptr self, job_id id, proto::reply<void> rp);

@@ -21,53 +21,13 @@
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
 #include "actors/scheduler.hpp"
+#include "facade/runtime_impl.hpp"
 
 namespace json = boost::json;
 
 namespace jobrt {
 
-struct runtime::impl {
-  runtime_options opts;
-  // Declared first so that they are destroyed last: the host-less actor system.
-  std::unique_ptr<caf::actor_system_config> own_cfg;
-  std::unique_ptr<caf::actor_system> own_sys;
-  caf::actor_system* sys = nullptr;
-  std::unique_ptr<storage::job_store> store;
-  std::shared_ptr<jobrt::clock> clock;
-  proto::persistence_actor persistence;
-  proto::fanout_actor events;
-  proto::scheduler_actor scheduler;
-  std::shared_ptr<std::atomic<std::size_t>> subscribers; ///< shared with the scheduler
-  subscription first_subscriber; ///< `runtime_options::on_event`
-  std::mutex stop_mtx;
-  std::shared_mutex store_mtx; ///< readers on caller threads vs. closing the store
-  std::atomic<bool> stopped{false};
-
-  /// Sends `(atom, args..., reply)` to the scheduler and waits for the answer.
-  template <class T, class Atom, class... Ts>
-  result<T> ask(Atom atom, Ts&&... xs) {
-    if (stopped.load())
-      return error{errc::shutting_down, "the runtime is shut down"};
-    auto rp = proto::make_reply<T>();
-    auto fut = rp->get_future();
-    caf::anon_send(scheduler, atom, std::forward<Ts>(xs)..., rp);
-    if (fut.wait_for(bounded_wait(opts.call_timeout)) != std::future_status::ready)
-      return error{errc::timeout, "the runtime did not answer within "
-                                    + std::to_string(opts.call_timeout.count()) + " ms"};
-    return fut.get();
-  }
-
-  /// Checks the options and fills in their defaults; opens nothing yet.
-  static result<std::unique_ptr<impl>> make(runtime_options opts);
-  /// Opens the store and spawns the actors on `sys`.
-  result<void> open_and_spawn();
-  void stop_actors();
-};
-
 namespace {
-
-/// Owners are index keys, and LMDB keys hold at most 511 bytes.
-constexpr std::size_t max_owner_bytes = 256;
 
 result<std::unique_ptr<storage::job_store>> open_store(const runtime_options& opts) {
   if (opts.storage == storage_kind::memory)
@@ -87,23 +47,6 @@ subscription counted(std::shared_ptr<std::atomic<std::size_t>> count, subscripti
     held->cancel();
     --*count;
   }};
-}
-
-/// Parses JSON text from a caller; never throws. The error names the byte offset.
-result<json::value> parse_params(std::string_view text, std::size_t limit) {
-  if (text.size() > limit)
-    return error{errc::payload_too_large, "parameters are " + std::to_string(text.size())
-                                            + " bytes, over the limit of "
-                                            + std::to_string(limit)};
-  json::stream_parser p;
-  json::error_code ec;
-  auto used = p.write(text.data(), text.size(), ec);
-  if (!ec)
-    p.finish(ec);
-  if (ec)
-    return error{errc::malformed_json, "malformed JSON at byte " + std::to_string(used) + ": "
-                                         + ec.message()};
-  return p.release();
 }
 
 } // namespace
@@ -170,9 +113,10 @@ void runtime::impl::stop_actors() {
   if (stopped.exchange(true))
     return;
   // Jobs stop at their next step and every pending write is committed.
-  auto rp = proto::make_reply<void>();
-  auto fut = rp->get_future();
-  caf::anon_send(scheduler, proto::stop_atom::value, rp);
+  auto stopped_jobs = std::make_shared<std::promise<void>>();
+  auto fut = stopped_jobs->get_future();
+  caf::anon_send(scheduler, proto::stop_atom::value,
+                 proto::make_reply<void>([stopped_jobs](result<void>) { stopped_jobs->set_value(); }));
   fut.wait();
   clock->cancel_all();
   first_subscriber.cancel();
@@ -273,171 +217,6 @@ result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_
   return std::unique_ptr<runtime>{new runtime(std::move(*p))};
 }
 
-// -- jobs -----------------------------------------------------------------------------
-
-namespace {
-
-/// Checks one submit on the caller's thread: the owner, the type, the
-/// parameters and their size. Nothing reaches the actors unless it passes.
-result<void> check_submit(const runtime_options& opts, std::string_view type,
-                          const json::value& params, const submit_options& so) {
-  if (so.owner.size() > max_owner_bytes)
-    return error{errc::invalid_argument, "owner is " + std::to_string(so.owner.size())
-                                           + " bytes, over the limit of "
-                                           + std::to_string(max_owner_bytes)};
-  if (auto ok = opts.types->validate(type, params); !ok)
-    return ok.error();
-  if (has_non_finite(params))
-    return error{errc::invalid_params, "parameters hold a number that is not finite"};
-  auto size = json_size(params);
-  if (size > opts.max_payload_bytes)
-    return error{errc::payload_too_large, "parameters are " + std::to_string(size)
-                                            + " bytes, over the limit of "
-                                            + std::to_string(opts.max_payload_bytes)};
-  return {};
-}
-
-} // namespace
-
-result<job_id> runtime::submit(std::string_view type, const json::value& params,
-                               const submit_options& opts) {
-  auto& rt = *impl_;
-  if (auto ok = check_submit(rt.opts, type, params, opts); !ok)
-    return ok.error();
-  proto::submit_request req{std::string{type}, params, opts};
-  canonicalize_numbers(req.params);
-  return rt.ask<job_id>(proto::submit_atom::value, std::move(req));
-}
-
-result<std::vector<job_id>> runtime::submit_many(std::string_view type,
-                                                 std::vector<json::value> params,
-                                                 const submit_options& opts) {
-  auto& rt = *impl_;
-  if (!opts.idempotency_key.empty())
-    return error{errc::invalid_argument, "an idempotency key names one job; submit_many takes none"};
-  for (std::size_t i = 0; i < params.size(); ++i)
-    if (auto ok = check_submit(rt.opts, type, params[i], opts); !ok)
-      return error{ok.error().code, "job " + std::to_string(i) + ": " + ok.error().message};
-  if (params.empty())
-    return std::vector<job_id>{};
-  proto::bulk_submit_request req{std::string{type}, std::move(params), opts};
-  for (auto& p : req.params)
-    canonicalize_numbers(p);
-  return rt.ask<std::vector<job_id>>(proto::submit_atom::value, std::move(req));
-}
-
-result<job_id> runtime::submit_json(std::string_view type, std::string_view params_json,
-                                    const submit_options& opts) {
-  auto params = parse_params(params_json, impl_->opts.max_payload_bytes);
-  if (!params)
-    return params.error();
-  return submit(type, *params, opts);
-}
-
-result<void> runtime::pause(job_id id) {
-  return impl_->ask<void>(proto::pause_atom::value, id);
-}
-
-result<void> runtime::resume(job_id id) {
-  return impl_->ask<void>(proto::resume_atom::value, id);
-}
-
-result<void> runtime::cancel(job_id id) {
-  return impl_->ask<void>(proto::cancel_atom::value, id);
-}
-
-result<void> runtime::retry(job_id id) {
-  return impl_->ask<void>(proto::retry_atom::value, id);
-}
-
-// -- administration -------------------------------------------------------------------
-
-result<void> runtime::remove(job_id id) {
-  return impl_->ask<void>(proto::remove_atom::value, id);
-}
-
-result<std::size_t> runtime::clear(job_status status) {
-  return impl_->ask<std::size_t>(proto::clear_atom::value, status);
-}
-
-result<void> runtime::force_fail(job_id id, std::string reason) {
-  return impl_->ask<void>(proto::force_fail_atom::value, id, std::move(reason));
-}
-
-result<void> runtime::pause_type(std::string_view type, bool pause_running) {
-  return impl_->ask<void>(proto::pause_type_atom::value, std::string{type}, pause_running);
-}
-
-result<void> runtime::resume_type(std::string_view type) {
-  return impl_->ask<void>(proto::resume_type_atom::value, std::string{type}, false);
-}
-
-result<job_record> runtime::get(job_id id) {
-  return impl_->ask<job_record>(proto::get_atom::value, id);
-}
-
-result<void> runtime::signal(job_id id, std::string_view name, boost::json::value payload) {
-  constexpr std::size_t max_signal_name = 128;
-  if (name.empty() || name.size() > max_signal_name)
-    return error{errc::invalid_argument, "a signal's name must be 1 to "
-                                           + std::to_string(max_signal_name) + " bytes long (got "
-                                           + std::to_string(name.size()) + ")"};
-  canonicalize_numbers(payload);
-  if (has_non_finite(payload))
-    return error{errc::invalid_argument,
-                 "a signal's payload holds a number that is not finite (JSON cannot store it)"};
-  auto size = json_size(payload);
-  if (size > impl_->opts.max_payload_bytes)
-    return error{errc::payload_too_large, "the signal's payload is " + std::to_string(size)
-                                            + " bytes, over the limit of "
-                                            + std::to_string(impl_->opts.max_payload_bytes)};
-  job_signal s;
-  s.name = std::string{name};
-  s.payload = std::move(payload);
-  return impl_->ask<void>(proto::signal_atom::value, id, std::move(s));
-}
-
-result<caf::actor> runtime::actor_of(job_id id) {
-  return impl_->ask<caf::actor>(proto::actor_of_atom::value, id);
-}
-
-result<job_record> runtime::wait(job_id id, std::chrono::milliseconds timeout) {
-  auto& rt = *impl_;
-  if (rt.stopped.load())
-    return error{errc::shutting_down, "the runtime is shut down"};
-  auto rp = proto::make_reply<job_record>();
-  auto fut = rp->get_future();
-  caf::anon_send(rt.scheduler, proto::wait_atom::value, id, rp);
-  if (fut.wait_for(bounded_wait(timeout)) == std::future_status::ready)
-    return fut.get();
-  caf::anon_send(rt.scheduler, proto::unwait_atom::value, id, std::move(rp));
-  return error{errc::timeout, "job " + std::to_string(id) + " did not finish within "
-                                + std::to_string(timeout.count()) + " ms"};
-}
-
-std::future<result<job_record>> runtime::wait_async(job_id id) {
-  auto& rt = *impl_;
-  auto rp = proto::make_reply<job_record>();
-  auto fut = rp->get_future();
-  if (rt.stopped.load())
-    rp->set_value(error{errc::shutting_down, "the runtime is shut down"});
-  else
-    caf::anon_send(rt.scheduler, proto::wait_atom::value, id, std::move(rp));
-  return fut;
-}
-
-result<list_page> runtime::list(const list_query& q) {
-  auto& rt = *impl_;
-  std::shared_lock reading{rt.store_mtx};
-  if (!rt.store)
-    return error{errc::shutting_down, "the runtime is shut down"};
-  auto page = rt.store->list(q);
-  reading.unlock();
-  if (!page)
-    return page.error();
-  return rt.ask<list_page>(proto::live_progress_atom::value, std::move(*page));
-}
-
 subscription runtime::subscribe(std::function<void(const job_event&)> callback,
                                 event_filter filter) {
   if (impl_->stopped.load())
@@ -459,10 +238,6 @@ subscription runtime::subscribe(const caf::actor& subscriber, event_filter filte
 
 std::vector<job_type_info> runtime::job_types() const {
   return impl_->opts.types->list();
-}
-
-result<runtime_stats> runtime::stats() {
-  return impl_->ask<runtime_stats>(proto::stats_atom::value);
 }
 
 void runtime::shutdown() {

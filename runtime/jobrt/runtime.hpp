@@ -1,8 +1,16 @@
 #pragma once
 
 /// The runtime facade: the one object a host service talks to. Every member
-/// function is thread-safe and may be called from any thread of the host; calls
-/// block only until the runtime's actors answer.
+/// function is thread-safe and may be called from any thread of the host.
+///
+/// Every call that waits for the scheduler or a commit comes in three forms:
+/// - synchronous, `pause(id)`: blocks the calling thread until the runtime
+///   answers (at most `runtime_options::call_timeout`);
+/// - with a completion handler, `pause_async(id, handler)`: returns at once, and
+///   the handler gets the result (see `completion`);
+/// - with a future, `pause_async(id)`: returns at once with a `std::future`.
+/// The synchronous form is a thin wrapper over the asynchronous one: all three
+/// do the same thing and answer with the same errors.
 ///
 /// A whole program that starts a runtime, submits a job, pauses and resumes it,
 /// watches its status and progress, and waits for it to finish:
@@ -22,6 +30,7 @@
 #include <boost/json/value.hpp>
 
 #include "jobrt/clock.hpp"
+#include "jobrt/completion.hpp"
 #include "jobrt/error.hpp"
 #include "jobrt/events.hpp"
 #include "jobrt/limits.hpp"
@@ -142,9 +151,6 @@ public:
   /// final record, durable by then; at once for a finished job. Errors:
   /// not_found, timeout (the job goes on), shutting_down. Any thread.
   result<job_record> wait(job_id id, std::chrono::milliseconds timeout);
-  /// The same without blocking: the future is ready once the job finished (or
-  /// with shutting_down when the runtime stops first).
-  std::future<result<job_record>> wait_async(job_id id);
   /// Filtered, paged, newest first.
   result<list_page> list(const list_query& q = {});
 
@@ -159,6 +165,73 @@ public:
 
   std::vector<job_type_info> job_types() const;
   result<runtime_stats> stats();
+
+  // -- asynchronous forms ---------------------------------------------------------------
+  //
+  // Each does what the synchronous call of the same name does, without blocking:
+  // with a handler it returns nothing and calls the handler once (`completion`);
+  // without one it returns a future. Submits answer with `submitted`.
+  //
+  //   rt.submit_async("email.send", params, {}, [](jobrt::result<jobrt::submitted> r) {
+  //     // on a runtime thread: hand r to your own executor or actor
+  //   });
+  //   auto fut = rt.cancel_async(id); // std::future<result<void>>
+
+  void submit_async(std::string_view type, const boost::json::value& params,
+                    const submit_options& opts, completion<submitted> done);
+  std::future<result<submitted>> submit_async(std::string_view type,
+                                              const boost::json::value& params,
+                                              const submit_options& opts = {});
+  void submit_json_async(std::string_view type, std::string_view params_json,
+                         const submit_options& opts, completion<submitted> done);
+  std::future<result<submitted>> submit_json_async(std::string_view type,
+                                                   std::string_view params_json,
+                                                   const submit_options& opts = {});
+  void submit_many_async(std::string_view type, std::vector<boost::json::value> params,
+                         const submit_options& opts, completion<std::vector<job_id>> done);
+  std::future<result<std::vector<job_id>>>
+  submit_many_async(std::string_view type, std::vector<boost::json::value> params,
+                    const submit_options& opts = {});
+
+  void pause_async(job_id id, completion<void> done);
+  std::future<result<void>> pause_async(job_id id);
+  void resume_async(job_id id, completion<void> done);
+  std::future<result<void>> resume_async(job_id id);
+  void cancel_async(job_id id, completion<void> done);
+  std::future<result<void>> cancel_async(job_id id);
+  void retry_async(job_id id, completion<void> done);
+  std::future<result<void>> retry_async(job_id id);
+  void signal_async(job_id id, std::string_view name, boost::json::value payload,
+                    completion<void> done);
+  std::future<result<void>> signal_async(job_id id, std::string_view name,
+                                         boost::json::value payload = nullptr);
+
+  void remove_async(job_id id, completion<void> done);
+  std::future<result<void>> remove_async(job_id id);
+  void clear_async(job_status status, completion<std::size_t> done);
+  std::future<result<std::size_t>> clear_async(job_status status);
+  void force_fail_async(job_id id, std::string reason, completion<void> done);
+  std::future<result<void>> force_fail_async(job_id id,
+                                             std::string reason = "failed by an operator");
+  void pause_type_async(std::string_view type, bool pause_running, completion<void> done);
+  std::future<result<void>> pause_type_async(std::string_view type, bool pause_running = false);
+  void resume_type_async(std::string_view type, completion<void> done);
+  std::future<result<void>> resume_type_async(std::string_view type);
+
+  void get_async(job_id id, completion<job_record> done);
+  std::future<result<job_record>> get_async(job_id id);
+  void actor_of_async(job_id id, completion<caf::actor> done);
+  std::future<result<caf::actor>> actor_of_async(job_id id);
+  /// Answers once the job is completed, failed or cancelled (no timeout: the
+  /// answer comes when the job finishes, or with shutting_down).
+  void wait_async(job_id id, completion<job_record> done);
+  std::future<result<job_record>> wait_async(job_id id);
+  /// Reads the page on the calling thread (an LMDB read: no lock, no wait for a
+  /// writer), then adds live progress through the scheduler.
+  void list_async(const list_query& q, completion<list_page> done);
+  std::future<result<list_page>> list_async(const list_query& q = {});
+  void stats_async(completion<runtime_stats> done);
+  std::future<result<runtime_stats>> stats_async();
   /// Stops taking work, stops running jobs at their next step (they stay
   /// `running` in the store and resume from their checkpoint on the next start),
   /// and closes the store. Idempotent.
