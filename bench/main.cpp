@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
     }
     if (want("scaling"))
       scenario_scaling(c, scale_policies);
+    if (want("http"))
+      scenario_http(c);
     // Minutes long: only when asked for by name (and at tiny size in --smoke).
     if (c.scenario == "soak" || (c.smoke && c.scenario.empty()))
       for (const auto& policy : main_policies)

@@ -15,22 +15,23 @@ namespace bench {
 sizes default_sizes() {
   // Fits in about a minute on a 2-core machine; --full has the sizes of the targets.
   return {5'000, 100, 20, 10'000, 300, 20'000, 5'000, {1'000, 5'000}, {1, 8, 64, 512}, 5'000,
-          1'000, 200};
+          1'000, 200, 3'000, 300};
 }
 
 namespace {
 
 sizes full_sizes() {
   return {100'000, 1'000, 50, 10'000, 2'000, 1'000'000, 100'000,
-          {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}, 100'000, 10'000, 1'000};
+          {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}, 100'000, 10'000, 1'000,
+          30'000, 3'000};
 }
 sizes smoke_sizes() {
-  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0, 20, 10};
+  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0, 20, 10, 40, 40};
 }
 
 const char* const scenario_names[] = {"noop-mem", "noop-durable", "checkpoint", "control",
                                       "recovery", "memory",       "scaling",    "signal",
-                                      "soak"};
+                                      "http",     "soak"};
 
 } // namespace
 
@@ -53,6 +54,9 @@ usage: jobrt-bench [options]
                       signal        8. runtime::signal to a running job and to one that waits
                                        for a signal, in memory and durable, vs a bare CAF
                                        round trip and a raw LMDB fsynced commit
+                      http          POST /api/jobs to jobrt-server over loopback (keep-alive,
+                                       1, 16 and 256 connections, durable and --no-fsync),
+                                       vs in-process submits with as many in flight
                       soak          1M no-op jobs submitted and completed while 100k paused
                                     jobs are held: memory and rate (only when named; --n
                                     sets the job count, a tenth of it is paused)
@@ -67,6 +71,9 @@ usage: jobrt-bench [options]
                     the runtime's default: one fewer than the cores, at least two)
   --cap C           max_running for scenarios 1-4 (default 8)
   --lmdb-batch B    records per transaction of the raw LMDB baseline (default 1000)
+  --server PATH     jobrt-server for the http scenario (default: the one of the same
+                    build, <dir of jobrt-bench>/../examples/server/jobrt-server; the
+                    scenario is skipped with a note when there is none)
   --dir DIR         scratch directory (default: $TMPDIR or /tmp, jobrt-bench-<pid>)
   --json            print the results as JSON on stdout instead of the table
   --plot FILE.png   draw the scaling curves with gnuplot
@@ -137,6 +144,8 @@ config parse(int argc, char** argv) {
       c.cap = std::max<std::size_t>(1, parse_size(a, value()));
     } else if (a == "--lmdb-batch") {
       c.lmdb_batch = std::max<std::size_t>(1, parse_size(a, value()));
+    } else if (a == "--server") {
+      c.server = value();
     } else if (a == "--dir") {
       c.dir = value();
     } else {

@@ -24,6 +24,8 @@ struct sizes {
   std::size_t scale_min_jobs;
   std::size_t signal_n;     // scenario 8: signals to a running job
   std::size_t signal_wakes; // scenario 8: wakes of a waiting job (and the burst)
+  std::size_t http_n;       // http: requests per run (1 durable connection: at most http_n1)
+  std::size_t http_n1;
 };
 
 /// The sizes of a plain run (neither --full nor --smoke).
@@ -42,6 +44,7 @@ struct config {
   std::size_t lmdb_batch = 1000;
   std::size_t cap = 8;
   std::string dir;
+  std::string server; ///< jobrt-server for the http scenario; empty: next to jobrt-bench
   sizes sz = default_sizes();
 };
 

@@ -29,5 +29,8 @@ void scenario_soak(const config& c, const std::string& asked);
 void scenario_scaling(const config& c, const std::vector<std::string>& policies);
 /// 8. Signals (scenario_signal.cpp).
 void scenario_signal(const config& c, const std::string& asked);
+/// 9. Submits over HTTP to jobrt-server vs in process (scenario_http.cpp); each run
+/// gets the runtime's own policy, as the server does.
+void scenario_http(const config& c);
 
 } // namespace bench
