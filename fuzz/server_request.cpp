@@ -1,9 +1,12 @@
 /// Fuzzes jobrt-server's request handling: a parsed HTTP request (method,
 /// target, headers, body) goes through the router (`handle_request`: target
 /// and query parsing, authentication, routing, JSON bodies) against a real
-/// in-memory runtime with tokens configured; the response comes out.
+/// in-memory runtime with tokens configured; the response comes out. The
+/// router answers asynchronously, on an executor: each input runs a private
+/// io_context until the answer came, so one input is one whole request.
 ///
-/// Checked for every input: the router does not throw; it answers either a
+/// Checked for every input: the router does not throw; it answers exactly
+/// once, on the io_context it was given; the answer is either a
 /// response or an event stream; the status is a known HTTP code from 200 to
 /// 599; a JSON answer parses, and an error answer is `{"error", "message"}`;
 /// every JSON answer says nosniff; 401 names its scheme; a request with no
@@ -18,10 +21,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -191,12 +198,34 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.body().assign(in.data(), in.size());
   req.prepare_payload();
 
-  jobrt_server::routed r;
-  try {
-    r = jobrt_server::handle_request(*w.ctx, req);
-  } catch (...) {
-    std::abort(); // the router must answer, never throw
-  }
-  check(req, r);
+  // The runtime's completions post into `ioc`; the guard keeps run_one()
+  // waiting for them. Every runtime call answers (at worst with a timeout),
+  // so the loop ends.
+  boost::asio::io_context ioc;
+  auto guard = boost::asio::make_work_guard(ioc);
+  std::optional<jobrt_server::routed> r;
+  int answers = 0;
+  auto done = [&](jobrt_server::routed answer) {
+    if (!ioc.get_executor().running_in_this_thread())
+      std::abort(); // an answer off the executor the router was given
+    ++answers;
+    r = std::move(answer);
+  };
+  // Called on the executor, as a connection calls it on its strand.
+  boost::asio::post(ioc, [&] {
+    try {
+      jobrt_server::handle_request(*w.ctx, req, {ioc.get_executor(), done});
+    } catch (...) {
+      std::abort(); // the router must answer, never throw
+    }
+  });
+  while (!r)
+    ioc.run_one();
+  // Whatever else was posted (nothing should be) runs before the check.
+  guard.reset();
+  ioc.run();
+  if (answers != 1)
+    std::abort();
+  check(req, *r);
   return 0;
 }

@@ -29,14 +29,18 @@ namespace {
 struct shared {
   server_context& ctx;
   const server_settings& settings;
-  net::thread_pool& workers;
+  std::shared_ptr<calls_in_flight> calls;
   sse_hub& hub;
   /// Live request connections, shared by the listener and its sessions.
   std::shared_ptr<std::atomic<std::size_t>> sessions = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
-/// One HTTP/1.1 connection: read a request, route it on the worker pool, write
-/// the answer, repeat; or hand the socket to an event stream.
+/// One HTTP/1.1 connection: read a request, route it, write the answer, repeat;
+/// or hand the socket to an event stream. Everything runs on the connection's
+/// strand; the router's runtime completions post back onto it, each holding
+/// the session (a shared_ptr), so a client that leaves before its answer
+/// leaves a session that lives until the answer comes, then fails to write it
+/// and closes.
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, shared s)
@@ -89,28 +93,15 @@ private:
     if (ec)
       return close();
     stream_.expires_never(); // the router may take a while; the write sets its own limit
-    dispatch_request(parser_->release());
+    route(parser_->release());
   }
 
-  /// Routes on the worker pool, then continues on this connection's strand.
-  void dispatch_request(request req) {
-    auto req_ptr = std::make_shared<request>(std::move(req));
-    net::post(s_.workers, [self = shared_from_this(), req_ptr] {
-      auto r = std::make_shared<routed>(safe_handle(self->s_.ctx, *req_ptr));
-      net::post(self->stream_.get_executor(),
-                [self, req_ptr, r] { self->on_routed(*req_ptr, std::move(*r)); });
-    });
-  }
-
-  /// The router must not throw; if it does anyway, answer 500 and keep serving.
-  static routed safe_handle(const server_context& ctx, const request& req) {
-    try {
-      return handle_request(ctx, req);
-    } catch (const std::exception& e) {
-      return {error_response(http::status::internal_server_error, "internal", e.what()), {}};
-    } catch (...) {
-      return {error_response(http::status::internal_server_error, "internal", "unknown error"), {}};
-    }
+  /// Hands the request to the router; its answer comes back on this strand,
+  /// at once or after the runtime answered.
+  void route(request req) {
+    auto held = std::make_shared<request>(std::move(req));
+    auto done = [self = shared_from_this(), held](routed r) { self->on_routed(*held, std::move(r)); };
+    handle_request(s_.ctx, *held, reply_to{stream_.get_executor(), std::move(done), s_.calls});
   }
 
   void on_routed(const request& req, routed r) {
@@ -141,10 +132,11 @@ private:
   // -- long polls -------------------------------------------------------------------
   //
   // A long poll waits on this connection's strand: a timer fires every
-  // long_poll_interval and one short `get` runs on the worker pool, so a waiting
-  // request holds a timer and its connection, never a worker thread. (runtime::wait
-  // would block a worker for the whole wait.) The read timeout does not run while
-  // a request is handled; the wait is bounded by max_wait_seconds.
+  // long_poll_interval and one `get_async` asks for the job, so a waiting
+  // request holds a timer and its connection, never a thread. (`wait_async`
+  // has no timeout, and one completion per poll could not be taken back when
+  // the wait ends.) The read timeout does not run while a request is handled;
+  // the wait is bounded by max_wait_seconds.
 
   void start_long_poll(const request& req, long_poll lp) {
     poll_ = std::make_unique<poll_state>(poll_state{std::make_shared<request>(req), lp.id,
@@ -162,16 +154,9 @@ private:
       if (ec || !self->poll_)
         return;
       bool last = std::chrono::steady_clock::now() >= self->poll_->deadline;
-      auto id = self->poll_->id;
-      net::post(self->s_.workers, [self, id, last] {
-        auto res = std::make_shared<std::optional<response>>();
-        try {
-          *res = poll_job(self->s_.ctx, id, last);
-        } catch (const std::exception& e) {
-          *res = error_response(http::status::internal_server_error, "internal", e.what());
-        }
-        net::post(self->stream_.get_executor(), [self, res] { self->on_polled(std::move(*res)); });
-      });
+      auto done = [self](routed r) { self->on_polled(std::move(r.res)); };
+      poll_job(self->s_.ctx, self->poll_->id, last,
+               reply_to{self->stream_.get_executor(), std::move(done), self->s_.calls});
     });
   }
 
@@ -179,7 +164,7 @@ private:
     if (!poll_)
       return;
     if (!res)
-      return next_poll();
+      return next_poll(); // not finished yet
     auto req = std::move(poll_->req);
     poll_.reset();
     answer(*req, std::move(*res));
@@ -352,14 +337,17 @@ http_server::http_server(server_context& ctx, server_settings settings)
   : ctx_(ctx),
     settings_(std::move(settings)),
     ioc_(static_cast<int>(settings_.io_threads)),
-    workers_(settings_.worker_threads),
     hub_(ctx_.rt, ioc_, settings_.sse.flush_delay) {
-  listener_ = std::make_shared<listener>(ioc_, shared{ctx_, settings_, workers_, hub_});
+  listener_ = std::make_shared<listener>(ioc_, shared{ctx_, settings_, calls_, hub_});
 }
 
 http_server::~http_server() {
   stop();
-  workers_.join();
+  // A runtime call still under way posts its answer into ioc_ when it comes:
+  // wait until each has come (it then sits in the stopped ioc_, never run)
+  // before ioc_ and the sessions those answers hold are destroyed. The
+  // runtime answers every call within its call timeout.
+  calls_->wait_until_none();
   // A request routed while stopping may have opened one more stream.
   hub_.close_all();
 }

@@ -1,9 +1,12 @@
 #pragma once
 
-/// The HTTP layer: an async Beast server on a few I/O threads. Requests are
-/// parsed with limits (body size, header size, read timeout) on the I/O
-/// threads, handled by the router on a small worker pool (the runtime facade
-/// blocks), and written back on the connection's strand.
+/// The HTTP layer: an async Beast server on a few I/O threads, and no other
+/// thread. Requests are parsed with limits (body size, header size, read
+/// timeout) on the I/O threads and handed to the router on the connection's
+/// strand; the router calls the runtime's asynchronous forms, whose completions
+/// post back onto that strand, where the answer is written. A request waiting
+/// for a commit holds its connection, not a thread, so any number of them wait
+/// at once (up to `max_connections`).
 
 #include <chrono>
 #include <cstddef>
@@ -13,7 +16,6 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "api.hpp"
 #include "sse.hpp"
@@ -24,7 +26,6 @@ struct server_settings {
   std::string host = "127.0.0.1";
   unsigned short port = 8080;     ///< 0: any free port
   std::size_t io_threads = 2;
-  std::size_t worker_threads = 4; ///< run the (blocking) runtime calls
   std::size_t body_limit = std::size_t{1} << 20;
   std::size_t header_limit = 16 * 1024; ///< headers, trailers and chunk extensions together
   /// Open request connections; another is answered 503 and closed. Event
@@ -54,8 +55,8 @@ private:
 
   server_context& ctx_;
   server_settings settings_;
+  std::shared_ptr<calls_in_flight> calls_ = std::make_shared<calls_in_flight>();
   boost::asio::io_context ioc_;
-  boost::asio::thread_pool workers_;
   sse_hub hub_;
   std::shared_ptr<listener> listener_;
 };

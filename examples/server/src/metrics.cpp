@@ -108,8 +108,7 @@ void metrics::render_requests(std::string& out) {
   line(out, "jobrt_sse_clients " + std::to_string(sse_clients_.load()));
 }
 
-std::string metrics::render() {
-  auto st = rt_.stats();
+std::string metrics::render(const jobrt::result<jobrt::runtime_stats>& st) {
   std::string out;
   if (st) {
     header(out, "jobrt_jobs", "gauge", "Unfinished jobs known to the scheduler, by status.");

@@ -1,7 +1,7 @@
 #pragma once
 
-/// Prometheus metrics for GET /metrics. Counts and gauges come from
-/// `runtime::stats()`; the job duration histogram is built here from status
+/// Prometheus metrics for GET /metrics. Counts and gauges come from the
+/// runtime's stats (the router asks with `stats_async`); the job duration histogram is built here from status
 /// events (the time from a job's last `running` to `completed`, `failed` or
 /// `cancelled`), since the runtime keeps no durations itself.
 
@@ -32,8 +32,9 @@ public:
   void sse_opened() { ++sse_clients_; }
   void sse_closed() { --sse_clients_; }
 
-  /// The exposition text; calls `stats()` (blocking).
-  std::string render();
+  /// The exposition text, with the counts and gauges of `st` (`jobrt_up 0`
+  /// and none of them when the runtime did not answer). Never blocks.
+  std::string render(const jobrt::result<jobrt::runtime_stats>& st);
 
 private:
   /// Upper bounds in seconds; the last bucket is +Inf.

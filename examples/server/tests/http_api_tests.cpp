@@ -735,10 +735,10 @@ BOOST_AUTO_TEST_CASE(a_long_poll_answers_at_its_end_with_the_record_as_it_is) {
   BOOST_TEST(post(target + "/cancel").status == 200);
 }
 
-BOOST_AUTO_TEST_CASE(long_polls_hold_no_worker_thread) {
-  // More waiting requests than the server has worker threads (4): other
-  // requests are still answered (within the client's 10 s deadline, well
-  // before the polls' 50 s), and a signal ends every poll.
+BOOST_AUTO_TEST_CASE(long_polls_hold_no_thread) {
+  // More waiting requests than the server has threads: other requests are
+  // still answered (within the client's 10 s deadline, well before the polls'
+  // 50 s), and a signal ends every poll.
   auto id = submit_approval();
   std::vector<int> polls;
   for (int i = 0; i < 12; ++i) {

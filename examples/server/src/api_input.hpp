@@ -1,0 +1,53 @@
+#pragma once
+
+/// What the API reads from a request, checked strictly: the submit body, the
+/// list query, signal names and payloads. Each reader gives the value, or the
+/// `400` answer that names what is wrong. Pure functions: no runtime call.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "jobrt/runtime.hpp"
+
+#include "auth.hpp"
+#include "http_util.hpp"
+
+namespace jobrt_server {
+
+/// `400 {"error": code, "message": message}`.
+response bad_request(std::string_view code, std::string_view message);
+
+/// The body of `POST /api/jobs`.
+struct submit_request {
+  std::string type;
+  boost::json::value params = boost::json::object{};
+  jobrt::submit_options opts;
+};
+
+/// Reads a submit body.
+std::variant<submit_request, response> read_submit(const std::string& body);
+
+/// Fills `q` from the query string of `GET /api/jobs`; an error answer if a
+/// parameter is bad. An owner token only ever lists its own jobs.
+std::optional<response> read_list_query(const target& t, const principal& who, jobrt::list_query& q);
+
+/// Longest signal name, in bytes (the runtime's limit).
+constexpr std::size_t max_signal_name_size = 128;
+
+/// A signal name from its raw path segment: percent-decoded, 1 to 128 bytes of
+/// UTF-8 text without control characters.
+std::variant<std::string, response> read_signal_name(std::string_view raw);
+/// A signal payload: the body as JSON, or null for a body of only whitespace.
+std::variant<boost::json::value, response> read_signal_payload(const std::string& body);
+
+/// The segments of the request target's path as they were sent (not decoded),
+/// without the leading empty one: "/api/jobs/7/signals/a%2Fb" gives api, jobs,
+/// 7, signals, a%2Fb. The decoded path cannot tell "a%2Fb" from "a/b".
+std::vector<std::string_view> raw_segments(std::string_view target);
+
+} // namespace jobrt_server
