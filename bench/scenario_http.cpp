@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,7 +177,18 @@ double per_second(std::size_t n, std::int64_t ns) {
 struct load_result {
   double rate = 0;        ///< answers per second, first request to last answer
   std::vector<double> us; ///< each request, sent to answered
+  double client_cpu_us = 0; ///< HTTP: CPU time of the client thread per request
 };
+
+/// CPU time (user + system) of the calling thread, in microseconds.
+double thread_cpu_us() {
+  rusage u{};
+  ::getrusage(RUSAGE_THREAD, &u);
+  auto us = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec);
+  };
+  return us(u.ru_utime) + us(u.ru_stime);
+}
 
 // -- the HTTP client ----------------------------------------------------------------------
 
@@ -281,15 +293,19 @@ load_result http_load(unsigned short port, std::size_t conns, std::size_t n) {
       conn->next();
   };
   tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), port};
+  auto cpu0 = thread_cpu_us();
   for (auto& conn : cs)
     conn->connect(ep);
   ioc.run();
+  // The client shares the machine's cores with the server: say what it took.
+  auto cpu = thread_cpu_us() - cpu0;
   if (!run.error.empty())
     throw std::runtime_error("http: " + run.error);
   if (run.answered < n)
     throw std::runtime_error("http: only " + std::to_string(run.answered) + " answers");
   load_result out;
   out.rate = per_second(n, run.t1 - run.t0);
+  out.client_cpu_us = cpu / static_cast<double>(std::max<std::size_t>(n, 1));
   out.us = std::move(run.us);
   return out;
 }
@@ -417,7 +433,8 @@ void scenario_http(const config& c) {
            "HTTP submits, " + label + " (N=" + std::to_string(runs) + ")", h.rate, "req/s", {},
            p.rate, base, nan_v, target ? ">= 0.7x in-process" : "",
            target ? pass(h.rate >= 0.7 * p.rate) : "",
-           "HTTP " + lat_text(hl) + "; in process " + lat_text(pl)});
+           "HTTP " + lat_text(hl) + "; in process " + lat_text(pl) + "; the HTTP client thread took "
+             + fmt_value(h.client_cpu_us, "us") + " of CPU per request"});
       add({sc, policy, "HTTP submit p99, " + label, hl.p99_us, "us", {}, pl.p99_us, base, nan_v,
            {}, {}, "sent to answered; mean " + fmt_value(hl.mean_us, "us")});
     }
