@@ -1,5 +1,6 @@
 #include "actors/persistence.hpp"
 
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -18,10 +19,20 @@ struct pending_write {
   std::function<void(std::vector<result<void>>)> answer;
 };
 
+/// How long a write that can wait waits for company at most (see
+/// `proto::write_urgency`). Far below what a human or a dashboard notices; far
+/// above the time between two submits of a busy caller, whose next write it
+/// then joins.
+constexpr auto linger = std::chrono::milliseconds{2};
+/// Writes that can wait are committed at once when this many ops pile up.
+constexpr std::size_t max_lingering_ops = 4096;
+
 struct persistence_state {
   storage::job_store* store = nullptr;
   std::vector<pending_write> pending;
-  bool flush_queued = false;
+  std::size_t pending_ops = 0;
+  bool flush_queued = false;  ///< a flush message waits in the mailbox
+  bool linger_armed = false;  ///< a timeout message is on its way
   static inline const char* name = "jobrt.persistence";
 };
 
@@ -44,6 +55,7 @@ void flush(persistence_ptr self) {
     return;
   auto writes = std::move(st.pending);
   st.pending.clear();
+  st.pending_ops = 0;
   // One batch of everything, with every request's segments in it.
   storage::write_batch all = std::move(writes.front().batch);
   std::vector<std::size_t> ends = writes.front().ends;
@@ -62,8 +74,18 @@ void flush(persistence_ptr self) {
   }
 }
 
-void enqueue(persistence_ptr self, pending_write w) {
-  self->state.pending.push_back(std::move(w));
+void enqueue(persistence_ptr self, pending_write w, proto::write_urgency u) {
+  auto& st = self->state;
+  st.pending_ops += w.batch.size();
+  st.pending.push_back(std::move(w));
+  if (u == proto::write_urgency::can_wait && st.pending_ops < max_lingering_ops) {
+    // It joins the next write a caller waits for, or the timeout commits it.
+    if (!st.linger_armed) {
+      st.linger_armed = true;
+      self->delayed_send(self, linger, proto::timeout_atom::value);
+    }
+    return;
+  }
   if (self->mailbox().empty()) {
     flush(self); // nothing else waits: no write would join this transaction
   } else if (!self->state.flush_queued) {
@@ -81,24 +103,31 @@ proto::persistence_actor::behavior_type persistence(persistence_ptr self,
     [=](proto::write_atom, storage::write_batch& batch) -> caf::result<proto::write_ack> {
       auto rp = self->make_response_promise<proto::write_ack>();
       auto n = batch.size();
-      enqueue(self, {std::move(batch), {n}, [rp](std::vector<result<void>> r) mutable {
-                       rp.deliver(acks_of(r).front());
-                     }});
+      enqueue(self,
+              {std::move(batch), {n},
+               [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r).front()); }},
+              proto::write_urgency::caller_waits);
       return rp;
     },
-    [=](proto::write_atom, storage::write_batch& batch,
-        std::vector<std::size_t>& ends) -> caf::result<std::vector<proto::write_ack>> {
+    [=](proto::write_atom, storage::write_batch& batch, std::vector<std::size_t>& ends,
+        proto::write_urgency urgency) -> caf::result<std::vector<proto::write_ack>> {
       auto rp = self->make_response_promise<std::vector<proto::write_ack>>();
       if (ends.empty() || ends.back() != batch.size()) {
         rp.deliver(std::vector<proto::write_ack>(
           ends.size(), proto::write_ack{error{errc::invalid_argument, "bad write segments"}}));
         return rp;
       }
-      enqueue(self, {std::move(batch), std::move(ends),
-                     [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r)); }});
+      enqueue(self,
+              {std::move(batch), std::move(ends),
+               [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r)); }},
+              urgency);
       return rp;
     },
     [=](proto::flush_atom) { flush(self); },
+    [=](proto::timeout_atom) {
+      self->state.linger_armed = false;
+      flush(self);
+    },
   };
 }
 

@@ -159,6 +159,14 @@ struct job_outcome {
   std::uint64_t signals_taken = 0; ///< the last signal the run had taken
 };
 
+/// Whether a write must be committed at once: a caller waits for it (a
+/// submit, a pause, a checkpoint that the job waits on), or it can wait a
+/// moment for company (a job's running or final record that nobody waits for).
+/// Writes that can wait join the next commit, or are committed after
+/// `persistence_linger`: one fsync then carries the writes of many jobs,
+/// without delaying a caller.
+enum class write_urgency : std::uint8_t { caller_waits, can_wait };
+
 /// The persistence actor's answer to a write: empty on success.
 struct write_ack {
   std::optional<error> failure;
@@ -232,9 +240,10 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<write_atom, storage::write_batch>::with<write_ack>,
   // Segments [ends[i-1], ends[i]) of the batch, each on its own merits (one
   // refused fails no other), answered together after the commit.
-  caf::replies_to<write_atom, storage::write_batch, std::vector<std::size_t>>::with<
-    std::vector<write_ack>>,
-  caf::reacts_to<flush_atom>>; // from itself: commit what is pending
+  caf::replies_to<write_atom, storage::write_batch, std::vector<std::size_t>,
+                  write_urgency>::with<std::vector<write_ack>>,
+  caf::reacts_to<flush_atom>,    // from itself: commit what is pending
+  caf::reacts_to<timeout_atom>>; // from itself: writes that could wait have waited enough
 
 /// A subscriber's delivery actor (actors/events.cpp): hands a batch to its
 /// subscriber, then asks the fan-out for more with `ready_atom`.
@@ -283,6 +292,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::bulk_submit_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::vector<jobrt::job_id>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_urgency)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::event_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::delivery_actor)

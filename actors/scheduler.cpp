@@ -133,7 +133,7 @@ public:
       writes_done(self, std::exchange(*callbacks, {}), std::move(results));
     };
     self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
-                  std::move(writes.batch), std::move(writes.ends))
+                  std::move(writes.batch), std::move(writes.ends), writes.urgency)
       .then(
         [=](const std::vector<proto::write_ack>& acks) {
           std::vector<result<void>> results;
@@ -176,8 +176,8 @@ void persist_batch(scheduler_ptr self, storage::write_batch batch, write_callbac
 }
 
 void persist(scheduler_ptr self, std::shared_ptr<const job_record> rec, job_status replaces,
-             write_callback then) {
-  self->state.outbox.add_record(std::move(rec), replaces, std::move(then));
+             write_callback then, proto::write_urgency u) {
+  self->state.outbox.add_record(std::move(rec), replaces, std::move(then), u);
 }
 
 // -- timers --------------------------------------------------------------------------------

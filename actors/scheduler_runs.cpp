@@ -100,6 +100,10 @@ void finish_job(scheduler_ptr self, job_entry& e, job_event_kind kind, shared_re
     ++counters.completed;
   else if (to == job_status::failed)
     ++counters.failed;
+  // A final record that no caller waits for (the subscribers can wait a
+  // moment) joins a later commit.
+  const bool caller_waits = !e.finish_waiters.empty() || !e.pause_waiters.empty()
+                            || !e.cancel_waiters.empty();
   // Captures no more than fits in std::function without a heap allocation:
   // this runs for every job.
   persist(self, rec.share(), replaces, [self, id](result<void> r) {
@@ -122,7 +126,7 @@ void finish_job(scheduler_ptr self, job_entry& e, job_event_kind kind, shared_re
                                         : check_transition(to, job_status::cancelled));
     answer_finish_waiters(self, *job, r);
     forget_job(self, id);
-  });
+  }, caller_waits ? proto::write_urgency::caller_waits : proto::write_urgency::can_wait);
 }
 
 /// Parks a job whose run ended in a rate limit, a transient error or a wait for
@@ -287,7 +291,9 @@ void resume_kept_actor(scheduler_ptr self, job_entry& e) {
   // queue only when it consumes a message of that same queue, and the skipped
   // steps sit in the normal queue.
   tell(e.actor, proto::resume_atom::value, e.id);
-  persist(self, e.record.share(), replaces, publish_running(self, e.id, e.run));
+  // Nobody waits for a running record: it can join a later commit.
+  persist(self, e.record.share(), replaces, publish_running(self, e.id, e.run),
+          proto::write_urgency::can_wait);
 }
 
 /// Starts one queued job: a new actor from its checkpoint, or the actor it kept
@@ -334,7 +340,8 @@ void start(scheduler_ptr self, job_entry& e) {
   ++e.run;
   // The store's status index then lists the job as running, and after a crash
   // `attempts` counts the run it cut short.
-  persist(self, rec.share(), replaces, publish_running(self, e.id, e.run));
+  persist(self, rec.share(), replaces, publish_running(self, e.id, e.run),
+          proto::write_urgency::can_wait);
   proto::job_start js;
   js.id = e.id;
   js.record = rec.share();

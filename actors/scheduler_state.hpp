@@ -88,9 +88,12 @@ void persist_batch(scheduler_ptr self, storage::write_batch batch, write_callbac
 
 /// Writes `rec` over a stored record of status `replaces` and, once it is
 /// durable, runs `then` (if any) with the outcome. The store refuses the write
-/// if the record it holds has another status.
+/// if the record it holds has another status. A write nobody waits for
+/// (`can_wait`) may be committed a moment later, with others (see
+/// `proto::write_urgency`).
 void persist(scheduler_ptr self, std::shared_ptr<const job_record> rec, job_status replaces,
-             write_callback then);
+             write_callback then,
+             proto::write_urgency u = proto::write_urgency::caller_waits);
 
 /// A refused move inside the scheduler is a bug, not bad input: it is logged
 /// and counted (`runtime_stats::refused_transitions`), and the job stays where

@@ -7,27 +7,30 @@
 
 namespace jobrt {
 
-void write_outbox::add(storage::write_batch batch, callback then) {
+void write_outbox::add(storage::write_batch batch, callback then, proto::write_urgency u) {
   batch_.append(std::move(batch));
-  end_write(std::move(then));
+  end_write(std::move(then), u);
 }
 
 void write_outbox::add_record(std::shared_ptr<const job_record> rec, job_status replaces,
-                              callback then) {
+                              callback then, proto::write_urgency u) {
   batch_.put_record(std::move(rec), replaces); // straight in: twice per job
-  end_write(std::move(then));
+  end_write(std::move(then), u);
 }
 
-void write_outbox::end_write(callback then) {
+void write_outbox::end_write(callback then, proto::write_urgency u) {
   ends_.push_back(batch_.size());
   callbacks_.push_back(std::move(then));
+  if (u == proto::write_urgency::caller_waits)
+    urgency_ = u;
 }
 
 write_outbox::departure write_outbox::take() {
-  departure out{std::move(batch_), std::move(ends_), std::move(callbacks_)};
+  departure out{std::move(batch_), std::move(ends_), std::move(callbacks_), urgency_};
   batch_ = storage::write_batch{};
   ends_.clear();
   callbacks_.clear();
+  urgency_ = proto::write_urgency::can_wait;
   return out;
 }
 

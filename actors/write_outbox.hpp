@@ -17,6 +17,7 @@
 #include "jobrt/error.hpp"
 #include "jobrt/record.hpp"
 
+#include "actors/protocol.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt {
@@ -32,13 +33,17 @@ public:
     storage::write_batch batch;
     std::vector<std::size_t> ends;
     std::vector<callback> callbacks;
+    /// `can_wait` only if every write in it can.
+    proto::write_urgency urgency = proto::write_urgency::can_wait;
   };
 
   /// Adds `batch` as one write.
-  void add(storage::write_batch batch, callback then);
+  void add(storage::write_batch batch, callback then,
+           proto::write_urgency u = proto::write_urgency::caller_waits);
   /// Adds one record, over a stored record of status `replaces` (the store
   /// refuses it if the stored status differs), as one write.
-  void add_record(std::shared_ptr<const job_record> rec, job_status replaces, callback then);
+  void add_record(std::shared_ptr<const job_record> rec, job_status replaces, callback then,
+                  proto::write_urgency u = proto::write_urgency::caller_waits);
 
   bool empty() const { return ends_.empty(); }
   /// How many writes wait.
@@ -53,9 +58,10 @@ public:
   static void settle(std::vector<callback> callbacks, std::vector<result<void>> results);
 
 private:
-  void end_write(callback then);
+  void end_write(callback then, proto::write_urgency u);
 
   storage::write_batch batch_;
+  proto::write_urgency urgency_ = proto::write_urgency::can_wait;
   std::vector<std::size_t> ends_;
   std::vector<callback> callbacks_;
 };

@@ -139,6 +139,40 @@ int main(int argc, char** argv) {
     },
     status_only);
 
+  // Concurrent submits: bursts of asynchronous submits in flight together, each
+  // acknowledged from its completion handler, so that kills also land while one
+  // group commit carries several submits and the final records of other jobs.
+  std::thread bursts{[&r, &jobs, seed = std::stoull(argv[2])] {
+    std::mt19937_64 burst_rng{seed ^ 0x9e3779b97f4a7c15ULL};
+    auto pick = [&](std::int64_t lo, std::int64_t hi) {
+      return std::uniform_int_distribution<std::int64_t>(lo, hi)(burst_rng);
+    };
+    for (;;) {
+      if (jobs.size() < 40) {
+        for (int k = 0; k < 8; ++k) {
+          auto steps = pick(3, 12);
+          auto every = pick(2, 4);
+          boost::json::object params{{"steps", steps}, {"every", every}, {"pace_ms", 0}};
+          r.submit_async("loop", params, {},
+                         [&jobs, steps, every](jobrt::result<jobrt::submitted> s) {
+                           if (!s) {
+                             say("error submit 0 " + s.error().message);
+                             return;
+                           }
+                           {
+                             std::lock_guard guard{jobs.mtx};
+                             jobs.active.insert(s->id);
+                           }
+                           say("ack " + std::to_string(s->id) + " " + std::to_string(steps)
+                               + " " + std::to_string(every));
+                         });
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(pick(5, 25)));
+    }
+  }};
+  bursts.detach(); // the child ends by SIGKILL
+
   // The unfinished jobs of earlier runs are targets too.
   jobrt::list_query q;
   q.statuses = {jobrt::job_status::queued, jobrt::job_status::running,
