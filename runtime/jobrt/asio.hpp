@@ -15,20 +15,25 @@
 #include <memory>
 #include <utility>
 
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 
 #include "jobrt/runtime.hpp"
 
 namespace jobrt {
 
-/// A handler for any `completion<T>` that posts `handler(result)` to `ex`. The
+/// A handler for any `completion<T>` that posts `handler(result)` to `ex`. Until
+/// then it counts as work of `ex`, as an Asio operation in flight does: an
+/// io_context's `run()` does not return while a call waits for its answer. The
 /// handler may be move-only (a Beast continuation, say): it is held once, and
 /// runs once.
 template <class Executor, class Handler>
-auto on_executor(Executor ex, Handler handler) {
+auto on_executor(const Executor& ex, Handler handler) {
   auto held = std::make_shared<Handler>(std::move(handler));
-  return [ex = std::move(ex), held](auto r) {
-    boost::asio::post(ex, [held, r = std::move(r)]() mutable { (*held)(std::move(r)); });
+  auto working = boost::asio::prefer(ex, boost::asio::execution::outstanding_work.tracked);
+  return [working = std::move(working), held](auto r) {
+    boost::asio::post(working, [held, r = std::move(r)]() mutable { (*held)(std::move(r)); });
   };
 }
 
