@@ -7,6 +7,11 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <vector>
+#include <string>
+#include <mutex>
+#include <functional>
+#include <condition_variable>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -319,6 +324,78 @@ host_system::host_system(const std::string& policy, std::size_t threads,
   cfg.set("scheduler.policy", caf::atom_from_string(policy));
   cfg.set("scheduler.max-throughput", max_throughput);
   sys = std::make_unique<caf::actor_system>(cfg);
+}
+
+// -- submits from completion handlers ------------------------------------------------------
+
+async_load run_async_submits(const config& c, store_mode mode, std::size_t conc, std::size_t n) {
+  auto dir = scratch(c, "http-inproc");
+  async_load out;
+  {
+    // Everything the handlers touch is declared before the runtime, which goes first.
+    std::mutex mtx;
+    std::condition_variable cv;
+    std::size_t answered = 0;
+    std::int64_t t_last = 0;
+    std::string error;
+    std::atomic<std::size_t> issued{0};
+    std::vector<std::vector<double>> us(conc); // one per chain: written by one handler at a time
+    const auto params = empty_params();
+    const jobrt::submit_options opts;
+    std::function<void(std::size_t)> issue;
+    auto rt = start_rt(c, dir, mode, c.cap, policy_for(c, "", mode));
+    issue = [&](std::size_t chain) {
+      if (issued.fetch_add(1) >= n)
+        return;
+      auto sent = now_ns();
+      auto done = [&, chain, sent](jobrt::result<jobrt::submitted> r) {
+        auto t = now_ns();
+        us[chain].push_back(static_cast<double>(t - sent) / 1e3);
+        bool go_on = false;
+        {
+          std::lock_guard g{mtx};
+          if (!r && error.empty())
+            error = r.error().message;
+          if (++answered == n)
+            t_last = t;
+          go_on = error.empty();
+          if (answered == n || !go_on)
+            cv.notify_all();
+        }
+        if (go_on)
+          issue(chain);
+      };
+      rt->submit_async(noop_type, params, opts, std::move(done));
+    };
+    auto t0 = now_ns();
+    for (std::size_t i = 0; i < conc; ++i)
+      issue(i);
+    {
+      std::unique_lock lock{mtx};
+      if (!cv.wait_for(lock, std::chrono::seconds{600},
+                       [&] { return answered >= n || !error.empty(); }))
+        error = "timed out after " + std::to_string(answered) + " answers";
+    }
+    std::int64_t drained = 0;
+    if (error.empty())
+      drained = wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.completed >= n; },
+                         [n](const jobrt::runtime_stats& st) {
+                           return "completed " + std::to_string(st.completed) + "/"
+                                  + std::to_string(n);
+                         });
+    rt->shutdown(); // answers what is still in flight, before the locals go
+    if (!error.empty())
+      throw std::runtime_error("in-process submit_async: " + error);
+    for (auto& v : us)
+      out.us.insert(out.us.end(), v.begin(), v.end());
+    auto rate = [&](std::int64_t end) {
+      return static_cast<double>(n) / (static_cast<double>(std::max<std::int64_t>(end - t0, 1)) / 1e9);
+    };
+    out.rate = rate(t_last);
+    out.drain_rate = rate(drained);
+  }
+  fs::remove_all(dir);
+  return out;
 }
 
 } // namespace bench

@@ -129,6 +129,19 @@ drain_result run_noop(const config& c, const std::string& policy, store_mode mod
                       std::size_t cap, std::size_t submitters, bool subscribe,
                       bool measure_record = false, std::size_t bulk_chunk = 0);
 
+// -- submits from completion handlers (scenarios 2 and 9) --------------------------------
+
+struct async_load {
+  double rate = 0;        ///< answers per second, first submit to last answer
+  double drain_rate = 0;  ///< completions per second, first submit to the last one
+  std::vector<double> us; ///< each submit, sent to answered, in microseconds
+};
+
+/// `n` no-op submits with `conc` in flight from one thread (`submit_async`; each
+/// answer issues the next), on a runtime of its own: what a service on an event
+/// loop does.
+async_load run_async_submits(const config& c, store_mode mode, std::size_t conc, std::size_t n);
+
 // -- a host actor system (scenarios 4 and 8) --------------------------------------------
 
 /// An actor system the bench owns, for `runtime::start(sys, opts)`.

@@ -312,63 +312,12 @@ load_result http_load(unsigned short port, std::size_t conns, std::size_t n) {
 
 // -- the same submits in process -------------------------------------------------------------
 
-/// `n` submits with `conc` in flight (submit_async; each answer issues the next).
+/// `n` submits with `conc` in flight, in process (see `run_async_submits`).
 load_result inproc_load(const config& c, store_mode mode, std::size_t conc, std::size_t n) {
-  auto dir = scratch(c, "http-inproc");
+  auto r = run_async_submits(c, mode, conc, n);
   load_result out;
-  {
-    // Everything the handlers touch is declared before the runtime, which goes first.
-    std::mutex mtx;
-    std::condition_variable cv;
-    std::size_t answered = 0;
-    std::int64_t t_last = 0;
-    std::string error;
-    std::atomic<std::size_t> issued{0};
-    std::vector<std::vector<double>> us(conc); // one per chain: written by one handler at a time
-    const auto params = empty_params();
-    const jobrt::submit_options opts;
-    std::function<void(std::size_t)> issue;
-    auto rt = start_rt(c, dir, mode, c.cap, policy_for(c, "", mode));
-    issue = [&](std::size_t chain) {
-      if (issued.fetch_add(1) >= n)
-        return;
-      auto sent = now_ns();
-      auto done = [&, chain, sent](jobrt::result<jobrt::submitted> r) {
-        auto t = now_ns();
-        us[chain].push_back(static_cast<double>(t - sent) / 1e3);
-        bool go_on = false;
-        {
-          std::lock_guard g{mtx};
-          if (!r && error.empty())
-            error = r.error().message;
-          if (++answered == n)
-            t_last = t;
-          go_on = error.empty();
-          if (answered == n || !go_on)
-            cv.notify_all();
-        }
-        if (go_on)
-          issue(chain);
-      };
-      rt->submit_async(noop_type, params, opts, std::move(done));
-    };
-    auto t0 = now_ns();
-    for (std::size_t i = 0; i < conc; ++i)
-      issue(i);
-    {
-      std::unique_lock lock{mtx};
-      if (!cv.wait_for(lock, std::chrono::seconds{600},
-                       [&] { return answered >= n || !error.empty(); }))
-        error = "timed out after " + std::to_string(answered) + " answers";
-    }
-    rt->shutdown(); // answers what is still in flight, before the locals go
-    if (!error.empty())
-      throw std::runtime_error("in-process submit_async: " + error);
-    for (auto& v : us)
-      out.us.insert(out.us.end(), v.begin(), v.end());
-    out.rate = per_second(n, t_last - t0);
-  }
-  fs::remove_all(dir);
+  out.rate = r.rate;
+  out.us = std::move(r.us);
   return out;
 }
 
