@@ -56,10 +56,11 @@ result<void> check_submit(const runtime_options& opts, std::string_view type,
   return {};
 }
 
-/// Refuses at once: the handler runs on the calling thread, as a reply would.
+/// Answers without asking the scheduler (a refusal, an empty bulk submit): the
+/// handler runs on the calling thread, as a reply would run it.
 template <class T>
-void refuse(completion<T> done, error e) {
-  proto::make_reply<T>(std::move(done))->set_value(std::move(e));
+void answer_now(completion<T> done, result<T> r) {
+  proto::make_reply<T>(std::move(done))->set_value(std::move(r));
 }
 
 /// The same check for a signal's name and payload.
@@ -89,7 +90,7 @@ void runtime::submit_async(std::string_view type, const json::value& params,
                            const submit_options& opts, completion<submitted> done) {
   auto& rt = *impl_;
   if (auto ok = check_submit(rt.opts, type, params, opts); !ok)
-    return refuse(std::move(done), ok.error());
+    return answer_now<submitted>(std::move(done), ok.error());
   proto::submit_request req{std::string{type}, params, opts};
   canonicalize_numbers(req.params);
   rt.call(std::move(done), proto::submit_atom::value, std::move(req));
@@ -99,7 +100,7 @@ void runtime::submit_json_async(std::string_view type, std::string_view params_j
                                 const submit_options& opts, completion<submitted> done) {
   auto params = parse_params(params_json, impl_->opts.max_payload_bytes);
   if (!params)
-    return refuse(std::move(done), params.error());
+    return answer_now<submitted>(std::move(done), params.error());
   submit_async(type, *params, opts, std::move(done));
 }
 
@@ -108,15 +109,16 @@ void runtime::submit_many_async(std::string_view type, std::vector<json::value> 
                                 completion<std::vector<job_id>> done) {
   auto& rt = *impl_;
   if (!opts.idempotency_key.empty())
-    return refuse(std::move(done),
-                  error{errc::invalid_argument,
-                        "an idempotency key names one job; submit_many takes none"});
+    return answer_now<std::vector<job_id>>(
+      std::move(done), error{errc::invalid_argument,
+                             "an idempotency key names one job; submit_many takes none"});
   for (std::size_t i = 0; i < params.size(); ++i)
     if (auto ok = check_submit(rt.opts, type, params[i], opts); !ok)
-      return refuse(std::move(done), error{ok.error().code, "job " + std::to_string(i) + ": "
-                                                              + ok.error().message});
+      return answer_now<std::vector<job_id>>(
+        std::move(done), error{ok.error().code, "job " + std::to_string(i) + ": "
+                                                  + ok.error().message});
   if (params.empty())
-    return proto::make_reply<std::vector<job_id>>(std::move(done))->set_value(std::vector<job_id>{});
+    return answer_now<std::vector<job_id>>(std::move(done), std::vector<job_id>{});
   proto::bulk_submit_request req{std::string{type}, std::move(params), opts};
   for (auto& p : req.params)
     canonicalize_numbers(p);
@@ -143,7 +145,7 @@ void runtime::signal_async(job_id id, std::string_view name, json::value payload
                            completion<void> done) {
   canonicalize_numbers(payload);
   if (auto ok = check_signal(impl_->opts, name, payload); !ok)
-    return refuse(std::move(done), ok.error());
+    return answer_now<void>(std::move(done), ok.error());
   job_signal s;
   s.name = std::string{name};
   s.payload = std::move(payload);
@@ -187,11 +189,12 @@ void runtime::list_async(const list_query& q, completion<list_page> done) {
   auto& rt = *impl_;
   std::shared_lock reading{rt.store_mtx};
   if (!rt.store)
-    return refuse(std::move(done), error{errc::shutting_down, "the runtime is shut down"});
+    return answer_now<list_page>(std::move(done),
+                                 error{errc::shutting_down, "the runtime is shut down"});
   auto page = rt.store->list(q);
   reading.unlock();
   if (!page)
-    return refuse(std::move(done), page.error());
+    return answer_now<list_page>(std::move(done), page.error());
   rt.call(std::move(done), proto::live_progress_atom::value, std::move(*page));
 }
 

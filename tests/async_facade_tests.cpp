@@ -123,6 +123,16 @@ BOOST_AUTO_TEST_CASE(an_asynchronous_call_inside_a_handler_is_answered) {
   BOOST_TEST(r->status == job_status::completed);
 }
 
+BOOST_AUTO_TEST_CASE(a_submit_without_a_handler_is_fire_and_forget) {
+  rt->submit_async("sum", {{"n", 2}}, {}, nullptr);
+  BOOST_TEST(events.wait_for([](const auto& evs) {
+    for (const auto& e : evs)
+      if (e.status == job_status::completed)
+        return true;
+    return false;
+  }));
+}
+
 BOOST_AUTO_TEST_CASE(a_handler_that_throws_does_not_stop_the_runtime) {
   auto id = submit("sum", {{"n", 3}});
   rt->get_async(id, [](jobrt::result<jobrt::job_record>) { throw std::runtime_error("oops"); });

@@ -23,6 +23,7 @@ namespace jobrt {
 ///   asynchronous forms from it: a synchronous call from inside a handler would
 ///   wait for the very thread it holds, so it is refused with `invalid_argument`.
 /// - An exception that escapes it is caught and logged.
+/// - An empty handler is allowed: the call is then fire-and-forget.
 template <class T>
 using completion = std::function<void(result<T>)>;
 
