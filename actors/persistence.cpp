@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include "actors/env.hpp"
@@ -22,7 +23,10 @@ struct pending_write {
 /// How long a write that can wait waits for company at most (see
 /// `proto::write_urgency`). Far below what a human or a dashboard notices; far
 /// above the time between two submits of a busy caller, whose next write it
-/// then joins.
+/// then joins. Only while callers come one at a time (the last commit answered
+/// at most one request a caller waited for): under concurrent callers, commits
+/// follow each other anyway, and one that carries only such writes holds the
+/// callers' next requests back until it ends, so that they share the next commit.
 constexpr auto linger = std::chrono::milliseconds{2};
 /// Writes that can wait are committed at once when this many ops pile up.
 constexpr std::size_t max_lingering_ops = 4096;
@@ -31,6 +35,8 @@ struct persistence_state {
   storage::job_store* store = nullptr;
   std::vector<pending_write> pending;
   std::size_t pending_ops = 0;
+  std::size_t pending_callers = 0; ///< requests in `pending` that a caller waits for
+  std::size_t last_callers = 0;    ///< ... in the last commit
   bool flush_queued = false;  ///< a flush message waits in the mailbox
   bool linger_armed = false;  ///< a timeout message is on its way
   static inline const char* name = "jobrt.persistence";
@@ -51,6 +57,7 @@ std::vector<proto::write_ack> acks_of(const std::vector<result<void>>& rs) {
 void flush(persistence_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
+  st.last_callers = std::exchange(st.pending_callers, 0);
   if (st.pending.empty())
     return;
   auto writes = std::move(st.pending);
@@ -78,7 +85,9 @@ void enqueue(persistence_ptr self, pending_write w, proto::write_urgency u) {
   auto& st = self->state;
   st.pending_ops += w.batch.size();
   st.pending.push_back(std::move(w));
-  if (u == proto::write_urgency::can_wait && st.pending_ops < max_lingering_ops) {
+  if (u == proto::write_urgency::caller_waits)
+    ++st.pending_callers;
+  else if (st.last_callers <= 1 && st.pending_ops < max_lingering_ops) {
     // It joins the next write a caller waits for, or the timeout commits it.
     if (!st.linger_armed) {
       st.linger_armed = true;
