@@ -24,7 +24,7 @@ struct pending_write {
 /// `proto::write_urgency`). Far below what a human or a dashboard notices; far
 /// above the time between two submits of a busy caller, whose next write it
 /// then joins. Only while callers come one at a time (the last commit answered
-/// at most one request a caller waited for): under concurrent callers, commits
+/// at most one caller): under concurrent callers, commits
 /// follow each other anyway, and one that carries only such writes holds the
 /// callers' next requests back until it ends, so that they share the next commit.
 constexpr auto linger = std::chrono::milliseconds{2};
@@ -35,7 +35,7 @@ struct persistence_state {
   storage::job_store* store = nullptr;
   std::vector<pending_write> pending;
   std::size_t pending_ops = 0;
-  std::size_t pending_callers = 0; ///< requests in `pending` that a caller waits for
+  std::size_t pending_callers = 0; ///< writes in `pending` that a caller waits for
   std::size_t last_callers = 0;    ///< ... in the last commit
   bool flush_queued = false;  ///< a flush message waits in the mailbox
   bool linger_armed = false;  ///< a timeout message is on its way
@@ -81,13 +81,13 @@ void flush(persistence_ptr self) {
   }
 }
 
-void enqueue(persistence_ptr self, pending_write w, proto::write_urgency u) {
+/// Queues `w`, of which `awaited` writes have a caller waiting, for the next commit.
+void enqueue(persistence_ptr self, pending_write w, std::size_t awaited) {
   auto& st = self->state;
   st.pending_ops += w.batch.size();
   st.pending.push_back(std::move(w));
-  if (u == proto::write_urgency::caller_waits)
-    ++st.pending_callers;
-  else if (st.last_callers <= 1 && st.pending_ops < max_lingering_ops) {
+  st.pending_callers += awaited;
+  if (awaited == 0 && st.last_callers <= 1 && st.pending_ops < max_lingering_ops) {
     // It joins the next write a caller waits for, or the timeout commits it.
     if (!st.linger_armed) {
       st.linger_armed = true;
@@ -115,11 +115,11 @@ proto::persistence_actor::behavior_type persistence(persistence_ptr self,
       enqueue(self,
               {std::move(batch), {n},
                [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r).front()); }},
-              proto::write_urgency::caller_waits);
+              1);
       return rp;
     },
     [=](proto::write_atom, storage::write_batch& batch, std::vector<std::size_t>& ends,
-        proto::write_urgency urgency) -> caf::result<std::vector<proto::write_ack>> {
+        std::size_t awaited) -> caf::result<std::vector<proto::write_ack>> {
       auto rp = self->make_response_promise<std::vector<proto::write_ack>>();
       if (ends.empty() || ends.back() != batch.size()) {
         rp.deliver(std::vector<proto::write_ack>(
@@ -129,7 +129,7 @@ proto::persistence_actor::behavior_type persistence(persistence_ptr self,
       enqueue(self,
               {std::move(batch), std::move(ends),
                [rp](std::vector<result<void>> r) mutable { rp.deliver(acks_of(r)); }},
-              urgency);
+              awaited);
       return rp;
     },
     [=](proto::flush_atom) { flush(self); },

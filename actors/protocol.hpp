@@ -240,8 +240,10 @@ using persistence_actor = caf::typed_actor<
   caf::replies_to<write_atom, storage::write_batch>::with<write_ack>,
   // Segments [ends[i-1], ends[i]) of the batch, each on its own merits (one
   // refused fails no other), answered together after the commit.
+  // The last argument: how many of the writes a caller waits for (0: all can
+  // wait a moment for company, see `write_urgency`).
   caf::replies_to<write_atom, storage::write_batch, std::vector<std::size_t>,
-                  write_urgency>::with<std::vector<write_ack>>,
+                  std::size_t>::with<std::vector<write_ack>>,
   caf::reacts_to<flush_atom>,    // from itself: commit what is pending
   caf::reacts_to<timeout_atom>>; // from itself: writes that could wait have waited enough
 
@@ -292,7 +294,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::bulk_submit_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::vector<jobrt::job_id>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_ack)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::write_urgency)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::job_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::event_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::delivery_actor)

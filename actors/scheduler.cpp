@@ -133,7 +133,7 @@ public:
       writes_done(self, std::exchange(*callbacks, {}), std::move(results));
     };
     self->request(self->state.env->persistence, caf::infinite, proto::write_atom::value,
-                  std::move(writes.batch), std::move(writes.ends), writes.urgency)
+                  std::move(writes.batch), std::move(writes.ends), writes.awaited)
       .then(
         [=](const std::vector<proto::write_ack>& acks) {
           std::vector<result<void>> results;

@@ -22,15 +22,15 @@ void write_outbox::end_write(callback then, proto::write_urgency u) {
   ends_.push_back(batch_.size());
   callbacks_.push_back(std::move(then));
   if (u == proto::write_urgency::caller_waits)
-    urgency_ = u;
+    ++awaited_;
 }
 
 write_outbox::departure write_outbox::take() {
-  departure out{std::move(batch_), std::move(ends_), std::move(callbacks_), urgency_};
+  departure out{std::move(batch_), std::move(ends_), std::move(callbacks_), awaited_};
   batch_ = storage::write_batch{};
   ends_.clear();
   callbacks_.clear();
-  urgency_ = proto::write_urgency::can_wait;
+  awaited_ = 0;
   return out;
 }
 

@@ -33,8 +33,8 @@ public:
     storage::write_batch batch;
     std::vector<std::size_t> ends;
     std::vector<callback> callbacks;
-    /// `can_wait` only if every write in it can.
-    proto::write_urgency urgency = proto::write_urgency::can_wait;
+    /// How many of the writes a caller waits for (0: all of them can wait).
+    std::size_t awaited = 0;
   };
 
   /// Adds `batch` as one write.
@@ -61,7 +61,7 @@ private:
   void end_write(callback then, proto::write_urgency u);
 
   storage::write_batch batch_;
-  proto::write_urgency urgency_ = proto::write_urgency::can_wait;
+  std::size_t awaited_ = 0;
   std::vector<std::size_t> ends_;
   std::vector<callback> callbacks_;
 };
