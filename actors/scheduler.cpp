@@ -303,6 +303,7 @@ runtime_stats stats_of(scheduler_ptr self) {
   s.checkpoint_latency = st.env->checkpoint_latency->snapshot();
   s.paused_types = st.limits->paused_types();
   s.queued = st.jobs.queued();
+  s.commits = st.env->store->commits();
   return s;
 }
 

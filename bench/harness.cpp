@@ -263,6 +263,12 @@ json::value empty_params() {
 
 // -- the no-op drain run ------------------------------------------------------------------
 
+/// Store commits per job so far: what a run's jobs cost in transactions (with
+/// `durable`, in fsyncs).
+double commits_per_job(jobrt::runtime& rt, std::size_t n) {
+  return static_cast<double>(stats_of(rt).commits) / static_cast<double>(std::max<std::size_t>(n, 1));
+}
+
 drain_result run_noop(const config& c, const std::string& policy, store_mode mode, std::size_t n,
                       std::size_t cap, std::size_t submitters, bool subscribe,
                       bool measure_record, std::size_t bulk_chunk) {
@@ -305,6 +311,7 @@ drain_result run_noop(const config& c, const std::string& policy, store_mode mod
       end = wait_for(*rt, [n](const jobrt::runtime_stats& st) { return st.completed >= n; }, show);
     }
     out.submit_rate = s.rate();
+    out.commits_per_job = commits_per_job(*rt, n);
     out.drain_rate = static_cast<double>(n) / (static_cast<double>(end - s.t0) / 1e9);
     sub.cancel();
     rt->shutdown();
@@ -383,6 +390,8 @@ async_load run_async_submits(const config& c, store_mode mode, std::size_t conc,
                            return "completed " + std::to_string(st.completed) + "/"
                                   + std::to_string(n);
                          });
+    if (error.empty())
+      out.commits_per_job = commits_per_job(*rt, n);
     rt->shutdown(); // answers what is still in flight, before the locals go
     if (!error.empty())
       throw std::runtime_error("in-process submit_async: " + error);

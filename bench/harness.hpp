@@ -123,6 +123,7 @@ struct drain_result {
   double drain_rate = 0;
   std::size_t events = 0; ///< completion events a subscriber saw
   double record_bytes = 0; ///< average stored record size (after the run)
+  double commits_per_job = 0; ///< store commits (fsyncs, when durable) per job
 };
 
 drain_result run_noop(const config& c, const std::string& policy, store_mode mode, std::size_t n,
@@ -134,6 +135,7 @@ drain_result run_noop(const config& c, const std::string& policy, store_mode mod
 struct async_load {
   double rate = 0;        ///< answers per second, first submit to last answer
   double drain_rate = 0;  ///< completions per second, first submit to the last one
+  double commits_per_job = 0; ///< store commits (fsyncs, when durable) per job
   std::vector<double> us; ///< each submit, sent to answered, in microseconds
 };
 

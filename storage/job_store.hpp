@@ -29,6 +29,7 @@
 ///   quarantine  u64be id            -> reason, 0x00, the raw bytes found
 ///   meta        "schema", "last_id" -> u32 / u64; "setting/NAME" -> bytes
 
+#include <atomic>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -99,6 +100,9 @@ public:
   /// A batch with a write the store cannot hold (an over-long key, a record with
   /// a number JSON cannot store) is refused whole with the reason.
   virtual result<void> commit(const write_batch& batch) = 0;
+  /// Transactions committed since the store was opened (read on any thread): with
+  /// the jobs that finished meanwhile, how well commits are shared.
+  std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
 
   // -- reads: any thread ----------------------------------------------------------
 
@@ -139,6 +143,11 @@ public:
 
 protected:
   job_store() = default;
+  /// An implementation calls it once per transaction it committed.
+  void count_commit() noexcept { commits_.fetch_add(1, std::memory_order_relaxed); }
+
+private:
+  std::atomic<std::uint64_t> commits_{0};
 };
 
 /// The limits every store holds writes to, so that both refuse the same batch.

@@ -37,6 +37,7 @@ result<void> lmdb_store::commit(const write_batch& batch) {
     int rc = apply(batch, *values, last);
     if (rc == 0) {
       last_id_.store(last);
+      count_commit();
       return {};
     }
     if (rc == status_mismatch_rc)

@@ -32,6 +32,7 @@ public:
       return r;
     for (const auto& o : batch.ops())
       apply(o);
+    count_commit();
     return {};
   }
 

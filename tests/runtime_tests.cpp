@@ -172,6 +172,15 @@ BOOST_AUTO_TEST_CASE(the_registry_lists_each_type_with_its_parameters) {
   BOOST_TEST(!sum->params[1].required);
 }
 
+BOOST_AUTO_TEST_CASE(stats_count_the_store_commits_that_made_a_submit_durable) {
+  auto before = rt->stats();
+  BOOST_REQUIRE(before.ok());
+  submit("sum", {{"n", 3}});
+  auto after = rt->stats();
+  BOOST_REQUIRE(after.ok());
+  BOOST_TEST(after->commits > before->commits);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // -- steering --------------------------------------------------------------------------

@@ -33,6 +33,9 @@ struct runtime_stats {
   std::uint64_t recovered = 0;  ///< unfinished jobs found at start
   std::uint64_t quarantined = 0; ///< corrupt records moved aside at start
   std::uint64_t deleted = 0;     ///< finished jobs deleted (retention and admin) since start
+  /// Store transactions committed since start (with `durable`, an fsync each):
+  /// over `submitted + completed`, how many jobs' writes each commit carried.
+  std::uint64_t commits = 0;
   /// Status changes the scheduler refused itself since start (each is logged):
   /// always 0 unless there is a bug; the change was not made.
   std::uint64_t refused_transitions = 0;

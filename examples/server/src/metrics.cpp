@@ -134,6 +134,9 @@ std::string metrics::render(const jobrt::result<jobrt::runtime_stats>& st) {
     line(out, "jobrt_jobs_recovered_total " + std::to_string(st->recovered));
     header(out, "jobrt_records_quarantined_total", "counter", "Corrupt records moved aside at start.");
     line(out, "jobrt_records_quarantined_total " + std::to_string(st->quarantined));
+    header(out, "jobrt_store_commits_total", "counter",
+           "Store transactions committed since start (one fsync each when durable).");
+    line(out, "jobrt_store_commits_total " + std::to_string(st->commits));
     const auto& cp = st->checkpoint_latency;
     header(out, "jobrt_checkpoint_write_seconds", "histogram",
            "From a job's checkpoint request until the checkpoint is durable.");
