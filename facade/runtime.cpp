@@ -127,9 +127,8 @@ void runtime::impl::stop_actors() {
     caf::scoped_actor self{*sys};
     self->wait_for(scheduler, persistence, events);
   }
-  scheduler = nullptr;
-  persistence = nullptr;
-  events = nullptr;
+  // The handles stay as they are: a call racing this shutdown may still read
+  // them, and its message then reaches no actor (its reply answers shutting_down).
   std::unique_lock closing{store_mtx};
   store.reset(); // after the writer is gone
 }

@@ -188,6 +188,24 @@ BOOST_AUTO_TEST_CASE(calls_in_flight_at_shutdown_are_each_answered_once) {
   BOOST_TEST(twice == 0);
 }
 
+BOOST_AUTO_TEST_CASE(calls_racing_a_shutdown_are_each_answered_once) {
+  std::atomic<bool> go{true};
+  std::atomic<int> sent{0};
+  std::atomic<int> answered{0};
+  auto& runtime = *rt;
+  std::thread caller{[&] {
+    while (go.load()) {
+      ++sent;
+      runtime.get_async(1, [&](jobrt::result<jobrt::job_record>) { ++answered; });
+    }
+  }};
+  std::this_thread::sleep_for(20ms);
+  runtime.shutdown();
+  go = false;
+  caller.join();
+  BOOST_TEST(answered.load() == sent.load());
+}
+
 BOOST_AUTO_TEST_CASE(a_call_after_shutdown_answers_shutting_down) {
   auto& runtime = *rt;
   runtime.shutdown();
