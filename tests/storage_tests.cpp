@@ -833,6 +833,9 @@ BOOST_AUTO_TEST_CASE(reads_on_other_threads_stay_correct_while_the_map_grows) {
     }
   };
   std::thread t1{reader}, t2{reader};
+  // On a busy machine the readers may start after the writes ended: wait for them.
+  while (reads.load() < 2)
+    std::this_thread::yield();
   for (job_id first = 2; first < 800; first += 40) {
     write_batch b;
     for (job_id id = first; id < first + 40; ++id)
