@@ -24,9 +24,9 @@ struct pending_write {
 /// `proto::write_urgency`). Far below what a human or a dashboard notices; far
 /// above the time between two submits of a busy caller, whose next write it
 /// then joins. Only while callers come one at a time (the last commit answered
-/// at most one caller): under concurrent callers, commits
-/// follow each other anyway, and one that carries only such writes holds the
-/// callers' next requests back until it ends, so that they share the next commit.
+/// at most one caller): under concurrent callers, commits follow each other
+/// anyway, and one that carries only such writes holds the callers' next
+/// requests back until it ends, so that they share the next commit.
 constexpr auto linger = std::chrono::milliseconds{2};
 /// Writes that can wait are committed at once when this many ops pile up.
 constexpr std::size_t max_lingering_ops = 4096;

@@ -162,9 +162,10 @@ struct job_outcome {
 /// Whether a write must be committed at once: a caller waits for it (a
 /// submit, a pause, a checkpoint that the job waits on), or it can wait a
 /// moment for company (a job's running or final record that nobody waits for).
-/// Writes that can wait join the next commit, or are committed after
-/// `persistence_linger`: one fsync then carries the writes of many jobs,
-/// without delaying a caller.
+/// While callers come one at a time, the persistence actor holds writes that
+/// can wait until the next write a caller waits for, or 2 ms (`linger` in
+/// actors/persistence.cpp): one fsync then carries the writes of a submit and
+/// of the job before it, without delaying a caller.
 enum class write_urgency : std::uint8_t { caller_waits, can_wait };
 
 /// The persistence actor's answer to a write: empty on success.

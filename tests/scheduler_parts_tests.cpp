@@ -262,6 +262,16 @@ BOOST_AUTO_TEST_CASE(a_take_empties_the_outbox) {
   BOOST_TEST(out.take().ends.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_departure_counts_the_writes_a_caller_waits_for) {
+  write_outbox out;
+  out.add(storage::write_batch{}, nullptr);
+  out.add(storage::write_batch{}, nullptr, proto::write_urgency::can_wait);
+  out.add(storage::write_batch{}, nullptr);
+  BOOST_TEST(out.take().awaited == 2u);
+  out.add(storage::write_batch{}, nullptr, proto::write_urgency::can_wait);
+  BOOST_TEST(out.take().awaited == 0u); // the count starts again with each departure
+}
+
 BOOST_AUTO_TEST_CASE(writes_leave_together_each_ending_where_it_was_made) {
   write_outbox out;
   storage::write_batch two;
