@@ -207,7 +207,8 @@ void runtime::stats_async(completion<runtime_stats> done) {
 std::future<result<submitted>> runtime::submit_async(std::string_view type,
                                                      const json::value& params,
                                                      const submit_options& opts) {
-  return impl::as_future<submitted>([&](auto done) { submit_async(type, params, opts, std::move(done)); });
+  return impl::as_future<submitted>(
+    [&](auto done) { submit_async(type, params, opts, std::move(done)); });
 }
 
 std::future<result<submitted>> runtime::submit_json_async(std::string_view type,
@@ -260,7 +261,8 @@ std::future<result<void>> runtime::force_fail_async(job_id id, std::string reaso
 }
 
 std::future<result<void>> runtime::pause_type_async(std::string_view type, bool pause_running) {
-  return impl::as_future<void>([&](auto done) { pause_type_async(type, pause_running, std::move(done)); });
+  return impl::as_future<void>(
+    [&](auto done) { pause_type_async(type, pause_running, std::move(done)); });
 }
 
 std::future<result<void>> runtime::resume_type_async(std::string_view type) {
@@ -291,7 +293,8 @@ std::future<result<runtime_stats>> runtime::stats_async() {
 
 result<job_id> runtime::submit(std::string_view type, const json::value& params,
                                const submit_options& opts) {
-  auto r = impl_->await<submitted>([&](auto done) { submit_async(type, params, opts, std::move(done)); });
+  auto r = impl_->await<submitted>(
+    [&](auto done) { submit_async(type, params, opts, std::move(done)); });
   if (!r)
     return r.error();
   return r->id;
@@ -343,11 +346,13 @@ result<std::size_t> runtime::clear(job_status status) {
 }
 
 result<void> runtime::force_fail(job_id id, std::string reason) {
-  return impl_->await<void>([&](auto done) { force_fail_async(id, std::move(reason), std::move(done)); });
+  return impl_->await<void>(
+    [&](auto done) { force_fail_async(id, std::move(reason), std::move(done)); });
 }
 
 result<void> runtime::pause_type(std::string_view type, bool pause_running) {
-  return impl_->await<void>([&](auto done) { pause_type_async(type, pause_running, std::move(done)); });
+  return impl_->await<void>(
+    [&](auto done) { pause_type_async(type, pause_running, std::move(done)); });
 }
 
 result<void> runtime::resume_type(std::string_view type) {
@@ -374,19 +379,14 @@ result<runtime_stats> runtime::stats() {
 /// takes its reply back from the job's waiters.
 result<job_record> runtime::wait(job_id id, std::chrono::milliseconds timeout) {
   auto& rt = *impl_;
-  if (proto::in_completion)
-    return error{errc::invalid_argument,
-                 "a synchronous call from inside a completion handler would wait for the "
-                 "thread that runs the handler: use wait_async"};
-  auto promise = std::make_shared<std::promise<result<job_record>>>();
-  auto fut = promise->get_future();
-  auto rp = proto::make_reply<job_record>(
-    [promise](result<job_record> r) { promise->set_value(std::move(r)); });
-  if (rt.stopped.load())
-    return error{errc::shutting_down, "the runtime is shut down"};
-  caf::anon_send(rt.scheduler, proto::wait_atom::value, id, rp);
-  if (fut.wait_for(bounded_wait(timeout)) == std::future_status::ready)
-    return fut.get();
+  proto::reply<job_record> rp;
+  auto r = impl::await_for<job_record>(timeout, [&](completion<job_record> done) {
+    rp = proto::make_reply<job_record>(std::move(done));
+    rt.send(rp, proto::wait_atom::value, id);
+  });
+  // A final record is never a timeout: only the wait above gives one.
+  if (r || r.error().code != errc::timeout)
+    return r;
   caf::anon_send(rt.scheduler, proto::unwait_atom::value, id, std::move(rp));
   return error{errc::timeout, "job " + std::to_string(id) + " did not finish within "
                                 + std::to_string(timeout.count()) + " ms"};

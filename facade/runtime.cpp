@@ -115,8 +115,8 @@ void runtime::impl::stop_actors() {
   // Jobs stop at their next step and every pending write is committed.
   auto stopped_jobs = std::make_shared<std::promise<void>>();
   auto fut = stopped_jobs->get_future();
-  caf::anon_send(scheduler, proto::stop_atom::value,
-                 proto::make_reply<void>([stopped_jobs](result<void>) { stopped_jobs->set_value(); }));
+  auto when_stopped = [stopped_jobs](result<void>) { stopped_jobs->set_value(); };
+  caf::anon_send(scheduler, proto::stop_atom::value, proto::make_reply<void>(when_stopped));
   fut.wait();
   clock->cancel_all();
   first_subscriber.cancel();

@@ -39,7 +39,12 @@ struct runtime::impl {
   /// Sends `(atom, args..., reply)` to the scheduler; `done` gets the answer.
   template <class T, class Atom, class... Ts>
   void call(completion<T> done, Atom atom, Ts&&... xs) {
-    auto rp = proto::make_reply<T>(std::move(done));
+    send(proto::make_reply<T>(std::move(done)), atom, std::forward<Ts>(xs)...);
+  }
+
+  /// The same with a reply the caller keeps (`wait` takes it back on timeout).
+  template <class T, class Atom, class... Ts>
+  void send(proto::reply<T> rp, Atom atom, Ts&&... xs) {
     if (stopped.load())
       rp->set_value(error{errc::shutting_down, "the runtime is shut down"});
     else
