@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything jobrt needs on Debian bookworm: the toolchain, CAF 0.17.6,
-# LMDB, Boost 1.81 (JSON, Test, Beast), gnuplot for benchmark plots, and Chromium
-# with Node.js for the dashboard's browser test. Safe to run again.
+# LMDB, Boost 1.81 (JSON, Test, Beast), Howard Hinnant's date with tzdata (time
+# zones of schedules), gnuplot for benchmark plots, and Chromium with Node.js for
+# the dashboard's browser test. Safe to run again.
 set -euo pipefail
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
@@ -9,6 +10,7 @@ packages=(
   g++ cmake make pkg-config
   libcaf-dev liblmdb-dev lmdb-utils
   libboost-json1.81-dev libboost-test1.81-dev libboost1.81-dev
+  libhowardhinnant-date-dev tzdata
   gnuplot-nox
   chromium nodejs npm
 )
