@@ -1,5 +1,6 @@
 #include "api.hpp"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -300,6 +301,119 @@ void route_job(const call& c, std::string_view rest) {
   steer_job(c, *id, std::string{action});
 }
 
+// -- /api/schedules --------------------------------------------------------------------
+
+/// `204 No Content`, with the headers every answer of the API carries.
+response no_content() {
+  response res{http::status::no_content, 11};
+  res.set(http::field::cache_control, "no-store");
+  res.set(nosniff_field, "nosniff");
+  return res;
+}
+
+/// Goes on with `next()` on the strand if the caller may touch the schedule
+/// `name`. The server token may touch every schedule, and need not read it;
+/// an owner token reads the list first: 404 for none, 403 for another owner's
+/// (with `missing_ok`, a schedule that does not exist yet passes).
+template <class Next>
+void with_schedule(const flow& f, const principal& who, const std::string& name, bool missing_ok,
+                   Next next) {
+  if (!who.scoped())
+    return next();
+  using list = std::vector<jobrt::schedule_info>;
+  f.rt().list_schedules_async(f.then<list>([f, who, name, missing_ok, next = std::move(next)](
+                                             jobrt::result<list> all) mutable {
+    if (!all)
+      return f.reply(error_response(all.error()));
+    auto s = std::find_if(all->begin(), all->end(), [&](const auto& x) { return x.name == name; });
+    if (s == all->end() && !missing_ok)
+      return f.reply(not_found("no such schedule: '" + name + "'"));
+    if (s != all->end() && !who.may_access(s->options.owner))
+      return f.reply(error_response(http::status::forbidden, "forbidden",
+                                    "the schedule '" + name + "' belongs to another owner"));
+    next();
+  }));
+}
+
+/// GET /api/schedules: every schedule (an owner token: its owner's), by name.
+void list_schedules(const call& c) {
+  using list = std::vector<jobrt::schedule_info>;
+  c.f.rt().list_schedules_async(c.f.then<list>([f = c.f, who = c.who](jobrt::result<list> all) {
+    if (!all)
+      return f.reply(error_response(all.error()));
+    json::array out;
+    out.reserve(all->size());
+    for (const auto& s : *all)
+      if (who.may_access(s.options.owner))
+        out.push_back(jobrt::to_json(s));
+    f.reply(json_response(http::status::ok, {{"schedules", std::move(out)}}));
+  }));
+}
+
+/// POST /api/schedules: creates or replaces; 201 with the schedule as stored.
+void put_schedule(const call& c) {
+  auto parsed = read_schedule(c.req.body());
+  if (auto* err = std::get_if<response>(&parsed))
+    return c.f.reply(std::move(*err));
+  auto s = std::get<schedule_request>(std::move(parsed));
+  if (c.who.scoped()) {
+    if (!s.opts.owner.empty() && s.opts.owner != c.who.owner)
+      return c.f.reply(error_response(http::status::forbidden, "forbidden",
+                                      "this token may only schedule jobs as owner '" + c.who.owner + "'"));
+    s.opts.owner = c.who.owner;
+  }
+  auto name = s.name;
+  with_schedule(c.f, c.who, name, true, [f = c.f, s = std::move(s)] {
+    f.rt().schedule_async(s.name, s.spec, s.type, s.params, s.opts,
+                          f.then<jobrt::schedule_info>([f](jobrt::result<jobrt::schedule_info> r) {
+      if (!r)
+        return f.reply(error_response(r.error()));
+      f.reply(json_response(http::status::created, jobrt::to_json(*r)));
+    }));
+  });
+}
+
+/// DELETE /api/schedules/{name}, POST /api/schedules/{name}/{pause|resume}: 204.
+void steer_schedule(const call& c, std::string name, std::string action) {
+  with_schedule(c.f, c.who, name, false, [f = c.f, name, action = std::move(action)] {
+    auto done = f.then<void>([f](jobrt::result<void> r) {
+      if (!r)
+        return f.reply(error_response(r.error())); // 404 for no such schedule
+      f.reply(no_content());
+    });
+    auto& rt = f.rt();
+    if (action == "delete")
+      rt.unschedule_async(name, std::move(done));
+    else if (action == "pause")
+      rt.pause_schedule_async(name, std::move(done));
+    else
+      rt.resume_schedule_async(name, std::move(done));
+  });
+}
+
+/// Routes /api/schedules/{name}[/{action}]. The name is one raw path segment,
+/// percent-decoded and checked (a bad one answers 400).
+void route_schedule(const call& c) {
+  // api, schedules, {name}[, {action}]
+  auto raw = raw_segments(c.req.target());
+  if (raw.size() != 3 && raw.size() != 4)
+    return c.f.reply(not_found("no such route"));
+  auto name = read_schedule_name(raw[2]);
+  if (auto* err = std::get_if<response>(&name))
+    return c.f.reply(std::move(*err));
+  auto method = c.req.method();
+  if (raw.size() == 3) {
+    if (method != http::verb::delete_)
+      return c.f.reply(method_not_allowed("DELETE"));
+    return steer_schedule(c, std::get<std::string>(std::move(name)), "delete");
+  }
+  if (raw[3] != "pause" && raw[3] != "resume")
+    return c.f.reply(not_found("no such route"));
+  if (method != http::verb::post)
+    return c.f.reply(method_not_allowed("POST"));
+  steer_schedule(c, std::get<std::string>(std::move(name)), std::string{raw[3]});
+}
+
 // -- the rest ------------------------------------------------------------------------
 
 /// GET /api/job-types. `job_types()` reads the registry, which does not change
@@ -384,6 +498,16 @@ void route_api(const call& c) {
   constexpr std::string_view prefix = "/api/jobs/";
   if (path.compare(0, prefix.size(), prefix) == 0)
     return route_job(c, std::string_view{path}.substr(prefix.size()));
+  if (path == "/api/schedules") {
+    if (method == http::verb::get)
+      return list_schedules(c);
+    if (method == http::verb::post)
+      return put_schedule(c);
+    return c.f.reply(method_not_allowed("GET, POST"));
+  }
+  constexpr std::string_view schedules_prefix = "/api/schedules/";
+  if (path.compare(0, schedules_prefix.size(), schedules_prefix) == 0)
+    return route_schedule(c);
   if (path == "/api/job-types")
     return c.f.reply(method == http::verb::get ? job_types(c) : method_not_allowed("GET"));
   if (path == "/metrics")

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -126,6 +128,117 @@ std::variant<submit_request, response> read_submit(const std::string& body) {
   if (s.type.empty())
     return bad_request("invalid_request", "missing required field 'type'");
   return s;
+}
+
+namespace {
+
+/// The 400 answer for a body field of the wrong type or range.
+response bad_field(std::string_view field, std::string_view must) {
+  return bad_request("invalid_request", "'" + std::string{field} + "' must be " + std::string{must});
+}
+
+/// Reads one optional field of a schedule body into `r`; an error answer if
+/// its value is wrong, or if it is no field of a schedule.
+std::optional<response> read_schedule_field(std::string_view key, const json::value& v,
+                                            schedule_request& r) {
+  auto& o = r.opts;
+  auto integer = [&](std::int64_t lo, std::int64_t hi, const char* must,
+                     auto& out) -> std::optional<response> {
+    auto n = json_integer(v, lo, hi);
+    if (!n)
+      return bad_field(key, must);
+    out = static_cast<std::remove_reference_t<decltype(out)>>(*n);
+    return std::nullopt;
+  };
+  if (key == "params") {
+    r.params = v;
+  } else if (key == "time_zone") {
+    if (!v.is_string() || v.get_string().size() > max_name_size)
+      return bad_field(key, "an IANA time zone name such as \"Europe/Berlin\", or \"UTC\"");
+    o.time_zone = std::string{v.get_string()};
+  } else if (key == "on_missed") {
+    if (!v.is_string() || !jobrt::parse_missed_ticks(v.get_string(), o.on_missed))
+      return bad_field(key, "one of \"skip\", \"run_once\", \"run_each\"");
+  } else if (key == "on_overlap") {
+    if (!v.is_string() || !jobrt::parse_overlapping_ticks(v.get_string(), o.on_overlap))
+      return bad_field(key, "one of \"skip\", \"queue\", \"allow\"");
+  } else if (key == "max_catch_up") {
+    return integer(1, 10'000, "a whole number from 1 to 10000", o.max_catch_up);
+  } else if (key == "grace_ms") {
+    return integer(0, max_schedule_ms, "a whole number of milliseconds from 0 to 31622400000 (366 days)",
+                   o.grace_ms);
+  } else if (key == "timeout_ms") {
+    return integer(0, max_schedule_ms,
+                   "a whole number of milliseconds from 0 (the type's default) to 31622400000 (366 days)",
+                   o.timeout_ms);
+  } else if (key == "max_attempts") {
+    return integer(0, std::numeric_limits<std::uint32_t>::max(),
+                   "a whole number from 0 (the type's default) to 4294967295", o.max_attempts);
+  } else if (key == "priority") {
+    return integer(std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max(),
+                   "a 32-bit integer", o.priority);
+  } else if (key == "owner") {
+    if (!v.is_string() || (!v.get_string().empty() && !is_name(v.get_string())))
+      return bad_field(key, "a string of at most " + std::to_string(max_name_size)
+                              + " bytes without control characters");
+    o.owner = std::string{v.get_string()};
+  } else if (key == "paused") {
+    if (!v.is_bool())
+      return bad_field(key, "true or false");
+    o.paused = v.get_bool();
+  } else {
+    return bad_request("invalid_request", "unknown field '" + std::string{key} + "'");
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::variant<schedule_request, response> read_schedule(const std::string& body) {
+  json::error_code ec;
+  auto doc = parse_body(body, ec);
+  if (ec)
+    return bad_request("malformed_json", "request body: " + ec.message());
+  if (!doc.is_object())
+    return bad_request("invalid_request", "request body must be a JSON object");
+  schedule_request r;
+  for (const auto& kv : doc.get_object()) {
+    auto key = kv.key();
+    const auto& v = kv.value();
+    if (key == "name") {
+      if (!v.is_string())
+        return bad_field(key, "a string");
+      if (auto ok = jobrt::check_schedule_name(v.get_string()); !ok)
+        return bad_request("invalid_request", "'name': " + ok.error().message);
+      r.name = std::string{v.get_string()};
+    } else if (key == "spec") {
+      if (!v.is_string() || v.get_string().empty() || v.get_string().size() > max_name_size)
+        return bad_field(key, "a cron expression (\"*/5 * * * *\"), a macro (\"@daily\") or an "
+                              "interval (\"@every 90s\")");
+      r.spec = std::string{v.get_string()};
+    } else if (key == "type") {
+      if (!v.is_string() || !is_name(v.get_string()))
+        return bad_field(key, "the name of a job type");
+      r.type = std::string{v.get_string()};
+    } else if (v.is_null()) {
+      continue; // an optional field's default
+    } else if (auto err = read_schedule_field(key, v, r)) {
+      return std::move(*err);
+    }
+  }
+  for (auto [field, value] : {std::pair{"name", &r.name}, {"spec", &r.spec}, {"type", &r.type}})
+    if (value->empty())
+      return bad_request("invalid_request", "missing required field '" + std::string{field} + "'");
+  return r;
+}
+
+std::variant<std::string, response> read_schedule_name(std::string_view raw) {
+  auto name = percent_decode(raw, false);
+  if (!name)
+    return bad_request("invalid_argument", "a schedule name must be a valid path segment");
+  if (auto ok = jobrt::check_schedule_name(*name); !ok)
+    return bad_request("invalid_argument", ok.error().message);
+  return std::move(*name);
 }
 
 std::optional<response> read_list_query(const target& t, const principal& who, jobrt::list_query& q) {

@@ -4,6 +4,7 @@
 /// list query, signal names and payloads. Each reader gives the value, or the
 /// `400` answer that names what is wrong. Pure functions: no runtime call.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,27 @@ struct submit_request {
 
 /// Reads a submit body.
 std::variant<submit_request, response> read_submit(const std::string& body);
+
+/// The body of `POST /api/schedules`.
+struct schedule_request {
+  std::string name;
+  std::string spec;
+  std::string type;
+  boost::json::value params = boost::json::object{};
+  jobrt::schedule_options opts;
+};
+
+/// Longest `grace_ms` and `timeout_ms` of a schedule: 366 days, in ms.
+constexpr std::int64_t max_schedule_ms = 366LL * 24 * 3600 * 1000;
+
+/// Reads a schedule body: name, spec and type required, every other field of
+/// `schedule_options` optional (null means its default). The spec and the time
+/// zone are only checked to be strings here; the runtime parses them.
+std::variant<schedule_request, response> read_schedule(const std::string& body);
+
+/// A schedule name from its raw path segment: percent-decoded, then checked by
+/// `jobrt::check_schedule_name` (letters, digits, '.', '_', '-', ':'; 1 to 200).
+std::variant<std::string, response> read_schedule_name(std::string_view raw);
 
 /// Fills `q` from the query string of `GET /api/jobs`; an error answer if a
 /// parameter is bad. An owner token only ever lists its own jobs.

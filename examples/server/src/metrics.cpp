@@ -137,6 +137,14 @@ std::string metrics::render(const jobrt::result<jobrt::runtime_stats>& st) {
     header(out, "jobrt_store_commits_total", "counter",
            "Store transactions committed since start (one fsync each when durable).");
     line(out, "jobrt_store_commits_total " + std::to_string(st->commits));
+    header(out, "jobrt_schedules", "gauge", "Recurring schedules, paused ones included.");
+    line(out, "jobrt_schedules " + std::to_string(st->schedules));
+    header(out, "jobrt_schedule_ticks_fired_total", "counter",
+           "Schedule ticks that submitted a job, since start.");
+    line(out, "jobrt_schedule_ticks_fired_total " + std::to_string(st->schedule_ticks_fired));
+    header(out, "jobrt_schedule_ticks_skipped_total", "counter",
+           "Schedule ticks that submitted nothing (missed, overlapping, or their type gone), since start.");
+    line(out, "jobrt_schedule_ticks_skipped_total " + std::to_string(st->schedule_ticks_skipped));
     const auto& cp = st->checkpoint_latency;
     header(out, "jobrt_checkpoint_write_seconds", "histogram",
            "From a job's checkpoint request until the checkpoint is durable.");
