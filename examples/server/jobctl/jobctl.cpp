@@ -20,6 +20,7 @@
 
 #include "http_client.hpp"
 #include "render.hpp"
+#include "schedules.hpp"
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -48,6 +49,13 @@ Commands:
   wait ID [--timeout SECONDS]                   wait until the job finished (default: no limit)
   watch [ID]                                    live progress (until ID finishes, or Ctrl-C)
   types                                         the job types and their parameters
+  schedule list                                 recurring schedules: next run (UTC), last job
+  schedule add NAME SPEC TYPE [--params JSON] [--tz ZONE] [--on-missed P] [--on-overlap P] [--paused]
+                                                create or replace a schedule: SPEC is a cron
+                                                expression ("*/5 * * * *"), a macro ("@daily")
+                                                or an interval ("@every 90s"); --on-missed
+                                                skip|run_once|run_each, --on-overlap skip|queue|allow
+  schedule rm NAME | pause NAME | resume NAME   delete, pause or resume a schedule
 
 Options:
   --url URL      server (default: $JOBRT_URL or http://127.0.0.1:8080)
@@ -63,9 +71,7 @@ std::string text(const json::value& v) {
   return v.is_string() ? std::string{v.get_string()} : json::serialize(v);
 }
 
-struct usage_failure {
-  std::string message;
-};
+using jobctl::usage_failure;
 
 /// The command line, split into options and positional arguments.
 struct args {
@@ -93,13 +99,18 @@ args parse_args(int argc, char** argv) {
   a.url = env_or("JOBRT_URL", "http://127.0.0.1:8080");
   a.token = env_or("JOBRT_TOKEN", "");
   static const char* with_value[] = {"url", "token", "priority", "owner", "status",
-                                     "type", "limit", "cursor", "timeout"};
+                                     "type", "limit", "cursor", "timeout", "params",
+                                     "tz", "on-missed", "on-overlap"};
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     if (s == "--help" || s == "-h")
       throw usage_failure{};
     if (s == "--json") {
       a.json = true;
+      continue;
+    }
+    if (s == "--paused") { // a flag of `schedule add`
+      a.options["paused"] = "true";
       continue;
     }
     if (s.rfind("--", 0) != 0 || s == "--") {
@@ -199,6 +210,9 @@ std::optional<json::value> cli::call(http::verb method, const std::string& targe
     code = report_error(r);
     return std::nullopt;
   }
+  code = ok;
+  if (r.status == 204)
+    return json::value{}; // no body
   json::error_code ec;
   auto doc = json::parse(r.body, ec);
   if (ec) {
@@ -206,7 +220,6 @@ std::optional<json::value> cli::call(http::verb method, const std::string& targe
     code = api_error;
     return std::nullopt;
   }
-  code = ok;
   return doc;
 }
 
@@ -265,10 +278,15 @@ std::string query_escape(const std::string& s) {
   return percent_encode(s, ",");
 }
 
-/// One path segment: everything but unreserved characters becomes %XX.
-std::string path_escape(const std::string& s) {
+} // namespace
+
+std::string jobctl::path_escape(const std::string& s) {
   return percent_encode(s, "");
 }
+
+namespace {
+
+using jobctl::path_escape;
 
 int cli::list() {
   std::string q;
@@ -499,6 +517,12 @@ int cli::run() {
     return watch();
   if (cmd == "types")
     return types();
+  if (cmd == "schedule")
+    return jobctl::schedule_command(
+      {a_.positional, a_.options, a_.json},
+      [this](http::verb method, const std::string& target, const std::string& body, int& code) {
+        return call(method, target, body, code);
+      });
   throw usage_failure{"unknown command '" + cmd + "'"};
 }
 

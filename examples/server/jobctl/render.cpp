@@ -65,6 +65,41 @@ std::string format_time(const json::value& ms) {
   return buf;
 }
 
+std::string format_utc(const json::value& ms) {
+  if (!ms.is_number() || ms.to_number<double>() <= 0)
+    return "-";
+  std::time_t t = static_cast<std::time_t>(ms.to_number<double>() / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+void print_schedules(std::ostream& out, const json::array& schedules) {
+  // A column always ends in a space, even when its text is cut.
+  auto cell = [](std::string text, std::size_t width) { return pad(std::move(text), width - 1) + ' '; };
+  out << cell("NAME", 22) << cell("SPEC", 20) << cell("ZONE", 15) << cell("TYPE", 14)
+      << cell("NEXT RUN", 24) << cell("LAST JOB", 10) << cell("FIRED", 7) << "PAUSED\n";
+  for (const auto& v : schedules) {
+    if (!v.is_object())
+      continue;
+    const auto& s = v.get_object();
+    auto number = [&](const char* key) {
+      auto* n = s.if_contains(key);
+      return n && n->is_number() && n->to_number<double>() > 0 ? json::serialize(*n) : "-";
+    };
+    auto* paused = s.if_contains("paused");
+    bool is_paused = paused && paused->is_bool() && paused->get_bool();
+    auto* next = s.if_contains("next_tick");
+    out << cell(str(s, "name"), 22) << cell(str(s, "spec"), 20) << cell(str(s, "time_zone"), 15)
+        << cell(str(s, "type"), 14) << cell(is_paused ? "-" : format_utc(next ? *next : nullptr), 24)
+        << cell(number("last_job") == "-" ? "-" : "#" + number("last_job"), 10)
+        << cell(s.contains("fired") ? json::serialize(s.at("fired")) : "0", 7)
+        << (is_paused ? "yes" : "no") << '\n';
+  }
+}
+
 void print_table(std::ostream& out, const json::array& jobs) {
   out << pad("ID", 8) << pad("TYPE", 18) << pad("OWNER", 12) << pad("STATUS", 11)
       << pad("PROGRESS", 10) << "CREATED\n";

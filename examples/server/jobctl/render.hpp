@@ -22,6 +22,12 @@ void print_details(std::ostream& out, const boost::json::object& job);
 /// Milliseconds since the epoch as local "YYYY-MM-DD HH:MM:SS", "-" for 0.
 std::string format_time(const boost::json::value& ms);
 
+/// Milliseconds since the epoch as "YYYY-MM-DD HH:MM:SS UTC", "-" for 0.
+std::string format_utc(const boost::json::value& ms);
+
+/// One line per schedule: NAME SPEC ZONE TYPE NEXT-RUN(UTC) LAST-JOB FIRED PAUSED.
+void print_schedules(std::ostream& out, const boost::json::array& schedules);
+
 /// Live lines for `watch`: one per job, redrawn in place on a terminal.
 class live_view {
 public:

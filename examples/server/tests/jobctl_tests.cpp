@@ -115,3 +115,52 @@ BOOST_AUTO_TEST_CASE(jobctl_wait_exits_5_for_a_failed_and_6_for_a_cancelled_job)
   BOOST_TEST(cancelled.exit_code == 6, cancelled.out << cancelled.err);
   BOOST_TEST(run_process(JOBCTL_EXE, {"--url", server.base_url(), "wait", "999999"}).exit_code == 1);
 }
+
+BOOST_AUTO_TEST_CASE(jobctl_adds_lists_pauses_resumes_and_removes_a_schedule) {
+  server_process server;
+  auto run = [&](std::vector<std::string> more) {
+    std::vector<std::string> args{"--url", server.base_url()};
+    args.insert(args.end(), more.begin(), more.end());
+    return run_process(JOBCTL_EXE, args);
+  };
+  auto add = run({"schedule", "add", "berlin-hourly", "0 * * * *", "countdown", "--params",
+                  R"({"n":2})", "--tz", "Europe/Berlin", "--on-missed", "skip", "--on-overlap",
+                  "queue"});
+  BOOST_REQUIRE_MESSAGE(add.exit_code == 0, add.err);
+  BOOST_TEST(add.out.find("next run") != std::string::npos, add.out);
+  BOOST_TEST(add.out.find(" UTC") != std::string::npos, add.out);
+  auto paused = run({"--json", "schedule", "add", "later", "@every 1h", "countdown", "--params",
+                     R"({"n":1})", "--paused"});
+  BOOST_REQUIRE_MESSAGE(paused.exit_code == 0, paused.err);
+  auto doc = json::parse(paused.out);
+  BOOST_TEST(doc.at("paused") == true);
+  BOOST_TEST(doc.at("spec") == "@every 1h");
+
+  auto list = run({"schedule", "list"});
+  BOOST_REQUIRE_EQUAL(list.exit_code, 0);
+  for (const char* text : {"NAME", "NEXT RUN", "berlin-hourly", "0 * * * *", "Europe/Berlin",
+                           "countdown", "later"})
+    BOOST_TEST(list.out.find(text) != std::string::npos, text << " in:\n" << list.out);
+  auto json_list = json::parse(run({"--json", "schedule", "list"}).out);
+  BOOST_TEST(json_list.at("schedules").as_array().size() == 2u);
+
+  BOOST_TEST(run({"schedule", "pause", "berlin-hourly"}).exit_code == 0);
+  BOOST_TEST(run({"schedule", "resume", "later"}).exit_code == 0);
+  json_list = json::parse(run({"--json", "schedule", "list"}).out);
+  for (const auto& s : json_list.at("schedules").as_array())
+    BOOST_TEST(s.at("paused") == (s.at("name") == "berlin-hourly"));
+  auto rm = run({"schedule", "rm", "later"});
+  BOOST_TEST(rm.exit_code == 0);
+  BOOST_TEST(rm.out.find("deleted") != std::string::npos, rm.out);
+
+  auto again = run({"schedule", "rm", "later"});
+  BOOST_TEST(again.exit_code == 1); // 404
+  BOOST_TEST(again.err.find("not_found") != std::string::npos, again.err);
+  auto bad_spec = run({"schedule", "add", "x", "61 * * * *", "countdown", "--params", R"({"n":1})"});
+  BOOST_TEST(bad_spec.exit_code == 1);
+  BOOST_TEST(bad_spec.err.find("minute") != std::string::npos, bad_spec.err);
+  BOOST_TEST(run({"schedule", "add", "x", "@daily"}).exit_code == 2);
+  BOOST_TEST(run({"schedule", "add", "x", "@daily", "countdown", "--params", "{nope"}).exit_code == 2);
+  BOOST_TEST(run({"schedule", "frobnicate"}).exit_code == 2);
+  BOOST_TEST(run({"schedule"}).exit_code == 2);
+}
