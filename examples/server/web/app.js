@@ -530,7 +530,7 @@ async function loadActive() {
 /** After a reconnect events may have been missed: reload what is shown. */
 async function resync() {
   try {
-    await Promise.all([loadActive(), loadHistory()]);
+    await Promise.all([loadActive(), loadHistory(), loadSchedules()]);
   } catch (_) { /* the connection indicator says enough */ }
 }
 
@@ -552,7 +552,7 @@ async function loadTypes() {
 async function start() {
   try {
     await loadTypes();
-    await Promise.all([loadActive(), loadHistory()]);
+    await Promise.all([loadActive(), loadHistory(), loadSchedules()]);
     connectEvents();
   } catch (e) {
     if (e.status === 401) setConn('error', 'token needed');
@@ -581,6 +581,7 @@ function wire() {
   $('token-clear').addEventListener('click', () => { $('token-dialog').close(); setToken(''); });
   // Relative times and running durations age even without events.
   setInterval(() => { renderHistory(); if (state.selected !== null) renderDetail(); }, 5000);
+  wireSchedules(); // schedules.js
 }
 
 wire();

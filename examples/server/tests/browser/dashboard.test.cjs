@@ -1,7 +1,9 @@
 // Drives the jobrt dashboard in Debian's Chromium: submit a countdown job with
 // the page's form, watch its progress bar move, pause it, resume it, see it
 // complete, and save a screenshot; then submit an approval job, see it wait for
-// a signal, send it "approve" from the detail drawer, and see it complete.
+// a signal, send it "approve" from the detail drawer, and see it complete;
+// then create two schedules through the API and see the Schedules panel list
+// them, open the job one of them submitted, pause it and delete the other.
 // run.sh starts the server and sets:
 //   JOBRT_URL         the server's base URL
 //   SCREENSHOT        where to write the PNG
@@ -45,6 +47,61 @@ async function submit(page, params, type = 'countdown') {
     return t !== before && /submitted/.test(t || '') ? t : null;
   });
   return Number(/#(\d+)/.exec(text)[1]);
+}
+
+/** POST /api/schedules from the test itself (the panel only lists and steers). */
+async function createSchedule(body) {
+  const res = await fetch(`${url}/api/schedules`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`creating schedule ${body.name}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function checkSchedules(page) {
+  await createSchedule({ name: 'nightly-report', spec: '30 2 * * *', type: 'countdown', params: { n: 5 },
+    time_zone: 'Europe/Berlin', owner: '<b>ops</b>' });
+  await createSchedule({ name: 'heartbeat', spec: '@every 2s', type: 'countdown', params: { n: 3, pace_ms: 50 } });
+  log('created the schedules "nightly-report" and "heartbeat" through the API');
+  const nightly = page.locator('#schedules tr[data-schedule="nightly-report"]');
+  const heartbeat = page.locator('#schedules tr[data-schedule="heartbeat"]');
+  await nightly.waitFor(); // the panel reads the list every 5 s
+  await heartbeat.waitFor();
+  const text = await nightly.textContent();
+  for (const want of ['30 2 * * *', 'Europe/Berlin', 'countdown', 'active', 'not yet']) {
+    if (!text.includes(want)) throw new Error(`the nightly-report row lacks "${want}": ${text}`);
+  }
+  if (!/in \d+ (s|min|h)/.test(text)) throw new Error(`the nightly-report row has no relative next run: ${text}`);
+  // The owner is shown as text, never parsed as HTML.
+  if (!text.includes('<b>ops</b>') || (await nightly.locator('b').count()) !== 0) {
+    throw new Error(`the owner was not shown as plain text: ${text}`);
+  }
+  if ((await page.textContent('#schedules-count')) !== '2') throw new Error('the count does not say 2');
+  log('the panel lists both, with spec, zone, type and next run');
+
+  const link = heartbeat.locator('button.link');
+  await until('the heartbeat schedule to submit a job', async () => (await link.count()) > 0, 20000);
+  const jobText = await link.textContent();
+  await link.click();
+  await until('the drawer to show the schedule\'s job', async () =>
+    !(await page.locator('#detail').isHidden()) && (await page.textContent('#detail-title')).includes(jobText));
+  log(`the heartbeat's last job ${jobText} opens in the detail drawer`);
+  await page.click('#detail-close');
+
+  await heartbeat.locator('button[data-action="pause"]').click();
+  await until('the heartbeat to say paused', async () =>
+    (await heartbeat.locator('.badge').textContent().catch(() => '')) === 'paused');
+  log('paused the heartbeat from the panel');
+  await until('the toast to go', async () => (await page.locator('#toasts .toast').count()) === 0, 10000);
+  const shot = screenshot.replace(/\.png$/, '-schedules.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  log(`screenshot: ${shot}`);
+
+  page.once('dialog', (d) => d.accept());
+  await nightly.locator('button[data-action="delete"]').click();
+  await until('the nightly-report row to go', async () => (await nightly.count()) === 0);
+  if ((await page.textContent('#schedules-count')) !== '1') throw new Error('the count does not say 1');
+  log('deleted nightly-report from the panel');
 }
 
 async function main() {
@@ -148,6 +205,8 @@ async function main() {
       /"approved_by": "dashboard"/.test(await page.textContent('#detail-body')));
     await page.waitForSelector('#signal-form[hidden]', { state: 'attached' });
     log(`approval job #${approvalId} completed, approved by "dashboard"; the signal form is gone`);
+
+    await checkSchedules(page);
 
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join('; ')}`);
   } finally {
