@@ -25,6 +25,7 @@
 #include "jobrt/events.hpp"
 #include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
+#include "jobrt/schedule.hpp"
 #include "jobrt/completion.hpp"
 #include "jobrt/stats.hpp"
 #include "actors/log.hpp"
@@ -124,6 +125,11 @@ using unwait_atom = caf::atom_constant<caf::atom("unwait")>;
 using overdue_atom = caf::atom_constant<caf::atom("overdue")>;
 using signal_atom = caf::atom_constant<caf::atom("signal")>;
 using actor_of_atom = caf::atom_constant<caf::atom("actorof")>;
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using unschedule_atom = caf::atom_constant<caf::atom("unschedule")>;
+using pause_schedule_atom = caf::atom_constant<caf::atom("schedpause")>;
+using list_schedules_atom = caf::atom_constant<caf::atom("schedlist")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -221,6 +227,12 @@ using scheduler_actor = caf::typed_actor<
   // (type, with_running): with_running pauses its running jobs too
   caf::reacts_to<pause_type_atom, std::string, bool, reply<void>>,
   caf::reacts_to<resume_type_atom, std::string, bool, reply<void>>,
+  // Recurring schedules, checked by the facade (actors/scheduler_schedules.cpp):
+  // create or replace; delete; (name, true) pauses, (name, false) resumes; list.
+  caf::reacts_to<schedule_atom, schedule_info, reply<schedule_info>>,
+  caf::reacts_to<unschedule_atom, std::string, reply<void>>,
+  caf::reacts_to<pause_schedule_atom, std::string, bool, reply<void>>,
+  caf::reacts_to<list_schedules_atom, reply<std::vector<schedule_info>>>,
   // -- from job actors (and down_msg, for supervision)
   // Throttled; the instant of the checkpoint that came with it, else 0.
   caf::reacts_to<progress_atom, job_id, progress, millis>,
@@ -232,6 +244,7 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<timeout_atom, job_id, std::uint64_t>, // this run is past its deadline
   caf::reacts_to<sweep_atom>,                          // retention's turn
   caf::reacts_to<recheck_atom>,                        // a rate limit may admit a start now
+  caf::reacts_to<tick_atom, std::uint64_t>,            // a schedule is due (timer generation)
   // -- from itself
   caf::reacts_to<flush_atom>>; // send the writes made meanwhile, together
 
@@ -304,3 +317,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::list_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::event_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_signal)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::schedule_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::schedule_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::vector<jobrt::schedule_info>>)

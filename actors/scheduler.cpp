@@ -304,6 +304,7 @@ runtime_stats stats_of(scheduler_ptr self) {
   s.paused_types = st.limits->paused_types();
   s.queued = st.jobs.queued();
   s.commits = st.env->store->commits();
+  s.schedules = st.schedules.size();
   return s;
 }
 
@@ -360,6 +361,7 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
   self->state.limits.emplace(*self->state.env->types, self->state.env->opts);
   self->set_down_handler([=](caf::down_msg& dm) { handle(self, [&] { on_down(self, dm); }); });
   recover(self);
+  recover_schedules(self);
   arm_sweep(self);
   try_start(self);
   if (!self->state.outbox.empty()) { // recovery's fixes, the first starts
@@ -442,6 +444,22 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
       handle(self, [&] { on_timeout(self, id, run); });
     },
     [=](proto::sweep_atom) { handle(self, [&] { on_sweep(self); }); },
+    [=](proto::schedule_atom, schedule_info& s, proto::reply<schedule_info>& rp) {
+      handle(self, [&] { on_schedule(self, s, std::move(rp)); });
+    },
+    [=](proto::unschedule_atom, const std::string& name, proto::reply<void>& rp) {
+      handle(self, [&] { on_unschedule(self, name, std::move(rp)); });
+    },
+    [=](proto::pause_schedule_atom, const std::string& name, bool pause,
+        proto::reply<void>& rp) {
+      handle(self, [&] { on_pause_schedule(self, name, pause, std::move(rp)); });
+    },
+    [=](proto::list_schedules_atom, proto::reply<std::vector<schedule_info>>& rp) {
+      on_list_schedules(self, std::move(rp));
+    },
+    [=](proto::tick_atom, std::uint64_t generation) {
+      handle(self, [&] { on_schedule_tick(self, generation); });
+    },
     [=](proto::recheck_atom) {
       handle(self, [&] {
         self->state.recheck_at = 0;

@@ -39,7 +39,8 @@ bool answer_existing_key(scheduler_ptr self, const owner_key& key,
   return true;
 }
 
-/// A new job's record, with the type's defaults applied.
+} // namespace
+
 std::shared_ptr<const job_record> new_record(scheduler_ptr self, std::uint16_t type_index,
                                              const std::string& type, boost::json::value params,
                                              const submit_options& opts) {
@@ -62,12 +63,15 @@ std::shared_ptr<const job_record> new_record(scheduler_ptr self, std::uint16_t t
   return made;
 }
 
+namespace {
+
 /// At most this many queued jobs keep their submitted record in memory (see
 /// `job_entry::record`); the others are read from the store when they start.
 /// The bound keeps memory per queued job small when millions are queued.
 constexpr std::size_t max_held_records = 256;
 
-/// Takes a durable job into the table: queued, or waiting for its start time.
+} // namespace
+
 void admit(scheduler_ptr self, std::uint16_t type_index, const submit_options& opts,
            const std::shared_ptr<const job_record>& rec) {
   auto& st = self->state;
@@ -88,8 +92,6 @@ void admit(scheduler_ptr self, std::uint16_t type_index, const submit_options& o
   ++st.counters.submitted;
   publish_status(self, stored, stored.status);
 }
-
-} // namespace
 
 void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<submitted> rp) {
   auto& st = self->state;

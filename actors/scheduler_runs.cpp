@@ -29,6 +29,7 @@ result<shared_record> take_record(scheduler_ptr self, job_entry& e) {
 
 void forget_job(scheduler_ptr self, job_id id) {
   self->state.jobs.forget(id);
+  after_scheduled_job(self, id);
 }
 
 void answer_finish_waiters(scheduler_ptr self, job_entry& e, const result<void>& written) {

@@ -28,6 +28,7 @@
 #include "actors/job_table.hpp"
 #include "actors/lifecycle.hpp"
 #include "actors/protocol.hpp"
+#include "actors/schedule_book.hpp"
 #include "actors/start_limits.hpp"
 #include "actors/write_outbox.hpp"
 
@@ -69,6 +70,9 @@ struct scheduler_state {
   std::set<job_id> deleting; ///< finished jobs whose deletion is not yet durable
   job_id last_id = 0;
   runtime_stats counters;
+  schedule_book schedules;
+  millis schedule_timer_at = 0; ///< when the armed schedule timer fires; 0 = none
+  std::uint64_t schedule_timer_generation = 0; ///< a tick of another generation is stale
 
   bool stopping = false;
   std::size_t actors_to_stop = 0;
@@ -167,6 +171,30 @@ void on_signal(scheduler_ptr self, job_id id, job_signal& sig, proto::reply<void
 void on_actor_of(scheduler_ptr self, job_id id, proto::reply<caf::actor> rp);
 /// Puts what only the scheduler knows (live progress) on stored records.
 void add_live_progress(scheduler_ptr self, list_page& page);
+
+/// A new job's record (its id taken), with the type's defaults applied; waiting
+/// if `opts.run_at` is later than now.
+std::shared_ptr<const job_record> new_record(scheduler_ptr self, std::uint16_t type_index,
+                                             const std::string& type, boost::json::value params,
+                                             const submit_options& opts);
+/// Takes a job whose new record is durable into the table: queued, or waiting
+/// for its start time.
+void admit(scheduler_ptr self, std::uint16_t type_index, const submit_options& opts,
+           const std::shared_ptr<const job_record>& rec);
+
+// -- scheduler_schedules.cpp: recurring schedules -----------------------------------------
+
+/// Takes the store's schedules into the book and arms the timer (after the
+/// jobs are recovered: a schedule may wait for its previous job).
+void recover_schedules(scheduler_ptr self);
+void on_schedule(scheduler_ptr self, schedule_info& s, proto::reply<schedule_info> rp);
+void on_unschedule(scheduler_ptr self, const std::string& name, proto::reply<void> rp);
+void on_pause_schedule(scheduler_ptr self, const std::string& name, bool pause,
+                       proto::reply<void> rp);
+void on_list_schedules(scheduler_ptr self, proto::reply<std::vector<schedule_info>> rp);
+void on_schedule_tick(scheduler_ptr self, std::uint64_t generation);
+/// Job `id` has ended: the schedules queued behind it fire their ticks.
+void after_scheduled_job(scheduler_ptr self, job_id id);
 
 // -- scheduler_admin.cpp: deletion, retention, forced failure, paused types -------------
 

@@ -1,12 +1,14 @@
 /// The facade's calls: each one's asynchronous form sends one request to the
 /// scheduler; its future and synchronous forms wrap that.
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include <boost/json.hpp>
 
 #include "jobrt/runtime.hpp"
+#include "jobrt/tick_rule.hpp"
 
 #include "facade/runtime_impl.hpp"
 
@@ -80,6 +82,27 @@ result<void> check_signal(const runtime_options& opts, std::string_view name,
                                             + " bytes, over the limit of "
                                             + std::to_string(opts.max_payload_bytes)};
   return {};
+}
+
+/// Checks a schedule on the caller's thread: its name, rule, options, and the
+/// submit its ticks make.
+result<void> check_schedule(const runtime_options& opts, std::string_view name,
+                            std::string_view spec, std::string_view type,
+                            const json::value& params, const schedule_options& so) {
+  if (auto ok = check_schedule_name(name); !ok)
+    return ok;
+  if (auto rule = tick_rule::parse(spec, so.time_zone); !rule)
+    return rule.error();
+  constexpr std::uint32_t most_catch_up = 10'000;
+  if (so.max_catch_up < 1 || so.max_catch_up > most_catch_up)
+    return error{errc::invalid_argument, "max_catch_up must be 1 to "
+                                           + std::to_string(most_catch_up) + " (got "
+                                           + std::to_string(so.max_catch_up) + ")"};
+  if (so.grace_ms < 0 || so.timeout_ms < 0)
+    return error{errc::invalid_argument, "grace_ms and timeout_ms cannot be negative"};
+  submit_options ticks;
+  ticks.owner = so.owner;
+  return check_submit(opts, type, params, ticks);
 }
 
 } // namespace
@@ -202,6 +225,46 @@ void runtime::stats_async(completion<runtime_stats> done) {
   impl_->call(std::move(done), proto::stats_atom::value);
 }
 
+void runtime::schedule_async(std::string_view name, std::string_view spec, std::string_view type,
+                             const json::value& params, const schedule_options& opts,
+                             completion<schedule_info> done) {
+  auto& rt = *impl_;
+  if (auto ok = check_schedule(rt.opts, name, spec, type, params, opts); !ok)
+    return answer_now<schedule_info>(std::move(done), ok.error());
+  schedule_info s;
+  s.name = std::string{name};
+  s.spec = std::string{spec};
+  s.type = std::string{type};
+  s.params = params;
+  canonicalize_numbers(s.params);
+  s.options = opts;
+  if (s.options.time_zone.empty())
+    s.options.time_zone = "UTC";
+  rt.call(std::move(done), proto::schedule_atom::value, std::move(s));
+}
+
+void runtime::unschedule_async(std::string_view name, completion<void> done) {
+  if (auto ok = check_schedule_name(name); !ok)
+    return answer_now<void>(std::move(done), ok);
+  impl_->call(std::move(done), proto::unschedule_atom::value, std::string{name});
+}
+
+void runtime::pause_schedule_async(std::string_view name, completion<void> done) {
+  if (auto ok = check_schedule_name(name); !ok)
+    return answer_now<void>(std::move(done), ok);
+  impl_->call(std::move(done), proto::pause_schedule_atom::value, std::string{name}, true);
+}
+
+void runtime::resume_schedule_async(std::string_view name, completion<void> done) {
+  if (auto ok = check_schedule_name(name); !ok)
+    return answer_now<void>(std::move(done), ok);
+  impl_->call(std::move(done), proto::pause_schedule_atom::value, std::string{name}, false);
+}
+
+void runtime::list_schedules_async(completion<std::vector<schedule_info>> done) {
+  impl_->call(std::move(done), proto::list_schedules_atom::value);
+}
+
 // -- futures: the asynchronous forms, answered through a promise -----------------------
 
 std::future<result<submitted>> runtime::submit_async(std::string_view type,
@@ -289,6 +352,32 @@ std::future<result<runtime_stats>> runtime::stats_async() {
   return impl::as_future<runtime_stats>([&](auto done) { stats_async(std::move(done)); });
 }
 
+std::future<result<schedule_info>> runtime::schedule_async(std::string_view name,
+                                                           std::string_view spec,
+                                                           std::string_view type,
+                                                           const json::value& params,
+                                                           const schedule_options& opts) {
+  return impl::as_future<schedule_info>(
+    [&](auto done) { schedule_async(name, spec, type, params, opts, std::move(done)); });
+}
+
+std::future<result<void>> runtime::unschedule_async(std::string_view name) {
+  return impl::as_future<void>([&](auto done) { unschedule_async(name, std::move(done)); });
+}
+
+std::future<result<void>> runtime::pause_schedule_async(std::string_view name) {
+  return impl::as_future<void>([&](auto done) { pause_schedule_async(name, std::move(done)); });
+}
+
+std::future<result<void>> runtime::resume_schedule_async(std::string_view name) {
+  return impl::as_future<void>([&](auto done) { resume_schedule_async(name, std::move(done)); });
+}
+
+std::future<result<std::vector<schedule_info>>> runtime::list_schedules_async() {
+  return impl::as_future<std::vector<schedule_info>>(
+    [&](auto done) { list_schedules_async(std::move(done)); });
+}
+
 // -- synchronous forms: the asynchronous ones, waited for --------------------------------
 
 result<job_id> runtime::submit(std::string_view type, const json::value& params,
@@ -373,6 +462,30 @@ result<list_page> runtime::list(const list_query& q) {
 
 result<runtime_stats> runtime::stats() {
   return impl_->await<runtime_stats>([&](auto done) { stats_async(std::move(done)); });
+}
+
+result<schedule_info> runtime::schedule(std::string_view name, std::string_view spec,
+                                        std::string_view type, const json::value& params,
+                                        const schedule_options& opts) {
+  return impl_->await<schedule_info>(
+    [&](auto done) { schedule_async(name, spec, type, params, opts, std::move(done)); });
+}
+
+result<void> runtime::unschedule(std::string_view name) {
+  return impl_->await<void>([&](auto done) { unschedule_async(name, std::move(done)); });
+}
+
+result<void> runtime::pause_schedule(std::string_view name) {
+  return impl_->await<void>([&](auto done) { pause_schedule_async(name, std::move(done)); });
+}
+
+result<void> runtime::resume_schedule(std::string_view name) {
+  return impl_->await<void>([&](auto done) { resume_schedule_async(name, std::move(done)); });
+}
+
+result<std::vector<schedule_info>> runtime::list_schedules() {
+  return impl_->await<std::vector<schedule_info>>(
+    [&](auto done) { list_schedules_async(std::move(done)); });
 }
 
 /// Unlike the others, `wait` has a timeout of its own; a caller that gives up

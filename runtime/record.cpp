@@ -1,5 +1,7 @@
 #include "jobrt/record.hpp"
+#include "jobrt/schedule.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -203,6 +205,116 @@ result<checkpoint> checkpoint_from_json(const json::value& v) {
     if (o.contains("signals_taken"))
       c.signals_taken = static_cast<std::uint64_t>(get_int(o, "signals_taken"));
     return c;
+  });
+}
+
+// -- schedules ---------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* missed_names[] = {"skip", "run_once", "run_each"};
+constexpr const char* overlap_names[] = {"skip", "queue", "allow"};
+
+template <class Enum, std::size_t N>
+bool parse_name(std::string_view name, const char* const (&names)[N], Enum& out) noexcept {
+  for (std::size_t i = 0; i < N; ++i)
+    if (name == names[i]) {
+      out = static_cast<Enum>(i);
+      return true;
+    }
+  return false;
+}
+
+} // namespace
+
+const char* to_string(missed_ticks m) noexcept {
+  return missed_names[static_cast<std::size_t>(m)];
+}
+const char* to_string(overlapping_ticks o) noexcept {
+  return overlap_names[static_cast<std::size_t>(o)];
+}
+bool parse_missed_ticks(std::string_view name, missed_ticks& out) noexcept {
+  return parse_name(name, missed_names, out);
+}
+bool parse_overlapping_ticks(std::string_view name, overlapping_ticks& out) noexcept {
+  return parse_name(name, overlap_names, out);
+}
+
+result<void> check_schedule_name(std::string_view name) {
+  constexpr std::size_t longest = 200;
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+           || c == '_' || c == '-' || c == ':';
+  };
+  if (name.empty() || name.size() > longest
+      || !std::all_of(name.begin(), name.end(), allowed))
+    return error{errc::invalid_argument,
+                 "a schedule's name must be 1 to " + std::to_string(longest)
+                   + " characters of letters, digits, '.', '_', '-' and ':' (got '"
+                   + std::string{name.substr(0, 64)} + (name.size() > 64 ? "...'" : "'") + ")"};
+  return {};
+}
+
+std::string schedule_tick_key(const std::string& name, millis tick) {
+  return "jobrt.schedule/" + name + "/" + std::to_string(tick);
+}
+
+json::value to_json(const schedule_info& s) {
+  const auto& op = s.options;
+  json::object o;
+  o["name"] = s.name;
+  o["spec"] = s.spec;
+  o["type"] = s.type;
+  o["params"] = s.params;
+  o["time_zone"] = op.time_zone;
+  o["on_missed"] = to_string(op.on_missed);
+  o["max_catch_up"] = op.max_catch_up;
+  o["on_overlap"] = to_string(op.on_overlap);
+  o["grace_ms"] = op.grace_ms;
+  o["priority"] = op.priority;
+  o["owner"] = op.owner;
+  o["max_attempts"] = op.max_attempts;
+  o["timeout_ms"] = op.timeout_ms;
+  o["paused"] = s.paused;
+  o["created_at"] = s.created_at;
+  o["last_tick"] = s.last_tick;
+  o["last_job"] = s.last_job;
+  o["last_fired_at"] = s.last_fired_at;
+  o["fired"] = s.fired;
+  o["next_tick"] = s.next_tick;
+  return o;
+}
+
+result<schedule_info> schedule_from_json(const json::value& v) {
+  return decode([&] {
+    const auto& o = as_object(v, "schedule");
+    schedule_info s;
+    auto& op = s.options;
+    s.name = get_string(o, "name");
+    s.spec = get_string(o, "spec");
+    s.type = get_string(o, "type");
+    s.params = get_any(o, "params");
+    op.time_zone = get_string(o, "time_zone");
+    if (!parse_missed_ticks(get_string(o, "on_missed"), op.on_missed))
+      throw shape_error{"field 'on_missed' is not a policy for missed ticks"};
+    op.max_catch_up = static_cast<std::uint32_t>(get_uint(o, "max_catch_up"));
+    if (!parse_overlapping_ticks(get_string(o, "on_overlap"), op.on_overlap))
+      throw shape_error{"field 'on_overlap' is not a policy for overlapping ticks"};
+    op.grace_ms = get_int(o, "grace_ms");
+    op.priority = static_cast<std::int32_t>(get_int(o, "priority"));
+    op.owner = get_string(o, "owner");
+    op.max_attempts = static_cast<std::uint32_t>(get_uint(o, "max_attempts"));
+    op.timeout_ms = get_int(o, "timeout_ms");
+    auto* paused = o.if_contains("paused");
+    s.paused = paused != nullptr && paused->is_bool() && paused->get_bool();
+    op.paused = s.paused;
+    s.created_at = get_int(o, "created_at");
+    s.last_tick = get_int(o, "last_tick");
+    s.last_job = get_uint(o, "last_job");
+    s.last_fired_at = get_int(o, "last_fired_at");
+    s.fired = get_uint(o, "fired");
+    s.next_tick = get_int(o, "next_tick");
+    return s;
   });
 }
 

@@ -267,51 +267,6 @@ std::optional<std::uint64_t> read_u64_le(std::string_view bytes) {
   return in.uint_le<8>();
 }
 
-// -- keys -------------------------------------------------------------------------
-
-std::string id_key(job_id id) {
-  std::string out(8, '\0');
-  for (std::size_t i = 0; i < 8; ++i)
-    out[7 - i] = static_cast<char>((id >> (8 * i)) & 0xff);
-  return out;
-}
-
-std::optional<job_id> id_from_key_suffix(std::string_view key) {
-  if (key.size() < 8)
-    return std::nullopt;
-  job_id id = 0;
-  for (char c : key.substr(key.size() - 8))
-    id = (id << 8) | static_cast<unsigned char>(c);
-  return id;
-}
-
-std::string status_key(job_status s, job_id id) {
-  std::string out(1, static_cast<char>(s));
-  out += id_key(id);
-  return out;
-}
-
-std::string owner_key(std::string_view owner, job_id id) {
-  std::string out{owner};
-  out.push_back('\0');
-  out += id_key(id);
-  return out;
-}
-
-std::string unique_key(std::string_view owner, std::string_view key) {
-  // An owner longer than a u16 cannot be stored (max_owner_size); its length is
-  // held at the u16's limit here so the key stays well formed, and check_batch
-  // refuses the write as too long.
-  auto n = static_cast<std::uint16_t>(std::min<std::size_t>(owner.size(), 0xffff));
-  std::string out;
-  out.reserve(unique_key_overhead(owner) + key.size());
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n & 0xff));
-  out.append(owner.data(), owner.size());
-  out.append(key.data(), key.size());
-  return out;
-}
-
 // -- values -----------------------------------------------------------------------
 
 namespace {
@@ -554,10 +509,28 @@ result<job_signal> decode_signal(std::uint64_t seq, std::string_view bytes) {
   return s;
 }
 
-std::string signal_key(job_id id, std::uint64_t seq) {
-  auto out = id_key(id);
-  out += id_key(seq);
+result<std::string> encode_schedule(const schedule_info& s) {
+  if (has_non_finite(s.params))
+    return not_finite("schedule " + s.name);
+  auto body = json::serialize(to_json(s));
+  std::string out;
+  out.reserve(crc_size + body.size());
+  put_u32_le(out, crc32(body));
+  out += body;
   return out;
+}
+
+result<schedule_info> decode_schedule(std::string_view bytes) {
+  auto payload = checked_payload(bytes);
+  if (!payload)
+    return payload.error();
+  auto doc = parse_json(*payload);
+  if (!doc)
+    return doc.error();
+  auto s = schedule_from_json(*doc);
+  if (!s)
+    return corrupt(s.error().message);
+  return s;
 }
 
 result<checkpoint> decode_checkpoint(std::string_view bytes) {

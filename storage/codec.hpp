@@ -32,6 +32,7 @@
 
 #include "jobrt/error.hpp"
 #include "jobrt/record.hpp"
+#include "jobrt/schedule.hpp"
 #include "storage/job_store.hpp"
 
 namespace jobrt::storage::codec {
@@ -110,6 +111,11 @@ std::string signal_key(job_id id, std::uint64_t seq);
 /// is not finite.
 result<std::string> encode_signal(const job_signal& s);
 result<job_signal> decode_signal(std::uint64_t seq, std::string_view bytes);
+
+/// Schedule value (`schedules`): [u32 crc32 of what follows] then the JSON text
+/// of to_json(schedule). Few and small: JSON keeps them readable with mdb_dump.
+result<std::string> encode_schedule(const schedule_info& s);
+result<schedule_info> decode_schedule(std::string_view bytes);
 
 /// crc32 (the zlib polynomial) of `bytes`.
 std::uint32_t crc32(std::string_view bytes);

@@ -28,6 +28,8 @@
 ///   unique      idempotency key     -> u64be id
 ///   quarantine  u64be id            -> reason, 0x00, the raw bytes found
 ///   meta        "schema", "last_id" -> u32 / u64; "setting/NAME" -> bytes
+///   signals     u64be id, u64be seq -> signal value
+///   schedules   name                -> schedule value (checksum + JSON)
 
 #include <atomic>
 #include <array>
@@ -132,6 +134,11 @@ public:
   /// The jobs that have signals stored, in id order (recovery wakes those that
   /// wait for one).
   virtual result<std::vector<job_id>> jobs_with_signals() const = 0;
+  /// Every stored schedule, by name (`next_tick` is 0: the scheduler computes
+  /// it). A schedule that cannot be decoded is left out, and its name and the
+  /// reason go to `corrupt` if given.
+  virtual result<std::vector<schedule_info>>
+  schedules(std::vector<std::pair<std::string, std::string>>* corrupt = nullptr) const = 0;
   /// A setting stored with `write_batch::put_setting`, if any.
   virtual result<std::optional<std::string>> get_setting(const std::string& name) const = 0;
   /// The job that holds `owner`'s idempotency key `key`, if any.
@@ -153,6 +160,8 @@ private:
 /// The limits every store holds writes to, so that both refuse the same batch.
 inline constexpr std::size_t max_list_limit = 1000;
 inline constexpr std::size_t default_list_limit = 50;
+/// Longest schedule name, in bytes (it is a key of the `schedules` database).
+inline constexpr std::size_t max_schedule_name = 200;
 
 /// The statuses `for_each_unfinished` and `for_each_finished` visit, in order.
 inline constexpr std::array<job_status, 4> unfinished_statuses{

@@ -14,7 +14,7 @@ namespace jobrt::storage {
 
 namespace {
 
-constexpr unsigned max_dbs = 9;
+constexpr unsigned max_dbs = 10;
 
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
@@ -93,7 +93,7 @@ int lmdb_store::open_dbis(lmdb::txn& t) {
   const std::pair<const char*, MDB_dbi*> dbs[] = {
     {"jobs", &jobs_},         {"checkpoints", &checkpoints_}, {"by_status", &by_status_},
     {"by_owner", &by_owner_}, {"unique", &unique_},           {"quarantine", &quarantine_},
-    {"meta", &meta_},         {"signals", &signals_},
+    {"meta", &meta_},         {"signals", &signals_},         {"schedules", &schedules_},
   };
   for (const auto& [name, dbi] : dbs)
     if (int rc = mdb_dbi_open(t.get(), name, MDB_CREATE, dbi))
@@ -452,6 +452,27 @@ result<std::vector<job_id>> lmdb_store::jobs_with_signals() const {
     next = codec::id_key(id + 1);
     key = next;
     rc = c.get(key, value, MDB_SET_RANGE);
+  }
+  return out;
+}
+
+result<std::vector<schedule_info>>
+lmdb_store::schedules(std::vector<std::pair<std::string, std::string>>* corrupt) const {
+  auto rt = begin_read();
+  if (!rt)
+    return rt.error();
+  lmdb::cursor c;
+  if (int rc = c.open(rt->txn, schedules_))
+    return lmdb_failure("cannot read the schedules", rc);
+  std::vector<schedule_info> out;
+  std::string_view key, value;
+  for (int rc = c.get(key, value, MDB_FIRST); rc == 0; rc = c.get(key, value, MDB_NEXT)) {
+    auto s = codec::decode_schedule(value);
+    if (s && s->name == key)
+      out.push_back(std::move(*s));
+    else if (corrupt != nullptr)
+      corrupt->emplace_back(std::string{key},
+                            s ? "its name does not match its key" : s.error().message);
   }
   return out;
 }

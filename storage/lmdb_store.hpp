@@ -39,6 +39,8 @@ public:
   result<std::optional<std::string>> get_setting(const std::string& name) const override;
   result<std::vector<job_signal>> signals_of(job_id id) const override;
   result<std::vector<job_id>> jobs_with_signals() const override;
+  result<std::vector<schedule_info>>
+  schedules(std::vector<std::pair<std::string, std::string>>* corrupt) const override;
   result<std::optional<job_id>> find_unique_key(std::string_view owner,
                                                 std::string_view key) const override;
   job_id last_id() const override;
@@ -58,6 +60,7 @@ private:
   MDB_dbi quarantine_ = 0;
   MDB_dbi meta_ = 0;
   MDB_dbi signals_ = 0;
+  MDB_dbi schedules_ = 0;
   std::size_t max_map_size_ = 0;
   std::atomic<job_id> last_id_{0};
   /// The refusal of the last `apply` that returned `status_mismatch_rc`.

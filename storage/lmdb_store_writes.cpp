@@ -68,6 +68,8 @@ result<std::vector<std::string>> lmdb_store::encode(const write_batch& batch) co
       v = codec::encode_checkpoint(*o.cp);
     else if (o.what == op::kind::put_signal)
       v = codec::encode_signal(*o.signal);
+    else if (o.what == op::kind::put_schedule)
+      v = codec::encode_schedule(*o.schedule);
     if (!v)
       return v.error();
     values[i] = std::move(*v);
@@ -140,6 +142,10 @@ int lmdb_store::apply_op(lmdb::txn& t, const op& o, const std::string& value,
       return t.put(signals_, codec::signal_key(o.id, o.signal->seq), value);
     case op::kind::erase_signals:
       return erase_signals(t, o.id, o.seq);
+    case op::kind::put_schedule:
+      return t.put(schedules_, o.key, value);
+    case op::kind::erase_schedule:
+      return t.del(schedules_, o.key);
   }
   return EINVAL;
 }

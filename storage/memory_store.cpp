@@ -121,6 +121,17 @@ public:
     return out;
   }
 
+  result<std::vector<schedule_info>>
+  schedules(std::vector<std::pair<std::string, std::string>>*) const override {
+    // Nothing in memory can be corrupt.
+    std::shared_lock reading{mtx_};
+    std::vector<schedule_info> out;
+    out.reserve(schedules_.size());
+    for (const auto& kv : schedules_)
+      out.push_back(*kv.second);
+    return out;
+  }
+
   result<std::vector<job_id>> jobs_with_signals() const override {
     std::shared_lock reading{mtx_};
     std::vector<job_id> out;
@@ -270,6 +281,12 @@ private:
             signals_.erase(i);
         }
         break;
+      case op::kind::put_schedule:
+        schedules_[o.key] = o.schedule;
+        break;
+      case op::kind::erase_schedule:
+        schedules_.erase(o.key);
+        break;
     }
   }
 
@@ -309,6 +326,7 @@ private:
   std::map<std::string, std::set<job_id>> by_owner_;
   std::unordered_map<std::string, job_id> unique_;
   std::map<std::string, std::string> settings_;
+  std::map<std::string, std::shared_ptr<const schedule_info>> schedules_;
   std::unordered_map<job_id, std::map<std::uint64_t, std::shared_ptr<const job_signal>>> signals_;
   std::map<job_id, std::string> quarantined_; ///< id -> reason
   std::atomic<job_id> last_id_{0};

@@ -59,6 +59,15 @@ result<void> check_batch(const write_batch& batch) {
     if (o.what == op::kind::put_checkpoint)
       if (auto r = codec::check_checkpoint(*o.cp); !r)
         return r;
+    bool scheduled = o.what == op::kind::put_schedule || o.what == op::kind::erase_schedule;
+    if (scheduled && (o.key.empty() || o.key.size() > max_schedule_name))
+      return error{errc::invalid_argument, "a schedule's name must be 1 to "
+                                             + std::to_string(max_schedule_name)
+                                             + " bytes long (got " + std::to_string(o.key.size())
+                                             + ")"};
+    if (o.what == op::kind::put_schedule && has_non_finite(o.schedule->params))
+      return error{errc::invalid_argument,
+                   "a schedule's parameters hold a number that is not finite"};
     if (o.what == op::kind::put_signal && has_non_finite(o.signal->payload))
       return error{errc::invalid_argument,
                    "a signal's payload holds a number that is not finite (JSON cannot store it)"};

@@ -66,6 +66,19 @@ void write_batch::erase_signals(job_id id, std::uint64_t seq) {
   ops_.push_back(std::move(o));
 }
 
+void write_batch::put_schedule(std::shared_ptr<const schedule_info> s) {
+  auto o = make_op(op::kind::put_schedule, 0);
+  o.key = s->name;
+  o.schedule = std::move(s);
+  ops_.push_back(std::move(o));
+}
+
+void write_batch::erase_schedule(const std::string& name) {
+  auto o = make_op(op::kind::erase_schedule, 0);
+  o.key = name;
+  ops_.push_back(std::move(o));
+}
+
 void write_batch::quarantine(job_id id, const std::string& reason) {
   auto o = make_op(op::kind::quarantine, id);
   o.key = reason;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "jobrt/record.hpp"
+#include "jobrt/schedule.hpp"
 
 namespace jobrt::storage {
 
@@ -50,6 +51,10 @@ public:
   /// Deletes the signals of job `id` up to and including `seq`: the job took them
   /// and has checkpointed since.
   void erase_signals(job_id id, std::uint64_t seq);
+  /// Inserts or replaces the schedule named `s->name` (its `next_tick` is not stored).
+  void put_schedule(std::shared_ptr<const schedule_info> s);
+  /// Deletes the schedule `name` (no-op if absent).
+  void erase_schedule(const std::string& name);
 
   /// For each op, whether it is a put_record that a later put of the same
   /// record in this batch replaces (with no erase of it in between): stores
@@ -69,11 +74,11 @@ public:
   struct op {
     enum class kind : std::uint8_t {
       put_record, put_checkpoint, erase_job, put_unique, erase_unique, quarantine,
-      put_setting, put_signal, erase_signals
+      put_setting, put_signal, erase_signals, put_schedule, erase_schedule
     };
     kind what;
     job_id id = 0;
-    std::string key;   ///< unique key (codec::unique_key), setting name, or the reason for a quarantine
+    std::string key;   ///< unique key (codec::unique_key), setting or schedule name, or the reason for a quarantine
     std::size_t key_scope = 0; ///< of a unique key: the bytes of `key` before the idempotency key
     std::string value; ///< a setting's value
     std::shared_ptr<const job_record> record; ///< of a put_record
@@ -81,6 +86,7 @@ public:
     std::shared_ptr<const job_signal> signal;  ///< of a put_signal
     std::uint64_t seq = 0;                     ///< of an erase_signals: the last to delete
     std::shared_ptr<const checkpoint> cp;     ///< of a put_checkpoint
+    std::shared_ptr<const schedule_info> schedule; ///< of a put_schedule
   };
   const std::vector<op>& ops() const noexcept { return ops_; }
 

@@ -37,6 +37,7 @@
 #include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
 #include "jobrt/registry.hpp"
+#include "jobrt/schedule.hpp"
 #include "jobrt/services.hpp"
 #include "jobrt/stats.hpp"
 #include "jobrt/status.hpp"
@@ -161,6 +162,27 @@ public:
   /// The same, delivered to an actor as `job_event` messages.
   subscription subscribe(const caf::actor& subscriber, event_filter filter = {});
 
+  // -- recurring schedules (jobrt/schedule.hpp) ------------------------------------
+
+  /// Creates the schedule `name`, or replaces its rule, job and options (a
+  /// replaced schedule keeps its `last_tick`: ticks it handled do not fire
+  /// again). `spec` is a cron expression, a macro or an interval (see
+  /// `tick_rule::parse`); every tick submits a job of `type` with `params`.
+  /// Returns the schedule, durable, with its next tick. Errors: invalid_argument
+  /// (a bad spec, time zone, name or option), unknown_job_type, invalid_params,
+  /// payload_too_large, storage_full, shutting_down.
+  result<schedule_info> schedule(std::string_view name, std::string_view spec,
+                                 std::string_view type, const boost::json::value& params,
+                                 const schedule_options& opts = {});
+  /// Deletes a schedule; the jobs it submitted stay. not_found if there is none.
+  result<void> unschedule(std::string_view name);
+  /// No tick fires while paused; ticks that pass meanwhile are skipped, whatever
+  /// `on_missed` says (resuming does not make up for them).
+  result<void> pause_schedule(std::string_view name);
+  result<void> resume_schedule(std::string_view name);
+  /// Every schedule, by name, with its next tick.
+  result<std::vector<schedule_info>> list_schedules();
+
   // -- the runtime --------------------------------------------------------------------
 
   std::vector<job_type_info> job_types() const;
@@ -232,6 +254,22 @@ public:
   std::future<result<list_page>> list_async(const list_query& q = {});
   void stats_async(completion<runtime_stats> done);
   std::future<result<runtime_stats>> stats_async();
+  void schedule_async(std::string_view name, std::string_view spec, std::string_view type,
+                      const boost::json::value& params, const schedule_options& opts,
+                      completion<schedule_info> done);
+  std::future<result<schedule_info>> schedule_async(std::string_view name,
+                                                    std::string_view spec,
+                                                    std::string_view type,
+                                                    const boost::json::value& params,
+                                                    const schedule_options& opts = {});
+  void unschedule_async(std::string_view name, completion<void> done);
+  std::future<result<void>> unschedule_async(std::string_view name);
+  void pause_schedule_async(std::string_view name, completion<void> done);
+  std::future<result<void>> pause_schedule_async(std::string_view name);
+  void resume_schedule_async(std::string_view name, completion<void> done);
+  std::future<result<void>> resume_schedule_async(std::string_view name);
+  void list_schedules_async(completion<std::vector<schedule_info>> done);
+  std::future<result<std::vector<schedule_info>>> list_schedules_async();
   /// Stops taking work, stops running jobs at their next step (they stay
   /// `running` in the store and resume from their checkpoint on the next start),
   /// and closes the store. Idempotent.

@@ -40,6 +40,10 @@ struct runtime_stats {
   /// always 0 unless there is a bug; the change was not made.
   std::uint64_t refused_transitions = 0;
   std::vector<std::string> paused_types;
+  std::size_t schedules = 0;                ///< recurring schedules, paused ones included
+  std::uint64_t schedule_ticks_fired = 0;   ///< ticks that submitted a job, since start
+  /// Ticks that submitted nothing (missed, overlapping, or their type gone), since start.
+  std::uint64_t schedule_ticks_skipped = 0;
   /// From a job's checkpoint request to the moment it is durable.
   latency_histogram checkpoint_latency;
 };
