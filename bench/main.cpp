@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
         scenario_recovery(c, policy);
       if (want("signal"))
         scenario_signal(c, policy);
+      if (want("schedules"))
+        scenario_schedules(c, policy);
     }
     if (want("scaling"))
       scenario_scaling(c, scale_policies);

@@ -15,7 +15,7 @@ namespace bench {
 sizes default_sizes() {
   // Fits in about a minute on a 2-core machine; --full has the sizes of the targets.
   return {5'000, 100, 20, 10'000, 300, 20'000, 5'000, {1'000, 5'000}, {1, 8, 64, 512}, 5'000,
-          1'000, 200, 3'000, 300};
+          1'000, 200, 3'000, 300, 10'000};
 }
 
 namespace {
@@ -23,15 +23,15 @@ namespace {
 sizes full_sizes() {
   return {100'000, 1'000, 50, 10'000, 2'000, 1'000'000, 100'000,
           {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}, 100'000, 10'000, 1'000,
-          30'000, 3'000};
+          30'000, 3'000, 10'000};
 }
 sizes smoke_sizes() {
-  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0, 20, 10, 40, 40};
+  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0, 20, 10, 40, 40, 50};
 }
 
 const char* const scenario_names[] = {"noop-mem", "noop-durable", "checkpoint", "control",
                                       "recovery", "memory",       "scaling",    "signal",
-                                      "http",     "soak"};
+                                      "http",     "soak",         "schedules"};
 
 } // namespace
 
@@ -57,6 +57,11 @@ usage: jobrt-bench [options]
                       http          POST /api/jobs to jobrt-server over loopback (keep-alive,
                                        1, 16 and 256 connections, durable and --no-fsync),
                                        vs in-process submits with as many in flight
+                      schedules     10. N recurring schedules ("* * * * *", bench.noop) on a
+                                       manual clock, all fired by one advance to their tick:
+                                       ticks/s to the last completion, vs a submit_many drain
+                                       of N no-op jobs (in memory and durable); the time to
+                                       create them and list_schedules() with N
                       soak          1M no-op jobs submitted and completed while 100k paused
                                     jobs are held: memory and rate (only when named; --n
                                     sets the job count, a tenth of it is paused)

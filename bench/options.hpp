@@ -26,6 +26,7 @@ struct sizes {
   std::size_t signal_wakes; // scenario 8: wakes of a waiting job (and the burst)
   std::size_t http_n;       // http: requests per run (1 durable connection: at most http_n1)
   std::size_t http_n1;
+  std::size_t schedule_n; // schedules: schedules due at the same tick
 };
 
 /// The sizes of a plain run (neither --full nor --smoke).

@@ -32,5 +32,8 @@ void scenario_signal(const config& c, const std::string& asked);
 /// 9. Submits over HTTP to jobrt-server vs in process (scenario_http.cpp); each run
 /// gets the runtime's own policy, as the server does.
 void scenario_http(const config& c);
+/// 10. N schedules due at one tick, fired by a manual clock, vs a submit_many drain
+/// (scenario_schedules.cpp).
+void scenario_schedules(const config& c, const std::string& asked);
 
 } // namespace bench
