@@ -1,0 +1,615 @@
+/// The schedule crash loop: a child process (schedule_crash_child.cpp) runs a
+/// runtime on the real clock with recurring schedules ticking every second or two
+/// (schedule_crash_job.hpp: run_each with overlapping jobs, run_each queued one
+/// job at a time, run_once queued, skip) and a load of other jobs, and is killed
+/// with SIGKILL at random moments, half of them aimed at a tick (a few ms before
+/// to a few ms after it), again and again on the same store. After every kill the
+/// store is opened and checked; at the end a clean run lets every schedule tick
+/// on time, pauses them, finishes every job, and the store is checked once more.
+///
+/// Each tick fires exactly once: the jobs of a schedule, by the tick in their
+/// idempotency key ("jobrt.schedule/NAME/TICK_MS"), are
+/// - no_tick_fired_twice:  no tick has two jobs;
+/// - no_tick_lost:         (run_each) every tick created_at + k * interval up to
+///                         `last_tick` has a job;
+/// - ticks_on_grid:        every tick is created_at + k * interval, k >= 1;
+/// - no_tick_after_last_tick: no tick is later than `last_tick`;
+/// - fired_counts_jobs:    `fired` is the number of jobs;
+/// - last_job_is_newest:   `last_job` / `last_fired_at` are the newest tick's;
+/// - history_kept:         from one kill to the next, `created_at` stays, `last_tick`
+///                         and `fired` never go back, and a tick keeps its job;
+/// - recreate_keeps_history: a child that creates a stored schedule again gets
+///                         it back with its `created_at`, `last_tick` and `fired`;
+/// - completed_stays_completed: a tick's job seen completed stays completed;
+/// and at the end also
+/// - all_jobs_completed:   every job of the store completed (at-least-once);
+/// - schedules_kept_up:    a clean run fires on time again.
+///
+///   schedule_crash_tests --color_output=false -- CHILD [--kills N] [--seed S]
+///
+/// (or JOBRT_CRASH_LOOP_KILLS / JOBRT_CRASH_LOOP_SEED in the environment, as for
+/// crash_loop). The seed is printed; passing it again replays the same kill delays
+/// (the clock and thread timing still vary).
+
+#define BOOST_TEST_MODULE schedule_crash_tests
+#include <boost/test/unit_test.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "reliability/crash_loop_job.hpp"
+#include "reliability/schedule_crash_job.hpp"
+#include "storage/job_store.hpp"
+#include "test_jobs.hpp"
+
+JOBRT_REGISTER_JOB(schedule_crash::tick_job);
+JOBRT_REGISTER_JOB(crash_loop::loop_job);
+
+using namespace std::chrono_literals;
+using jobrt::job_id;
+using jobrt::job_status;
+using jobrt::millis;
+
+namespace {
+
+struct loop_options {
+  std::string child;
+  int kills = 30;
+  std::uint64_t seed = 0;
+};
+
+loop_options parse_options() {
+  auto& suite = boost::unit_test::framework::master_test_suite();
+  loop_options o;
+  o.seed = static_cast<std::uint64_t>(
+    std::chrono::steady_clock::now().time_since_epoch().count() % 1'000'000'007);
+  if (auto* k = std::getenv("JOBRT_CRASH_LOOP_KILLS"))
+    o.kills = std::atoi(k);
+  if (auto* s = std::getenv("JOBRT_CRASH_LOOP_SEED"))
+    o.seed = std::stoull(s);
+  for (int i = 1; i < suite.argc; ++i) {
+    std::string arg = suite.argv[i];
+    if (arg == "--kills" && i + 1 < suite.argc)
+      o.kills = std::atoi(suite.argv[++i]);
+    else if (arg == "--seed" && i + 1 < suite.argc)
+      o.seed = std::stoull(suite.argv[++i]);
+    else if (arg.rfind("--", 0) != 0)
+      o.child = arg;
+  }
+  BOOST_REQUIRE_MESSAGE(!o.child.empty(), "pass the schedule_crash_child path after --");
+  BOOST_REQUIRE(o.kills > 0);
+  return o;
+}
+
+millis wall_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+const schedule_crash::spec* spec_of(const std::string& name) {
+  for (const auto& s : schedule_crash::schedules())
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
+// -- findings, by check ------------------------------------------------------------------
+
+/// The named checks; each keeps what differed (capped).
+struct checks {
+  std::map<std::string, std::vector<std::string>> failed;
+
+  void fail(const std::string& check, std::string what) {
+    auto& v = failed[check];
+    if (v.size() < 20)
+      v.push_back(std::move(what));
+  }
+  bool ok() const { return failed.empty(); }
+  /// One Boost assertion per check that failed, naming it and listing what differed.
+  void report(const std::string& where) const {
+    for (const auto& [check, whats] : failed) {
+      std::string text;
+      for (const auto& w : whats)
+        text += "\n  " + w;
+      BOOST_ERROR(check << where << ":" << text);
+    }
+  }
+};
+
+std::string list_of(const std::vector<millis>& ticks, millis created_at) {
+  std::string out;
+  std::size_t n = 0;
+  for (auto t : ticks) {
+    if (++n > 12) {
+      out += " ... (" + std::to_string(ticks.size()) + " in all)";
+      break;
+    }
+    out += (out.empty() ? "" : ", ") + std::to_string(t) + " (created_at + "
+           + std::to_string(t - created_at) + " ms)";
+  }
+  return "[" + out + "]";
+}
+
+// -- what is known of each schedule --------------------------------------------------------
+
+struct schedule_facts {
+  bool seen = false;
+  millis created_at = 0;
+  millis last_tick = 0;
+  std::uint64_t fired = 0;
+  std::map<millis, job_id> ticks; ///< every tick's job seen so far
+  std::set<job_id> completed;     ///< its jobs seen completed
+};
+
+struct loop_ledger {
+  std::map<std::string, schedule_facts> schedules;
+  std::uint64_t created = 0, recreated = 0, ups = 0, aimed = 0, lines = 0;
+  std::uint64_t fired_at_last_kill = 0;
+  /// ms from the kill to the nearest tick of "each" (negative: the kill came first).
+  std::vector<millis> aimed_offsets;
+  checks found;
+
+  /// Applies one line of a child, with what list_schedules showed it at start.
+  void apply(const std::string& line, std::map<std::string, schedule_facts>& stored_now) {
+    ++lines;
+    std::istringstream words{line};
+    std::string what, name;
+    words >> what;
+    if (what == "up") {
+      ++ups;
+    } else if (what == "stored") {
+      words >> name;
+      auto& f = stored_now[name];
+      words >> f.created_at >> f.last_tick >> f.fired;
+    } else if (what == "created") {
+      ++created;
+    } else if (what == "recreated") {
+      ++recreated;
+      words >> name;
+      millis created_at = 0, last_tick = 0;
+      std::uint64_t fired = 0;
+      words >> created_at >> last_tick >> fired;
+      auto it = stored_now.find(name);
+      if (it == stored_now.end()) {
+        found.fail("recreate_keeps_history", name + ": recreated but not listed before: " + line);
+        return;
+      }
+      const auto& before = it->second;
+      if (created_at != before.created_at || last_tick < before.last_tick
+          || fired < before.fired)
+        found.fail("recreate_keeps_history",
+                   name + ": listed with created_at " + std::to_string(before.created_at)
+                     + ", last_tick " + std::to_string(before.last_tick) + ", fired "
+                     + std::to_string(before.fired) + "; schedule() again answered created_at "
+                     + std::to_string(created_at) + ", last_tick " + std::to_string(last_tick)
+                     + ", fired " + std::to_string(fired));
+    } else if (what == "error") {
+      found.fail("child_errors", line);
+    }
+  }
+};
+
+/// Runs the child for `run_for` (or until the wall clock reaches `kill_at`), kills
+/// it with SIGKILL and applies everything it wrote.
+void run_and_kill(const std::string& child, const std::string& store, std::uint64_t seed,
+                  std::chrono::milliseconds run_for, std::optional<millis> kill_at,
+                  loop_ledger& led, millis& killed_at) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  auto seed_arg = std::to_string(seed);
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execl(child.c_str(), child.c_str(), store.c_str(), seed_arg.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  auto deadline = std::chrono::steady_clock::now() + run_for;
+  if (kill_at)
+    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*kill_at - wall_now());
+  std::string pending;
+  char buf[8192];
+  bool eof = false;
+  auto drain = [&](bool until_eof) {
+    for (;;) {
+      int wait_ms = -1;
+      if (!until_eof) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+          return;
+        wait_ms = static_cast<int>(left.count());
+      }
+      pollfd p{fds[0], POLLIN, 0};
+      int n = ::poll(&p, 1, wait_ms);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n == 0)
+        return;
+      auto got = ::read(fds[0], buf, sizeof buf);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0) {
+        eof = true;
+        return;
+      }
+      pending.append(buf, static_cast<std::size_t>(got));
+    }
+  };
+  drain(false);
+  ::kill(pid, SIGKILL);
+  killed_at = wall_now();
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!eof)
+    drain(true);
+  ::close(fds[0]);
+  std::map<std::string, schedule_facts> stored_now;
+  std::size_t start = 0;
+  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
+    led.apply(pending.substr(start, nl - start), stored_now);
+    start = nl + 1;
+  }
+  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                        "the child ended before it was killed (status " << status << ")");
+}
+
+/// Opens the store (no process has it) and checks every schedule and its jobs;
+/// `final`: also that every job completed.
+void check_store(const std::string& store, loop_ledger& led, checks& found, bool final) {
+  jobrt::storage::store_config cfg;
+  cfg.path = store;
+  auto opened = jobrt::storage::job_store::open(cfg);
+  BOOST_REQUIRE_MESSAGE(opened.ok(), "opening the store: "
+                                       << (opened ? "" : opened.error().message));
+  auto& st = **opened;
+  std::vector<std::pair<std::string, std::string>> corrupt;
+  auto stored = st.schedules(&corrupt);
+  BOOST_REQUIRE_MESSAGE(stored.ok(), "reading the schedules: "
+                                       << (stored ? "" : stored.error().message));
+  for (const auto& [name, why] : corrupt)
+    found.fail("schedules_readable", name + ": " + why);
+
+  // Every job of the store; tick jobs by schedule and tick.
+  std::map<std::string, std::map<millis, std::vector<job_id>>> jobs_of;
+  std::map<job_id, jobrt::job_record> tick_jobs;
+  std::uint64_t unfinished = 0;
+  jobrt::list_query q;
+  q.limit = 1000;
+  for (;;) {
+    auto page = st.list(q);
+    BOOST_REQUIRE_MESSAGE(page.ok(), "listing jobs: " << (page ? "" : page.error().message));
+    for (auto& rec : page->jobs) {
+      if (final && rec.status != job_status::completed) {
+        ++unfinished;
+        found.fail("all_jobs_completed", "job " + std::to_string(rec.id) + " (" + rec.type
+                                           + ", key '" + rec.idempotency_key + "') is "
+                                           + jobrt::to_string(rec.status)
+                                           + (rec.error.empty() ? "" : ": " + rec.error));
+      }
+      if (rec.type != "tick")
+        continue;
+      const std::string prefix = "jobrt.schedule/";
+      const auto& key = rec.idempotency_key;
+      auto slash = key.rfind('/');
+      if (key.rfind(prefix, 0) != 0 || slash == std::string::npos || slash < prefix.size()) {
+        found.fail("tick_jobs_keyed", "job " + std::to_string(rec.id) + " has the key '" + key
+                                        + "'");
+        continue;
+      }
+      auto name = key.substr(prefix.size(), slash - prefix.size());
+      millis tick = 0;
+      try {
+        tick = std::stoll(key.substr(slash + 1));
+      } catch (const std::exception&) {
+        found.fail("tick_jobs_keyed", "job " + std::to_string(rec.id) + " has the key '" + key
+                                        + "'");
+        continue;
+      }
+      if (key != jobrt::schedule_tick_key(name, tick))
+        found.fail("tick_jobs_keyed", "job " + std::to_string(rec.id) + " has the key '" + key
+                                        + "'");
+      jobs_of[name][tick].push_back(rec.id);
+      tick_jobs.emplace(rec.id, std::move(rec));
+    }
+    if (page->next_cursor == 0)
+      break;
+    q.before = page->next_cursor;
+  }
+
+  std::map<std::string, const jobrt::schedule_info*> by_name;
+  for (const auto& s : *stored)
+    by_name[s.name] = &s;
+  for (const auto& [name, ticks] : jobs_of)
+    if (by_name.count(name) == 0)
+      found.fail("tick_jobs_keyed", std::to_string(ticks.size())
+                                      + " jobs name the schedule '" + name
+                                      + "', which the store does not hold");
+
+  for (const auto& sp : schedule_crash::schedules()) {
+    auto& facts = led.schedules[sp.name];
+    auto it = by_name.find(sp.name);
+    if (it == by_name.end()) {
+      if (facts.seen)
+        found.fail("history_kept", sp.name + ": the schedule is gone from the store");
+      continue; // not created yet: the first child died before it could
+    }
+    const auto& s = *it->second;
+    const auto& ticks = jobs_of[sp.name]; // tick -> jobs
+    auto nm = sp.name + ": ";
+
+    // no_tick_fired_twice
+    {
+      std::string twice;
+      for (const auto& [tick, ids] : ticks)
+        if (ids.size() > 1) {
+          twice += " tick " + std::to_string(tick) + " (created_at + "
+                   + std::to_string(tick - s.created_at) + " ms) has jobs";
+          for (auto id : ids)
+            twice += " " + std::to_string(id);
+          twice += ";";
+        }
+      if (!twice.empty())
+        found.fail("no_tick_fired_twice", nm + twice);
+    }
+    // ticks_on_grid, no_tick_after_last_tick
+    {
+      std::vector<millis> off, late;
+      for (const auto& [tick, ids] : ticks) {
+        if (tick <= s.created_at || (tick - s.created_at) % sp.interval_ms != 0)
+          off.push_back(tick);
+        if (tick > s.last_tick)
+          late.push_back(tick);
+      }
+      if (!off.empty())
+        found.fail("ticks_on_grid", nm + "ticks not created_at + k * " + std::to_string(sp.interval_ms)
+                                      + " ms (created_at " + std::to_string(s.created_at)
+                                      + "): " + list_of(off, s.created_at));
+      if (!late.empty())
+        found.fail("no_tick_after_last_tick",
+                   nm + "last_tick is " + std::to_string(s.last_tick) + " (created_at + "
+                     + std::to_string(s.last_tick - s.created_at) + " ms), but jobs were submitted for "
+                     + list_of(late, s.created_at));
+    }
+    // no_tick_lost
+    if (sp.fires_every_tick()) {
+      std::vector<millis> lost;
+      for (millis t = s.created_at + sp.interval_ms; t <= s.last_tick; t += sp.interval_ms)
+        if (ticks.count(t) == 0)
+          lost.push_back(t);
+      if (!lost.empty())
+        found.fail("no_tick_lost", nm + "no job for " + list_of(lost, s.created_at)
+                                     + "; last_tick created_at + "
+                                     + std::to_string(s.last_tick - s.created_at) + " ms, "
+                                     + std::to_string(ticks.size()) + " ticks with jobs");
+    }
+    // fired_counts_jobs
+    {
+      std::uint64_t jobs = 0;
+      for (const auto& [tick, ids] : ticks)
+        jobs += ids.size();
+      if (s.fired != jobs)
+        found.fail("fired_counts_jobs", nm + "fired is " + std::to_string(s.fired) + ", but "
+                                          + std::to_string(jobs) + " jobs name it");
+    }
+    // last_job_is_newest
+    if (!ticks.empty()) {
+      auto newest = std::prev(ticks.end());
+      if (s.last_fired_at != newest->first
+          || std::find(newest->second.begin(), newest->second.end(), s.last_job)
+               == newest->second.end())
+        found.fail("last_job_is_newest",
+                   nm + "last_job " + std::to_string(s.last_job) + " at "
+                     + std::to_string(s.last_fired_at) + ", but the newest tick is "
+                     + std::to_string(newest->first) + " with job "
+                     + std::to_string(newest->second.front()));
+    } else if (s.last_job != 0 || s.fired != 0) {
+      found.fail("last_job_is_newest", nm + "no jobs, but last_job " + std::to_string(s.last_job)
+                                         + " and fired " + std::to_string(s.fired));
+    }
+    // history_kept
+    if (facts.seen) {
+      if (s.created_at != facts.created_at)
+        found.fail("history_kept", nm + "created_at changed from "
+                                     + std::to_string(facts.created_at) + " to "
+                                     + std::to_string(s.created_at));
+      if (s.last_tick < facts.last_tick)
+        found.fail("history_kept", nm + "last_tick went back from "
+                                     + std::to_string(facts.last_tick) + " to "
+                                     + std::to_string(s.last_tick));
+      if (s.fired < facts.fired)
+        found.fail("history_kept", nm + "fired went back from " + std::to_string(facts.fired)
+                                     + " to " + std::to_string(s.fired));
+      for (const auto& [tick, id] : facts.ticks) {
+        auto now = ticks.find(tick);
+        if (now == ticks.end())
+          found.fail("history_kept", nm + "tick " + std::to_string(tick) + "'s job "
+                                       + std::to_string(id) + " is gone");
+        else if (std::find(now->second.begin(), now->second.end(), id) == now->second.end())
+          found.fail("history_kept", nm + "tick " + std::to_string(tick) + " had job "
+                                       + std::to_string(id) + ", now " + std::to_string(now->second.front()));
+      }
+    }
+    // completed_stays_completed, and the output of a completed tick job
+    for (const auto& [tick, ids] : ticks)
+      for (auto id : ids) {
+        const auto& rec = tick_jobs.at(id);
+        if (rec.status == job_status::completed) {
+          boost::json::value expected = {{"steps", sp.steps}};
+          if (rec.output != expected)
+            found.fail("completed_stays_completed",
+                       nm + "job " + std::to_string(id) + " completed with "
+                         + boost::json::serialize(rec.output) + ", expected "
+                         + boost::json::serialize(expected));
+          facts.completed.insert(id);
+        } else if (facts.completed.count(id) > 0) {
+          found.fail("completed_stays_completed", nm + "job " + std::to_string(id)
+                                                    + " had completed but is now "
+                                                    + jobrt::to_string(rec.status));
+        }
+        if (rec.status == job_status::failed || rec.status == job_status::cancelled)
+          found.fail("completed_stays_completed", nm + "job " + std::to_string(id) + " is "
+                                                    + jobrt::to_string(rec.status) + ": "
+                                                    + rec.error);
+      }
+
+    facts.seen = true;
+    facts.created_at = s.created_at;
+    facts.last_tick = std::max(facts.last_tick, s.last_tick);
+    facts.fired = std::max(facts.fired, s.fired);
+    for (const auto& [tick, ids] : ticks)
+      facts.ticks.emplace(tick, ids.front());
+  }
+  (void)unfinished;
+}
+
+std::uint64_t total_fired(const loop_ledger& led) {
+  std::uint64_t n = 0;
+  for (const auto& [name, f] : led.schedules)
+    n += f.fired;
+  return n;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
+  auto opts = parse_options();
+  std::cout << "schedule_crash: seed " << opts.seed << ", " << opts.kills
+            << " kills (replay with --seed " << opts.seed << ")" << std::endl;
+  test_jobs::temp_dir dir_guard;
+  auto store = (dir_guard.path / "store").string();
+  std::mt19937_64 rng{opts.seed};
+  std::uniform_int_distribution<int> run_ms(0, 1500);
+  std::uniform_int_distribution<int> percent(0, 99);
+  std::uniform_int_distribution<millis> around_tick(-25, 40);
+  loop_ledger led;
+  auto began = std::chrono::steady_clock::now();
+  for (int k = 1; k <= opts.kills; ++k) {
+    // Half the kills at a random moment of 0-1.5 s (start-up, recovery and its
+    // catch-up included); half aimed at a tick of "each", 25 ms before to 40 ms
+    // after it (each schedule's ticks are a few ms apart from the others').
+    std::optional<millis> kill_at;
+    millis aimed_tick = 0;
+    auto& each = led.schedules["each"];
+    auto child_seed = rng();
+    auto delay = std::chrono::milliseconds(run_ms(rng));
+    if (each.seen && percent(rng) < 50) {
+      auto earliest = wall_now() + 150 + delay.count() / 2;
+      auto k_ticks = (earliest - each.created_at + 999) / 1000;
+      aimed_tick = each.created_at + k_ticks * 1000;
+      kill_at = aimed_tick + around_tick(rng);
+      ++led.aimed;
+    }
+    millis killed_at = 0;
+    run_and_kill(opts.child, store, child_seed, delay, kill_at, led, killed_at);
+    if (kill_at)
+      led.aimed_offsets.push_back(killed_at - aimed_tick);
+    checks found;
+    check_store(store, led, found, false);
+    std::swap(found.failed["recreate_keeps_history"], led.found.failed["recreate_keeps_history"]);
+    std::swap(found.failed["child_errors"], led.found.failed["child_errors"]);
+    for (auto it = found.failed.begin(); it != found.failed.end();)
+      it = it->second.empty() ? found.failed.erase(it) : std::next(it);
+    found.report(" (after kill " + std::to_string(k) + (kill_at ? ", aimed at a tick" : "")
+                 + ", seed " + std::to_string(opts.seed) + ")");
+    BOOST_REQUIRE_MESSAGE(found.ok(), "stopping after kill " << k);
+  }
+  auto killing = std::chrono::steady_clock::now() - began;
+  led.fired_at_last_kill = total_fired(led);
+  std::map<std::string, std::uint64_t> fired_before;
+  for (const auto& [name, f] : led.schedules)
+    fired_before[name] = f.fired;
+
+  // A clean run: the schedules catch up and tick on time, then are paused, and
+  // every job finishes.
+  millis paused_at = 0;
+  {
+    jobrt::runtime_options o;
+    o.data_dir = store;
+    o.durable = false;
+    o.max_running = 8;
+    auto rt = jobrt::runtime::start(o);
+    BOOST_REQUIRE_MESSAGE(rt.ok(), (rt ? "" : rt.error().message));
+    auto& r = **rt;
+    std::this_thread::sleep_for(3500ms);
+    paused_at = wall_now();
+    for (const auto& sp : schedule_crash::schedules()) {
+      auto res = r.pause_schedule(sp.name);
+      BOOST_REQUIRE_MESSAGE(res.ok(), "pausing " << sp.name << ": " << res.error().message);
+    }
+    jobrt::list_query q;
+    q.statuses = {job_status::queued, job_status::running, job_status::waiting,
+                  job_status::paused};
+    q.limit = 1;
+    auto until = std::chrono::steady_clock::now() + 60s;
+    for (;;) {
+      auto page = r.list(q);
+      BOOST_REQUIRE_MESSAGE(page.ok(), (page ? "" : page.error().message));
+      if (page->jobs.empty())
+        break;
+      BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until,
+                            "not every job finished in the final run (60 s): job "
+                              << page->jobs.front().id << " is "
+                              << jobrt::to_string(page->jobs.front().status));
+      std::this_thread::sleep_for(50ms);
+    }
+    r.shutdown();
+  }
+  checks found;
+  check_store(store, led, found, true);
+  for (const auto& sp : schedule_crash::schedules()) {
+    const auto& f = led.schedules[sp.name];
+    if (!f.seen) {
+      found.fail("schedules_kept_up", sp.name + ": never created");
+      continue;
+    }
+    // On time again: its last tick is at most an interval (and 1.5 s of slack
+    // for a busy machine) before the pause.
+    if (sp.keeps_up() && f.last_tick < paused_at - sp.interval_ms - 1500)
+      found.fail("schedules_kept_up", sp.name + ": last_tick " + std::to_string(f.last_tick)
+                                        + " is " + std::to_string(paused_at - f.last_tick)
+                                        + " ms before the final run paused it");
+    if (sp.on_overlap != jobrt::overlapping_ticks::skip && f.fired <= fired_before[sp.name])
+      found.fail("schedules_kept_up", sp.name + ": fired nothing in the final run (fired "
+                                        + std::to_string(f.fired) + ")");
+  }
+  found.report(" (after the final run, seed " + std::to_string(opts.seed) + ")");
+
+  std::cout << "schedule_crash: " << opts.kills << " kills in "
+            << std::chrono::duration_cast<std::chrono::seconds>(killing).count() << " s ("
+            << led.aimed << " aimed at a tick; kill - tick in ms:";
+  for (auto o : led.aimed_offsets)
+    std::cout << " " << o;
+  std::cout << "); " << led.ups << " children got their schedules in place, " << led.created
+            << " schedules created, " << led.recreated << " created again over a stored one;";
+  for (const auto& sp : schedule_crash::schedules()) {
+    const auto& f = led.schedules[sp.name];
+    std::cout << " " << sp.name << ": " << f.fired << " jobs over "
+              << (f.last_tick - f.created_at) / sp.interval_ms << " ticks;";
+  }
+  std::cout << " seed " << opts.seed << std::endl;
+  BOOST_TEST(led.ups > 0u, "no child ever got its schedules in place: the loop tested nothing");
+  BOOST_TEST(led.schedules["each"].fired >= 5u, "too few ticks fired to test anything");
+}
