@@ -2,8 +2,9 @@
 /// runtime on the real clock with recurring schedules ticking every second or two
 /// (schedule_crash_job.hpp: run_each with overlapping jobs, run_each queued one
 /// job at a time, run_once queued, skip) and a load of other jobs, and is killed
-/// with SIGKILL at random moments, half of them aimed at a tick (a few ms before
-/// to a few ms after it), again and again on the same store. After every kill the
+/// with SIGKILL at random moments (some in start-up and recovery, many aimed at a
+/// tick: a few ms before to a few ms after it; after some the process stays down
+/// for seconds), again and again on the same store. After every kill the
 /// store is opened and checked; at the end a clean run lets every schedule tick
 /// on time, pauses them, finishes every job, and the store is checked once more.
 ///
@@ -162,6 +163,8 @@ struct schedule_facts {
 struct loop_ledger {
   std::map<std::string, schedule_facts> schedules;
   std::uint64_t created = 0, recreated = 0, ups = 0, aimed = 0, lines = 0;
+  std::uint64_t early = 0, long_downs = 0;
+  std::uint64_t before_up = 0; ///< kills before the child had its schedules in place
   std::uint64_t fired_at_last_kill = 0;
   /// ms from the kill to the nearest tick of "each" (negative: the kill came first).
   std::vector<millis> aimed_offsets;
@@ -339,6 +342,10 @@ void check_store(const std::string& store, loop_ledger& led, checks& found, bool
     q.before = page->next_cursor;
   }
 
+  for (auto& [name, ticks] : jobs_of)
+    for (auto& [tick, ids] : ticks)
+      std::sort(ids.begin(), ids.end());
+
   std::map<std::string, const jobrt::schedule_info*> by_name;
   for (const auto& s : *stored)
     by_name[s.name] = &s;
@@ -494,6 +501,93 @@ std::uint64_t total_fired(const loop_ledger& led) {
 
 } // namespace
 
+/// The checks themselves: a store written by hand with a tick twice, a tick lost,
+/// a tick off the grid and one after `last_tick` fails exactly the checks that
+/// name those, listing the ticks; a later store that lost a tick's job and moved
+/// `created_at` fails `history_kept`.
+BOOST_AUTO_TEST_CASE(the_checks_name_a_doubled_a_lost_and_a_stray_tick) {
+  test_jobs::temp_dir dir_guard;
+  auto store = (dir_guard.path / "store").string();
+  const millis created = 1'700'000'000'000;
+  auto write = [&](millis created_at, const std::vector<std::pair<job_id, millis>>& jobs,
+                   std::uint64_t fired, job_id last_job, millis last_tick) {
+    jobrt::storage::store_config cfg;
+    cfg.path = store;
+    auto st = jobrt::storage::job_store::open(cfg);
+    BOOST_REQUIRE(st.ok());
+    jobrt::storage::write_batch batch;
+    for (auto [id, tick] : jobs) {
+      jobrt::job_record rec;
+      rec.id = id;
+      rec.type = "tick";
+      rec.params = boost::json::object{{"steps", 4}, {"pace_ms", 150}};
+      rec.status = job_status::completed;
+      rec.created_at = tick;
+      rec.finished_at = tick + 10;
+      rec.idempotency_key = jobrt::schedule_tick_key("each", tick);
+      rec.output = boost::json::object{{"steps", 4}};
+      batch.put_record(std::move(rec));
+    }
+    jobrt::schedule_info s;
+    s.name = "each";
+    s.spec = "@every 1s";
+    s.type = "tick";
+    s.params = boost::json::object{{"steps", 4}, {"pace_ms", 150}};
+    s.options = spec_of("each")->options();
+    s.created_at = created_at;
+    s.last_tick = last_tick;
+    s.last_job = last_job;
+    s.last_fired_at = last_tick;
+    s.fired = fired;
+    batch.put_schedule(std::make_shared<const jobrt::schedule_info>(s));
+    auto done = (*st)->commit(batch);
+    BOOST_REQUIRE_MESSAGE(done.ok(), (done ? "" : done.error().message));
+  };
+  // Ticks 1, 2 (twice), 4, 5 s and 6.5 s after creation; 3 s is lost; last_tick 5 s.
+  write(created,
+        {{1, created + 1000}, {2, created + 2000}, {3, created + 2000}, {4, created + 4000},
+         {5, created + 5000}, {6, created + 6500}},
+        5, 5, created + 5000);
+  loop_ledger led;
+  checks found;
+  check_store(store, led, found, true);
+  std::set<std::string> names;
+  for (const auto& [check, whats] : found.failed)
+    names.insert(check);
+  std::set<std::string> expected{"no_tick_fired_twice", "no_tick_lost",   "ticks_on_grid",
+                                 "no_tick_after_last_tick", "fired_counts_jobs",
+                                 "last_job_is_newest"};
+  BOOST_TEST(names == expected);
+  auto says = [&](const std::string& check, const std::string& text) {
+    for (const auto& w : found.failed[check])
+      if (w.find(text) != std::string::npos)
+        return true;
+    return false;
+  };
+  BOOST_TEST(says("no_tick_fired_twice", "created_at + 2000 ms) has jobs 2 3"));
+  BOOST_TEST(says("no_tick_lost", "no job for [" + std::to_string(created + 3000)
+                                    + " (created_at + 3000 ms)]"));
+  BOOST_TEST(says("ticks_on_grid", "(created_at + 6500 ms)"));
+  BOOST_TEST(says("no_tick_after_last_tick", "(created_at + 6500 ms)"));
+  BOOST_TEST(says("fired_counts_jobs", "fired is 5, but 6 jobs name it"));
+
+  // The next look: created_at moved by a second and tick 1's job is gone (its
+  // record overwritten by tick 7's), else consistent.
+  write(created + 1000,
+        {{1, created + 7000}, {2, created + 2000}, {3, created + 3000}, {4, created + 4000},
+         {5, created + 5000}, {6, created + 6000}},
+        6, 1, created + 7000);
+  checks again;
+  check_store(store, led, again, true);
+  BOOST_TEST(again.failed.count("history_kept") == 1u);
+  std::string history;
+  for (const auto& w : again.failed["history_kept"])
+    history += w + "\n";
+  BOOST_TEST(history.find("created_at changed") != std::string::npos, history);
+  BOOST_TEST(history.find("tick " + std::to_string(created + 1000) + "'s job 1 is gone")
+               != std::string::npos, history);
+}
+
 BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
   auto opts = parse_options();
   std::cout << "schedule_crash: seed " << opts.seed << ", " << opts.kills
@@ -507,25 +601,41 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
   loop_ledger led;
   auto began = std::chrono::steady_clock::now();
   for (int k = 1; k <= opts.kills; ++k) {
-    // Half the kills at a random moment of 0-1.5 s (start-up, recovery and its
-    // catch-up included); half aimed at a tick of "each", 25 ms before to 40 ms
-    // after it (each schedule's ticks are a few ms apart from the others').
+    // After one kill in four the process stays down for 1-3 s: several ticks are
+    // missed, and the next start catches them up (run_each), folds them into
+    // one (run_once) or drops them (skip).
+    if (percent(rng) < 25) {
+      auto down = std::uniform_int_distribution<int>(1000, 3000)(rng);
+      ++led.long_downs;
+      std::this_thread::sleep_for(std::chrono::milliseconds(down));
+    }
+    // A kill at a random moment of 0-1.5 s (start-up, recovery and its catch-up
+    // included); one in five in the first 75 ms (start-up and recovery, which fires the
+    // ticks that came due while the process was down, at once); of the others, three in five
+    // aimed at a tick of "each", 25 ms before to 40 ms after it (each schedule's
+    // ticks are a few ms apart from the others').
     std::optional<millis> kill_at;
     millis aimed_tick = 0;
     auto& each = led.schedules["each"];
     auto child_seed = rng();
-    auto delay = std::chrono::milliseconds(run_ms(rng));
-    if (each.seen && percent(rng) < 50) {
+    auto mode = percent(rng);
+    auto delay = std::chrono::milliseconds(mode < 20 ? run_ms(rng) / 20 : run_ms(rng));
+    if (mode >= 20 && each.seen && percent(rng) < 60) {
       auto earliest = wall_now() + 150 + delay.count() / 2;
       auto k_ticks = (earliest - each.created_at + 999) / 1000;
       aimed_tick = each.created_at + k_ticks * 1000;
       kill_at = aimed_tick + around_tick(rng);
       ++led.aimed;
     }
+    if (mode < 20)
+      ++led.early;
+    auto ups_before = led.ups;
     millis killed_at = 0;
     run_and_kill(opts.child, store, child_seed, delay, kill_at, led, killed_at);
     if (kill_at)
       led.aimed_offsets.push_back(killed_at - aimed_tick);
+    if (led.ups == ups_before)
+      ++led.before_up;
     checks found;
     check_store(store, led, found, false);
     std::swap(found.failed["recreate_keeps_history"], led.found.failed["recreate_keeps_history"]);
@@ -599,10 +709,12 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
 
   std::cout << "schedule_crash: " << opts.kills << " kills in "
             << std::chrono::duration_cast<std::chrono::seconds>(killing).count() << " s ("
-            << led.aimed << " aimed at a tick; kill - tick in ms:";
+            << led.early << " in the first 75 ms, " << led.aimed
+            << " aimed at a tick, " << led.long_downs << " followed by 1-3 s down; kill - tick in ms:";
   for (auto o : led.aimed_offsets)
     std::cout << " " << o;
-  std::cout << "); " << led.ups << " children got their schedules in place, " << led.created
+  std::cout << "); " << led.before_up << " kills before the child had its schedules in place, "
+            << led.created
             << " schedules created, " << led.recreated << " created again over a stored one;";
   for (const auto& sp : schedule_crash::schedules()) {
     const auto& f = led.schedules[sp.name];
