@@ -165,6 +165,7 @@ struct loop_ledger {
   std::uint64_t created = 0, recreated = 0, ups = 0, aimed = 0, lines = 0;
   std::uint64_t early = 0, long_downs = 0;
   std::uint64_t before_up = 0; ///< kills before the child had its schedules in place
+  millis startup_ms = 100; ///< from a child's start to its "up" line, the last one seen
   std::uint64_t fired_at_last_kill = 0;
   /// ms from the kill to the nearest tick of "each" (negative: the kill came first).
   std::vector<millis> aimed_offsets;
@@ -210,14 +211,25 @@ struct loop_ledger {
   }
 };
 
-/// Runs the child for `run_for` (or until the wall clock reaches `kill_at`), kills
-/// it with SIGKILL and applies everything it wrote.
+/// How the parent picks the moment of a kill.
+struct kill_plan {
+  /// From the child's start, or (`after_up`) from its "up" line; a child that
+  /// has no "up" line 60 s after its start is a failure then.
+  std::chrono::milliseconds run_for{0};
+  bool after_up = false;
+  std::optional<millis> at; ///< a wall-clock time instead
+};
+
+/// Runs the child until `plan` says, kills it with SIGKILL and applies
+/// everything it wrote. `killed_at`: the wall clock at the kill; `up_after`:
+/// how long after its start it wrote "up" (-1: it did not).
 void run_and_kill(const std::string& child, const std::string& store, std::uint64_t seed,
-                  std::chrono::milliseconds run_for, std::optional<millis> kill_at,
-                  loop_ledger& led, millis& killed_at) {
+                  const kill_plan& plan, loop_ledger& led, millis& killed_at,
+                  std::chrono::milliseconds& up_after) {
   int fds[2];
   BOOST_REQUIRE(::pipe(fds) == 0);
   auto seed_arg = std::to_string(seed);
+  auto started = std::chrono::steady_clock::now();
   pid_t pid = ::fork();
   BOOST_REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -229,9 +241,10 @@ void run_and_kill(const std::string& child, const std::string& store, std::uint6
     ::_exit(127);
   }
   ::close(fds[1]);
-  auto deadline = std::chrono::steady_clock::now() + run_for;
-  if (kill_at)
-    deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*kill_at - wall_now());
+  auto deadline = started + (plan.after_up ? std::chrono::milliseconds(60'000) : plan.run_for);
+  if (plan.at)
+    deadline = started + std::chrono::milliseconds(*plan.at - wall_now());
+  up_after = std::chrono::milliseconds(-1);
   std::string pending;
   char buf[8192];
   bool eof = false;
@@ -259,6 +272,13 @@ void run_and_kill(const std::string& child, const std::string& store, std::uint6
         return;
       }
       pending.append(buf, static_cast<std::size_t>(got));
+      if (up_after.count() < 0
+          && (pending.rfind("up\n", 0) == 0 || pending.find("\nup\n") != std::string::npos)) {
+        auto now = std::chrono::steady_clock::now();
+        up_after = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
+        if (plan.after_up && !plan.at)
+          deadline = now + plan.run_for;
+      }
     }
   };
   drain(false);
@@ -277,6 +297,8 @@ void run_and_kill(const std::string& child, const std::string& store, std::uint6
   }
   BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
                         "the child ended before it was killed (status " << status << ")");
+  BOOST_REQUIRE_MESSAGE(!plan.after_up || plan.at || up_after.count() >= 0,
+                        "the child did not get its schedules in place within 60 s");
 }
 
 /// Opens the store (no process has it) and checks every schedule and its jobs;
@@ -601,38 +623,48 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
   loop_ledger led;
   auto began = std::chrono::steady_clock::now();
   for (int k = 1; k <= opts.kills; ++k) {
-    // After one kill in four the process stays down for 1-3 s: several ticks are
+    // After one kill in five the process stays down for 1-2.5 s: ticks are
     // missed, and the next start catches them up (run_each), folds them into
     // one (run_once) or drops them (skip).
-    if (percent(rng) < 25) {
-      auto down = std::uniform_int_distribution<int>(1000, 3000)(rng);
+    if (percent(rng) < 20) {
+      auto down = std::uniform_int_distribution<int>(1000, 2500)(rng);
       ++led.long_downs;
       std::this_thread::sleep_for(std::chrono::milliseconds(down));
     }
-    // A kill at a random moment of 0-1.5 s (start-up, recovery and its catch-up
-    // included); one in five in the first 75 ms (start-up and recovery, which fires the
-    // ticks that came due while the process was down, at once); of the others, three in five
-    // aimed at a tick of "each", 25 ms before to 40 ms after it (each schedule's
-    // ticks are a few ms apart from the others').
-    std::optional<millis> kill_at;
+    // A kill 0-1.5 s after the child has its schedules in place; one in five in
+    // its start-up instead (recovery, which fires at once the ticks that came due
+    // while the process was down, and the schedule() calls); of the others, three
+    // in five aimed at a tick of "each", 25 ms before to 40 ms after it (each
+    // schedule's ticks are a few ms apart from the others'). Start-up is timed
+    // on the last child that got through it, so that a slow build (a sanitizer)
+    // gets the same mix.
+    kill_plan plan;
     millis aimed_tick = 0;
     auto& each = led.schedules["each"];
     auto child_seed = rng();
     auto mode = percent(rng);
-    auto delay = std::chrono::milliseconds(mode < 20 ? run_ms(rng) / 20 : run_ms(rng));
-    if (mode >= 20 && each.seen && percent(rng) < 60) {
-      auto earliest = wall_now() + 150 + delay.count() / 2;
+    auto delay = std::chrono::milliseconds(run_ms(rng));
+    if (mode < 20 && k > 1) {
+      plan.run_for = std::chrono::milliseconds(
+        std::uniform_int_distribution<millis>(0, led.startup_ms * 6 / 5 + 5)(rng));
+      ++led.early;
+    } else if (each.seen && percent(rng) < 60) {
+      auto earliest = wall_now() + led.startup_ms + 50 + delay.count() / 2;
       auto k_ticks = (earliest - each.created_at + 999) / 1000;
       aimed_tick = each.created_at + k_ticks * 1000;
-      kill_at = aimed_tick + around_tick(rng);
+      plan.at = aimed_tick + around_tick(rng);
       ++led.aimed;
+    } else {
+      plan.after_up = true;
+      plan.run_for = delay;
     }
-    if (mode < 20)
-      ++led.early;
     auto ups_before = led.ups;
     millis killed_at = 0;
-    run_and_kill(opts.child, store, child_seed, delay, kill_at, led, killed_at);
-    if (kill_at)
+    std::chrono::milliseconds up_after{-1};
+    run_and_kill(opts.child, store, child_seed, plan, led, killed_at, up_after);
+    if (up_after.count() >= 0)
+      led.startup_ms = up_after.count();
+    if (plan.at)
       led.aimed_offsets.push_back(killed_at - aimed_tick);
     if (led.ups == ups_before)
       ++led.before_up;
@@ -642,7 +674,7 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
     std::swap(found.failed["child_errors"], led.found.failed["child_errors"]);
     for (auto it = found.failed.begin(); it != found.failed.end();)
       it = it->second.empty() ? found.failed.erase(it) : std::next(it);
-    found.report(" (after kill " + std::to_string(k) + (kill_at ? ", aimed at a tick" : "")
+    found.report(" (after kill " + std::to_string(k) + (plan.at ? ", aimed at a tick" : "")
                  + ", seed " + std::to_string(opts.seed) + ")");
     BOOST_REQUIRE_MESSAGE(found.ok(), "stopping after kill " << k);
   }
@@ -709,12 +741,12 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
 
   std::cout << "schedule_crash: " << opts.kills << " kills in "
             << std::chrono::duration_cast<std::chrono::seconds>(killing).count() << " s ("
-            << led.early << " in the first 75 ms, " << led.aimed
-            << " aimed at a tick, " << led.long_downs << " followed by 1-3 s down; kill - tick in ms:";
+            << led.early << " in start-up, " << led.aimed
+            << " aimed at a tick, " << led.long_downs << " followed by 1-2.5 s down; kill - tick in ms:";
   for (auto o : led.aimed_offsets)
     std::cout << " " << o;
-  std::cout << "); " << led.before_up << " kills before the child had its schedules in place, "
-            << led.created
+  std::cout << "); " << led.before_up << " kills before the child had its schedules in place"
+            << " (start-up took " << led.startup_ms << " ms the last time), " << led.created
             << " schedules created, " << led.recreated << " created again over a stored one;";
   for (const auto& sp : schedule_crash::schedules()) {
     const auto& f = led.schedules[sp.name];
