@@ -84,6 +84,11 @@ struct actor_env {
   /// The nice value a thread is set to the first time it runs job code (if it
   /// is not already that low); none: threads are left as they are.
   std::optional<int> job_thread_nice;
+  /// The highest job id given out: the scheduler takes ids for submits, and
+  /// job actors for the children they spawn (`context::spawn_child`).
+  std::shared_ptr<std::atomic<job_id>> last_id = std::make_shared<std::atomic<job_id>>(0);
+
+  job_id next_id() const { return last_id->fetch_add(1, std::memory_order_relaxed) + 1; }
 };
 
 using env_ptr = std::shared_ptr<const actor_env>;

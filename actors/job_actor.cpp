@@ -158,8 +158,10 @@ void begin_job(job_actor* self, proto::job_start start) {
     saved = &cur.start.restored->state;
     cur.prog = cur.start.restored->progress;
     cur.signals_taken = cur.start.restored->signals_taken;
+    cur.children = cur.start.restored->children;
   }
   cur.type = cur.start.record->type;
+  cur.owner = cur.start.record->owner;
   auto created = st.env->types->create(cur.type, cur.start.record->params, saved);
   // Let go of what the job is built from: the scheduler changes the record
   // next (copy on write), and a checkpoint's state can be large.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "caf/stateful_actor.hpp"
 
@@ -24,6 +25,7 @@ class job_context;
 struct current_job {
   proto::job_start start;
   std::string type;
+  std::string owner; ///< the children it spawns get it unless they name another
   std::unique_ptr<job_base> job;
 
   progress prog;
@@ -46,6 +48,9 @@ struct current_job {
   bool step_queued = false;                ///< a step message is in the mailbox
   bool checkpoint_in_flight = false;
   bool paused = false; ///< the paused behavior is on top of the behavior stack
+  std::vector<job_id> children; ///< every child spawned (the checkpoint's list)
+  /// Children spawned since the last checkpoint: written with the next one.
+  std::vector<std::shared_ptr<const job_record>> new_children;
 };
 
 struct job_actor_state {
@@ -88,6 +93,11 @@ public:
   void fail_transient(std::string message) override;
   void rate_limited(std::chrono::milliseconds retry_after) override;
   void wait_for_signal(std::chrono::milliseconds timeout) override;
+  result<job_id> spawn_child(std::string_view type, boost::json::value params,
+                             const submit_options& opts) override;
+  void wait_for_children() override;
+  const std::vector<job_id>& child_ids() const override;
+  result<std::vector<job_record>> children() const override;
   void suspend() override;
   void next_step() override;
   void next_step_after(std::chrono::milliseconds delay) override;

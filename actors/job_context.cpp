@@ -42,6 +42,67 @@ void job_context::checkpoint() {
   settle_outside_step();
 }
 
+result<job_id> job_context::spawn_child(std::string_view type, boost::json::value params,
+                                        const submit_options& opts) {
+  auto& c = cur();
+  const auto& env = *self_->state.env;
+  if (c.outcome)
+    return error{errc::illegal_transition, "a job cannot spawn a child after its run ended"};
+  if (!opts.idempotency_key.empty() || opts.run_at != 0 || !opts.after.empty())
+    return error{errc::invalid_argument, "a child takes no idempotency key, run_at or after: "
+                                         "it starts once its parent's checkpoint is durable"};
+  if (auto ok = env.types->validate(type, params); !ok)
+    return ok.error();
+  canonicalize_numbers(params);
+  if (has_non_finite(params))
+    return error{errc::invalid_params, "parameters hold a number that is not finite"};
+  if (auto size = json_size(params); size > env.opts.max_payload_bytes)
+    return error{errc::payload_too_large, "parameters are " + std::to_string(size)
+                                            + " bytes, over the limit of "
+                                            + std::to_string(env.opts.max_payload_bytes)};
+  const auto defaults = env.types->find(type)->options;
+  auto child = std::make_shared<job_record>();
+  child->id = env.next_id();
+  child->type = std::string{type};
+  child->params = std::move(params);
+  child->owner = opts.owner.empty() ? c.owner : opts.owner;
+  child->priority = opts.priority;
+  child->created_at = env.clock->now();
+  child->max_attempts = std::max<std::uint32_t>(
+    1, opts.max_attempts != 0 ? opts.max_attempts : defaults.max_attempts);
+  child->timeout_ms = opts.timeout_ms != 0 ? opts.timeout_ms : defaults.timeout_ms;
+  child->parent = id();
+  c.children.push_back(child->id);
+  c.new_children.push_back(std::move(child));
+  c.want_checkpoint = true;
+  return c.children.back();
+}
+
+void job_context::wait_for_children() {
+  proto::job_outcome o;
+  o.what = proto::job_outcome::kind::awaiting_children;
+  o.children = cur().children;
+  cur().want_checkpoint = true; // the run after the children goes on from here
+  set_outcome(std::move(o));
+}
+
+const std::vector<job_id>& job_context::child_ids() const {
+  return cur().children;
+}
+
+result<std::vector<job_record>> job_context::children() const {
+  std::vector<job_record> out;
+  out.reserve(cur().children.size());
+  for (auto child : cur().children) {
+    auto rec = self_->state.env->store->get(child);
+    if (rec)
+      out.push_back(std::move(*rec));
+    else if (rec.error().code != errc::not_found)
+      return rec.error();
+  }
+  return out;
+}
+
 void job_context::log(std::string_view message) {
   log_line(cur().type + " #" + std::to_string(id()) + ": " + std::string{message});
 }
@@ -201,8 +262,15 @@ void write_checkpoint(job_actor* self) {
   cp.progress = cur.prog;
   cp.at = st.env->clock->now();
   cp.signals_taken = cur.signals_taken;
+  cp.children = cur.children;
   auto checkpoint_at = cp.at;
   storage::write_batch batch;
+  // The children it spawned since the last checkpoint: in the same commit as
+  // the checkpoint that lists them, so neither is durable without the other.
+  auto children = std::move(cur.new_children);
+  cur.new_children.clear();
+  for (const auto& child : children)
+    batch.put_record(child);
   batch.put_checkpoint(cur.start.id, std::move(cp));
   // The signals the job took are in the state it saves: in the same commit,
   // they are not delivered again.
@@ -213,8 +281,11 @@ void write_checkpoint(job_actor* self) {
   auto run = st.run;
   // Once the checkpoint is durable, the job goes on. A cancel or stop can end
   // the job while it is in flight: the outcome then belongs to a job that is over.
-  auto on_saved = [self, run, checkpoint_at, asked_at](const result<void>& r) {
+  auto on_saved = [self, run, checkpoint_at, asked_at,
+                   children = std::move(children)](const result<void>& r) {
     auto& st = self->state;
+    if (r && !children.empty()) // they exist now, whatever becomes of this run
+      self->send(st.scheduler, proto::children_atom::value, st.cur.start.id, children);
     if (!st.busy || st.run != run) {
       test_hooks::report(test_hooks::sighting::stale_dropped, 0);
       return;
@@ -251,7 +322,7 @@ void write_checkpoint(job_actor* self) {
 bool resumes_later(const proto::job_outcome& o) {
   using kind = proto::job_outcome::kind;
   return o.what == kind::rate_limited || o.what == kind::awaiting_signal
-         || (o.what == kind::failed && o.transient);
+         || o.what == kind::awaiting_children || (o.what == kind::failed && o.transient);
 }
 
 /// Arms the timer after which a suspended run that no reply moved on fails.
@@ -316,7 +387,8 @@ void settle(job_actor* self) {
   // A run that ends in completion, a permanent failure or a cancel needs no
   // checkpoint: writing one in its own commit before the final record would let
   // a crash between the two restart the job after its last step.
-  if (cur.want_checkpoint && cur.outcome && !resumes_later(*cur.outcome))
+  if (cur.want_checkpoint && cur.outcome && !resumes_later(*cur.outcome)
+      && cur.new_children.empty()) // children are written with a checkpoint, always
     cur.want_checkpoint = false;
   if (cur.want_checkpoint) {
     write_checkpoint(self);

@@ -26,6 +26,10 @@ const char* to_string(wait_reason reason) noexcept {
       return "scheduled";
     case wait_reason::signal:
       return "signal";
+    case wait_reason::dependencies:
+      return "dependencies";
+    case wait_reason::children:
+      return "children";
   }
   return "unknown";
 }
@@ -127,7 +131,11 @@ result<void> pause(job_record& r) {
 }
 
 result<void> resume(job_record& r) {
-  return move(r, job_event_kind::resume);
+  if (auto ok = move(r, job_event_kind::resume); !ok)
+    return ok;
+  r.wake_at = 0;
+  r.waiting_for.clear();
+  return {};
 }
 
 result<void> cancel(job_record& r, millis now) {

@@ -10,6 +10,7 @@
 /// status change it makes, recovery for the jobs it requeues, and the tests
 /// call them directly.
 
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,12 @@ enum class wait_reason : std::uint8_t {
   retry,      ///< backoff after a transient error
   scheduled,  ///< a delayed start (`submit_options::run_at`)
   signal,     ///< the job waits for a signal (`ctx.wait_for_signal`), or its timeout
+  dependencies, ///< for the jobs it was submitted after (`submit_options::after`)
+  children,     ///< for its children to finish (`ctx.wait_for_children`)
 };
+
+/// The `wake_at` of a job that waits for other jobs, not for a time.
+inline constexpr millis no_wake = std::numeric_limits<millis>::max();
 
 /// The text stored for `reason` ("rate_limit", "retry", "scheduled", "signal").
 const char* to_string(wait_reason reason) noexcept;
@@ -54,7 +60,7 @@ result<void> wait(job_record& r, millis wake_at, wait_reason reason);
 result<void> wake(job_record& r);
 /// queued|running|waiting -> paused.
 result<void> pause(job_record& r);
-/// paused -> queued.
+/// paused -> queued; what it waited for before the pause is forgotten.
 result<void> resume(job_record& r);
 /// queued|running|waiting|paused -> cancelled.
 result<void> cancel(job_record& r, millis now);

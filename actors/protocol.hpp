@@ -130,6 +130,7 @@ using unschedule_atom = caf::atom_constant<caf::atom("unschedule")>;
 using pause_schedule_atom = caf::atom_constant<caf::atom("schedpause")>;
 using list_schedules_atom = caf::atom_constant<caf::atom("schedlist")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using children_atom = caf::atom_constant<caf::atom("children")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -155,6 +156,7 @@ struct job_outcome {
     cancelled,    ///< a cancel took effect at a step boundary
     rate_limited, ///< wait `retry_after_ms`, then queue again
     awaiting_signal, ///< wait for a signal, at most `retry_after_ms`, then queue again
+    awaiting_children, ///< wait until `children` have finished, then queue again
   };
   kind what = kind::completed;
   boost::json::value output;
@@ -163,6 +165,7 @@ struct job_outcome {
   progress last_progress;
   bool transient = false; ///< a failure that may be retried
   std::uint64_t signals_taken = 0; ///< the last signal the run had taken
+  std::vector<job_id> children;    ///< awaiting_children: every child the job spawned
 };
 
 /// Whether a write must be committed at once: a caller waits for it (a
@@ -237,6 +240,8 @@ using scheduler_actor = caf::typed_actor<
   // Throttled; the instant of the checkpoint that came with it, else 0.
   caf::reacts_to<progress_atom, job_id, progress, millis>,
   caf::reacts_to<paused_atom, job_id>, // the actor took a pause
+  // The children a job spawned are durable (with its checkpoint): take them in.
+  caf::reacts_to<children_atom, job_id, std::vector<std::shared_ptr<const job_record>>>,
   // The job ended; a reusable actor (true) waits for its next job, any other quits.
   caf::reacts_to<done_atom, job_id, job_outcome, bool>,
   // -- from the clock
@@ -318,5 +323,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::list_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::event_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::job_signal)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::schedule_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::shared_ptr<const jobrt::job_record>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::schedule_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::vector<jobrt::schedule_info>>)

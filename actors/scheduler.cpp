@@ -183,6 +183,10 @@ void persist(scheduler_ptr self, std::shared_ptr<const job_record> rec, job_stat
 // -- timers --------------------------------------------------------------------------------
 
 void arm_timer(scheduler_ptr self, job_entry& e, millis at) {
+  if (at == lifecycle::no_wake) { // waits for jobs, not for a time
+    ++e.timer_generation;
+    return;
+  }
   send_at(self, at, proto::wake_atom::value, e.id, ++e.timer_generation);
 }
 
@@ -313,6 +317,7 @@ runtime_stats stats_of(scheduler_ptr self) {
 /// Takes the store's unfinished jobs into the table, as recovery's plan says.
 void recover(scheduler_ptr self) {
   auto& st = self->state;
+  std::vector<job_id> waiting_for_jobs;
   auto take = [&](const storage::job_summary& s) {
     job_entry e;
     e.id = s.id;
@@ -333,6 +338,8 @@ void recover(scheduler_ptr self) {
       return;
     if (entry.status == job_status::queued)
       st.jobs.enqueue(entry);
+    else if (entry.status == job_status::waiting && s.wake_at == lifecycle::no_wake)
+      waiting_for_jobs.push_back(entry.id); // or for a signal without a timeout
     else if (entry.status == job_status::waiting)
       arm_timer(self, entry, s.wake_at); // fires at once if its time has passed
     // paused stays paused
@@ -340,7 +347,7 @@ void recover(scheduler_ptr self) {
   auto plan = plan_recovery(*st.env->store, take);
   for (const auto& line : plan.problems)
     log_line(line);
-  st.last_id = plan.last_id;
+  st.env->last_id->store(plan.last_id);
   st.counters.quarantined += plan.quarantined;
   if (!plan.fixes.empty())
     persist_batch(self, std::move(plan.fixes), nullptr);
@@ -349,6 +356,7 @@ void recover(scheduler_ptr self) {
       arm_timer(self, *e, now(self));
   for (const auto& name : plan.paused_types)
     st.limits->type(st.limits->intern(name)).paused = true;
+  recover_flows(self, waiting_for_jobs);
 }
 
 proto::scheduler_actor::behavior_type
@@ -437,6 +445,10 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
       handle(self, [&] { on_switch_type(self, type, with_running, rp, type_switch::resume); });
     },
     [=](proto::paused_atom, job_id id) { handle(self, [&] { on_paused(self, id); }); },
+    [=](proto::children_atom, job_id parent,
+        std::vector<std::shared_ptr<const job_record>>& children) {
+      handle(self, [&] { on_children(self, parent, children); });
+    },
     [=](proto::wake_atom, job_id id, std::uint64_t generation) {
       handle(self, [&] { on_wake(self, id, generation); });
     },

@@ -48,7 +48,7 @@ std::shared_ptr<const job_record> new_record(scheduler_ptr self, std::uint16_t t
   const auto& defaults = st.limits->type(type_index).options;
   auto made = std::make_shared<job_record>();
   auto& rec = *made;
-  rec.id = ++st.last_id;
+  rec.id = st.env->next_id();
   rec.type = type;
   rec.params = std::move(params);
   rec.owner = opts.owner;
@@ -58,7 +58,14 @@ std::shared_ptr<const job_record> new_record(scheduler_ptr self, std::uint16_t t
     1, opts.max_attempts != 0 ? opts.max_attempts : defaults.max_attempts);
   rec.timeout_ms = opts.timeout_ms != 0 ? opts.timeout_ms : defaults.timeout_ms;
   rec.idempotency_key = opts.idempotency_key;
-  if (opts.run_at > rec.created_at)
+  rec.after = opts.after;
+  rec.on_dependency_failure = opts.on_dependency_failure;
+  // It waits for the jobs even if all have finished: once it is durable,
+  // `admit` lets it go on as its policy says.
+  if (!rec.after.empty())
+    moved(self, rec.id,
+          lifecycle::wait(rec, lifecycle::no_wake, lifecycle::wait_reason::dependencies));
+  else if (opts.run_at > rec.created_at)
     moved(self, rec.id, lifecycle::wait(rec, opts.run_at, lifecycle::wait_reason::scheduled));
   return made;
 }
@@ -91,6 +98,8 @@ void admit(scheduler_ptr self, std::uint16_t type_index, const submit_options& o
     st.jobs.enqueue(stored);
   ++st.counters.submitted;
   publish_status(self, stored, stored.status);
+  if (!rec->after.empty())
+    release_if_free(self, rec->id);
 }
 
 void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<submitted> rp) {
@@ -103,8 +112,15 @@ void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<subm
   const auto key = owner_key{req.options.owner, req.options.idempotency_key};
   if (keyed && answer_existing_key(self, key, rp))
     return;
+  auto deps = dependencies_of(self, req.options.after, true);
+  if (!deps) {
+    answer<submitted>(rp, deps.error());
+    return;
+  }
   auto type_index = st.limits->intern(req.type);
   auto rec = new_record(self, type_index, req.type, std::move(req.params), req.options);
+  deps->ended.children = false;
+  st.flows.wait(rec->id, deps->ended, deps->unfinished);
   storage::write_batch batch;
   batch.put_record(rec);
   if (keyed) {
@@ -124,6 +140,8 @@ void on_submit(scheduler_ptr self, proto::submit_request& req, proto::reply<subm
     }
     if (r)
       admit(self, type_index, opts, rec);
+    else
+      st.flows.forget(rec->id);
     auto answer_with = [&](const proto::reply<submitted>& w, bool created) {
       answer<submitted>(w, r ? result<submitted>{submitted{rec->id, rec->status, created}}
                              : result<submitted>{r.error()});
@@ -143,6 +161,11 @@ void on_submit_many(scheduler_ptr self, proto::bulk_submit_request& req,
     answer<std::vector<job_id>>(rp, shutting_down());
     return;
   }
+  auto deps = dependencies_of(self, req.options.after, true);
+  if (!deps) {
+    answer<std::vector<job_id>>(rp, deps.error());
+    return;
+  }
   auto type_index = st.limits->intern(req.type);
   storage::write_batch batch;
   std::vector<std::shared_ptr<const job_record>> records;
@@ -150,10 +173,13 @@ void on_submit_many(scheduler_ptr self, proto::bulk_submit_request& req,
   for (auto& p : req.params) {
     records.push_back(new_record(self, type_index, req.type, std::move(p), req.options));
     batch.put_record(records.back());
+    st.flows.wait(records.back()->id, deps->ended, deps->unfinished);
   }
   auto opts = std::move(req.options);
   persist_batch(self, std::move(batch), [=](result<void> r) {
     if (!r) {
+      for (const auto& rec : records)
+        self->state.flows.forget(rec->id);
       answer<std::vector<job_id>>(rp, r.error());
       return;
     }
@@ -168,7 +194,9 @@ void on_submit_many(scheduler_ptr self, proto::bulk_submit_request& req,
   });
 }
 
-void on_pause(scheduler_ptr self, job_id id, proto::reply<void> rp) {
+namespace {
+
+void pause_one(scheduler_ptr self, job_id id, proto::reply<void> rp) {
   auto* e = job_that_may_move(self, id, job_status::paused, rp);
   if (e == nullptr)
     return;
@@ -186,7 +214,7 @@ void on_pause(scheduler_ptr self, job_id id, proto::reply<void> rp) {
                 [=](result<void> r) { answer<void>(rp, r); });
 }
 
-void on_resume(scheduler_ptr self, job_id id, proto::reply<void> rp) {
+void resume_one(scheduler_ptr self, job_id id, proto::reply<void> rp) {
   auto* e = self->state.jobs.find(id);
   if (e == nullptr) {
     answer<void>(rp, refuse_finished(self, id, job_status::queued));
@@ -198,13 +226,25 @@ void on_resume(scheduler_ptr self, job_id id, proto::reply<void> rp) {
                                                        + " job (only paused jobs resume)"});
     return;
   }
+  // What it waited for before the pause (jobs, for one): it may wait again.
+  job_record before;
+  before.id = id;
+  if (e->record) {
+    before.waiting_for = e->record->waiting_for;
+    before.after = e->record->after;
+  } else if (auto stored = self->state.env->store->get(id)) {
+    before.waiting_for = std::move(stored->waiting_for);
+    before.after = std::move(stored->after);
+  }
   move_idle_job(self, *e, job_event_kind::resume, lifecycle::resume, [=](result<void> r) {
     answer<void>(rp, r);
     try_start(self);
   });
+  if (auto* resumed = self->state.jobs.find(id); resumed && resumed->status == job_status::queued)
+    rewait_after_resume(self, *resumed, before);
 }
 
-void on_cancel(scheduler_ptr self, job_id id, proto::reply<void> rp) {
+void cancel_one(scheduler_ptr self, job_id id, proto::reply<void> rp) {
   auto& jobs = self->state.jobs;
   auto* e = job_that_may_move(self, id, job_status::cancelled, rp);
   if (e == nullptr)
@@ -231,6 +271,32 @@ void on_cancel(scheduler_ptr self, job_id id, proto::reply<void> rp) {
                   }
                   answer<void>(rp, r);
                 });
+}
+
+/// Does `one` to job `id`, then (if the job was unfinished) to each of its
+/// unfinished descendants, nobody waiting for their answers: a flow is
+/// steered as a whole. Moves of idle descendants join the commit of the
+/// job's own move, which `rp` is answered after.
+void with_descendants(scheduler_ptr self, job_id id, proto::reply<void> rp,
+                      void (*one)(scheduler_ptr, job_id, proto::reply<void>)) {
+  const bool unfinished = self->state.jobs.find(id) != nullptr;
+  one(self, id, std::move(rp));
+  if (unfinished)
+    reach_descendants(self, id, [&](job_id child) { one(self, child, nullptr); });
+}
+
+} // namespace
+
+void on_pause(scheduler_ptr self, job_id id, proto::reply<void> rp) {
+  with_descendants(self, id, std::move(rp), pause_one);
+}
+
+void on_resume(scheduler_ptr self, job_id id, proto::reply<void> rp) {
+  with_descendants(self, id, std::move(rp), resume_one);
+}
+
+void on_cancel(scheduler_ptr self, job_id id, proto::reply<void> rp) {
+  with_descendants(self, id, std::move(rp), cancel_one);
 }
 
 void on_retry(scheduler_ptr self, job_id id, proto::reply<void> rp) {

@@ -28,8 +28,10 @@ result<shared_record> take_record(scheduler_ptr self, job_entry& e) {
 }
 
 void forget_job(scheduler_ptr self, job_id id) {
+  auto* e = self->state.jobs.find(id);
+  auto status = e != nullptr ? e->status : job_status::failed;
   self->state.jobs.forget(id);
-  after_scheduled_job(self, id);
+  job_ended(self, id, status);
 }
 
 void answer_finish_waiters(scheduler_ptr self, job_entry& e, const result<void>& written) {
@@ -160,6 +162,7 @@ void to_waiting(scheduler_ptr self, job_entry& e, shared_record rec, millis wake
       on_cancel(self, id, rp);
     for (auto& rp : pauses)
       on_pause(self, id, rp);
+    release_if_free(self, id); // waited for children that have all finished
   });
 }
 
@@ -247,6 +250,15 @@ void apply_outcome(scheduler_ptr self, job_entry& e, proto::job_outcome& o) {
       to_waiting(self, e, std::move(rec), wake_at,
                  o.what == kind::rate_limited ? lifecycle::wait_reason::rate_limit
                                               : lifecycle::wait_reason::signal);
+      break;
+    }
+    case kind::awaiting_children: {
+      if (refused(lifecycle::check(r.status, job_event_kind::wait)))
+        break;
+      if (r.attempts > 0) // a wait, not a failure
+        --r.attempts;
+      wait_for_jobs(self, e, o.children, lifecycle::wait_reason::children);
+      to_waiting(self, e, std::move(rec), lifecycle::no_wake, lifecycle::wait_reason::children);
       break;
     }
   }

@@ -25,6 +25,7 @@
 
 #include "actors/actor_pool.hpp"
 #include "actors/env.hpp"
+#include "actors/flow_table.hpp"
 #include "actors/job_table.hpp"
 #include "actors/lifecycle.hpp"
 #include "actors/protocol.hpp"
@@ -68,9 +69,9 @@ struct scheduler_state {
   std::mt19937_64 rng{std::random_device{}()};
   millis recheck_at = 0;     ///< when a pending recheck timer fires; 0 = none
   std::set<job_id> deleting; ///< finished jobs whose deletion is not yet durable
-  job_id last_id = 0;
   runtime_stats counters;
   schedule_book schedules;
+  flow_table flows;
   millis schedule_timer_at = 0; ///< when the armed schedule timer fires; 0 = none
   std::uint64_t schedule_timer_generation = 0; ///< a tick of another generation is stale
 
@@ -193,8 +194,47 @@ void on_pause_schedule(scheduler_ptr self, const std::string& name, bool pause,
                        proto::reply<void> rp);
 void on_list_schedules(scheduler_ptr self, proto::reply<std::vector<schedule_info>> rp);
 void on_schedule_tick(scheduler_ptr self, std::uint64_t generation);
-/// Job `id` has ended: the schedules queued behind it fire their ticks.
+/// Job `id` has ended: the schedules queued behind it fire their ticks (from `job_ended`).
 void after_scheduled_job(scheduler_ptr self, job_id id);
+
+// -- scheduler_flows.cpp: jobs that wait for other jobs ---------------------------------
+
+/// Of some jobs: those unfinished, and how the finished ones ended.
+struct dependency_state {
+  std::vector<job_id> unfinished;
+  flow_table::waiter ended;
+};
+/// With `must_exist`, a job that is not in the store is an error (a submit's
+/// `after`); else it counts as completed (deleted by retention since).
+result<dependency_state> dependencies_of(scheduler_ptr self, const std::vector<job_id>& ids,
+                                         bool must_exist);
+/// Moves on a job that waits for other jobs (or a queued one that was to run
+/// after others) once none is unfinished: it wakes, or, if one it was to run
+/// after failed or was cancelled, fails or is cancelled as its policy says.
+/// `why`: what it waits for, if the caller knows (its waiting record may not
+/// be durable yet); else read from its record.
+void release(scheduler_ptr self, job_entry& e,
+             std::optional<lifecycle::wait_reason> why = std::nullopt);
+/// Registers what `e` (now waiting) waits for: `jobs` that are unfinished.
+void wait_for_jobs(scheduler_ptr self, job_entry& e, const std::vector<job_id>& jobs,
+                   lifecycle::wait_reason why);
+/// Releases job `id` if it waits for jobs and none is unfinished any more.
+void release_if_free(scheduler_ptr self, job_id id);
+/// Job `id` has ended as `status`: the jobs that waited for it, and the
+/// schedules queued behind it, go on.
+void job_ended(scheduler_ptr self, job_id id, job_status status);
+/// Registers the waits of recovered jobs that wait for jobs (`wake_at` = no_wake).
+void recover_flows(scheduler_ptr self, const std::vector<job_id>& waiting_for_jobs);
+/// After a resume: a job that waited for jobs (`before`, its record when
+/// paused) waits again if one is still unfinished, else is released.
+void rewait_after_resume(scheduler_ptr self, job_entry& e, const job_record& before);
+/// Calls `act` for each unfinished descendant of `root` (from the children
+/// lists of their checkpoints), parents before children.
+void reach_descendants(scheduler_ptr self, job_id root, const std::function<void(job_id)>& act);
+/// A job's children are durable: they join the table (and follow a parent
+/// that was paused or cancelled meanwhile).
+void on_children(scheduler_ptr self, job_id parent,
+                 std::vector<std::shared_ptr<const job_record>>& children);
 
 // -- scheduler_admin.cpp: deletion, retention, forced failure, paused types -------------
 

@@ -46,6 +46,16 @@ result<void> check_submit(const runtime_options& opts, std::string_view type,
     return error{errc::invalid_argument, "owner is " + std::to_string(so.owner.size())
                                            + " bytes, over the limit of "
                                            + std::to_string(max_owner_bytes)};
+  constexpr std::size_t most_after = 1000;
+  if (so.after.size() > most_after)
+    return error{errc::invalid_argument, "a job can run after at most "
+                                           + std::to_string(most_after) + " jobs (got "
+                                           + std::to_string(so.after.size()) + ")"};
+  if (std::find(so.after.begin(), so.after.end(), job_id{0}) != so.after.end())
+    return error{errc::invalid_argument, "`after` names job 0, which no job is"};
+  if (!so.after.empty() && so.run_at != 0)
+    return error{errc::invalid_argument, "a job with `after` takes no run_at: it starts "
+                                         "when the jobs it runs after have finished"};
   if (auto ok = opts.types->validate(type, params); !ok)
     return ok.error();
   if (has_non_finite(params))

@@ -61,6 +61,33 @@ json::value get_any(const json::object& o, const char* key) {
   return p ? *p : json::value{};
 }
 
+/// A list of job ids; absent or null is empty.
+std::vector<job_id> get_ids(const json::object& o, const char* key) {
+  std::vector<job_id> out;
+  auto* p = o.if_contains(key);
+  if (p == nullptr || p->is_null())
+    return out;
+  if (!p->is_array())
+    throw shape_error{std::string{"field '"} + key + "' is not an array of job ids"};
+  for (const auto& v : p->get_array()) {
+    if (v.is_uint64())
+      out.push_back(v.get_uint64());
+    else if (v.is_int64() && v.get_int64() > 0)
+      out.push_back(static_cast<job_id>(v.get_int64()));
+    else
+      throw shape_error{std::string{"field '"} + key + "' holds something that is not a job id"};
+  }
+  return out;
+}
+
+json::array ids_to_json(const std::vector<job_id>& ids) {
+  json::array a;
+  a.reserve(ids.size());
+  for (auto id : ids)
+    a.emplace_back(id);
+  return a;
+}
+
 progress decode_progress(const json::value& v) {
   progress p;
   if (v.is_null())
@@ -130,6 +157,10 @@ json::value to_json(const job_record& r, json::storage_ptr sp) {
   o["attempts"] = r.attempts;
   o["error"] = r.error;
   o["output"] = r.output;
+  o["parent"] = r.parent;
+  o["after"] = ids_to_json(r.after);
+  o["on_dependency_failure"] = to_string(r.on_dependency_failure);
+  o["children"] = ids_to_json(r.children);
   return o;
 }
 
@@ -140,6 +171,8 @@ json::value to_json(const checkpoint& c) {
   o["at"] = c.at;
   if (c.signals_taken != 0)
     o["signals_taken"] = c.signals_taken;
+  if (!c.children.empty())
+    o["children"] = ids_to_json(c.children);
   return o;
 }
 
@@ -191,6 +224,12 @@ result<job_record> record_from_json(const json::value& v) {
     r.attempts = static_cast<std::uint32_t>(get_uint(o, "attempts"));
     r.error = get_string(o, "error");
     r.output = get_any(o, "output");
+    r.parent = get_uint(o, "parent");
+    r.after = get_ids(o, "after");
+    r.children = get_ids(o, "children");
+    if (auto* p = o.if_contains("on_dependency_failure"); p && p->is_string()
+        && !parse_dependency_failure(p->get_string(), r.on_dependency_failure))
+      throw shape_error{"field 'on_dependency_failure' is not a policy"};
     return r;
   });
 }
@@ -204,6 +243,7 @@ result<checkpoint> checkpoint_from_json(const json::value& v) {
     c.at = get_int(o, "at");
     if (o.contains("signals_taken"))
       c.signals_taken = static_cast<std::uint64_t>(get_int(o, "signals_taken"));
+    c.children = get_ids(o, "children");
     return c;
   });
 }
@@ -212,6 +252,7 @@ result<checkpoint> checkpoint_from_json(const json::value& v) {
 
 namespace {
 
+constexpr const char* dependency_failure_names[] = {"fail", "cancel", "run"};
 constexpr const char* missed_names[] = {"skip", "run_once", "run_each"};
 constexpr const char* overlap_names[] = {"skip", "queue", "allow"};
 
@@ -226,6 +267,13 @@ bool parse_name(std::string_view name, const char* const (&names)[N], Enum& out)
 }
 
 } // namespace
+
+const char* to_string(dependency_failure d) noexcept {
+  return dependency_failure_names[static_cast<std::size_t>(d)];
+}
+bool parse_dependency_failure(std::string_view name, dependency_failure& out) noexcept {
+  return parse_name(name, dependency_failure_names, out);
+}
 
 const char* to_string(missed_ticks m) noexcept {
   return missed_names[static_cast<std::size_t>(m)];

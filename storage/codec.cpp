@@ -116,6 +116,15 @@ bool read_string(byte_reader& in, std::string& out) {
   return true;
 }
 
+/// `body` after the crc32 of it: a checksummed value.
+std::string with_crc(std::string_view body) {
+  std::string out;
+  out.reserve(crc_size + body.size());
+  put_uint_le(out, crc32(body), 4);
+  out += body;
+  return out;
+}
+
 /// Splits a checksummed value into its payload, checking the crc.
 result<std::string_view> checked_payload(std::string_view bytes) {
   byte_reader in{bytes};
@@ -167,6 +176,12 @@ void put_json(std::string& out, const json::value& v) {
     out[at + i] = static_cast<char>((n >> (8 * i)) & 0xff);
 }
 
+void put_ids(std::string& out, const std::vector<job_id>& ids) {
+  put_uint_le(out, ids.size(), 4);
+  for (auto id : ids)
+    put_uint_le(out, id, 8);
+}
+
 void put_progress(std::string& out, const progress& p) {
   out.push_back(p.fraction ? 1 : 0);
   put_f64(out, p.fraction.value_or(0.0));
@@ -202,6 +217,25 @@ public:
     return true;
   }
   bool string(std::string& out) { return read_string<4>(in_, out); }
+  bool u8(std::uint8_t& x) {
+    auto v = in_.uint_le<1>();
+    x = static_cast<std::uint8_t>(v.value_or(0));
+    return v.has_value();
+  }
+  /// A u32 count, then that many u64 ids.
+  bool ids(std::vector<job_id>& out) {
+    std::uint32_t n = 0;
+    if (!u32(n) || n > in_.rest().size() / 8)
+      return false;
+    out.resize(n);
+    for (auto& id : out) {
+      auto v = in_.uint_le<8>();
+      if (!v)
+        return false;
+      id = *v;
+    }
+    return true;
+  }
   bool json_value(json::value& out, std::string& why) {
     auto len = in_.uint_le<4>();
     if (!len)
@@ -242,30 +276,6 @@ private:
 };
 
 } // namespace
-
-// -- integers -------------------------------------------------------------------
-
-void put_u32_le(std::string& out, std::uint32_t x) {
-  put_uint_le(out, x, 4);
-}
-
-void put_u64_le(std::string& out, std::uint64_t x) {
-  put_uint_le(out, x, 8);
-}
-
-std::optional<std::uint32_t> read_u32_le(std::string_view bytes) {
-  if (bytes.size() != 4)
-    return std::nullopt;
-  byte_reader in{bytes};
-  return static_cast<std::uint32_t>(*in.uint_le<4>());
-}
-
-std::optional<std::uint64_t> read_u64_le(std::string_view bytes) {
-  if (bytes.size() != 8)
-    return std::nullopt;
-  byte_reader in{bytes};
-  return in.uint_le<8>();
-}
 
 // -- values -----------------------------------------------------------------------
 
@@ -369,6 +379,11 @@ result<std::string> encode_record(const job_record& r) {
   put_progress(out, r.progress);
   put_json(out, r.params);
   put_json(out, r.output);
+  if (r.parent != 0 || !r.after.empty()) { // optional: absent means none
+    put_i64(out, static_cast<std::int64_t>(r.parent));
+    put_ids(out, r.after);
+    out.push_back(static_cast<char>(r.on_dependency_failure));
+  }
   auto crc = crc32(std::string_view{out}.substr(crc_size));
   std::string crc_bytes;
   put_u32_le(crc_bytes, crc);
@@ -441,6 +456,14 @@ result<job_record> decode_binary_body(const record_header& h) {
             && in.u32(r.attempts) && in.string(r.waiting_for) && in.string(r.idempotency_key)
             && in.string(r.error) && in.progress_value(r.progress, why)
             && in.json_value(r.params, why) && in.json_value(r.output, why);
+  if (ok && !in.at_end()) {
+    std::int64_t parent = 0;
+    std::uint8_t policy = 0;
+    ok = in.i64(parent) && in.ids(r.after) && in.u8(policy)
+         && policy <= static_cast<std::uint8_t>(dependency_failure::run);
+    r.parent = static_cast<job_id>(parent);
+    r.on_dependency_failure = static_cast<dependency_failure>(policy);
+  }
   if (!ok)
     return corrupt(why.empty() ? "truncated record" : why);
   if (!in.at_end())
@@ -471,13 +494,12 @@ result<std::string> encode_checkpoint(const checkpoint& c) {
   put_i64(body, c.at);
   put_progress(body, c.progress);
   put_json(body, c.state);
-  if (c.signals_taken != 0)
-    put_i64(body, static_cast<std::int64_t>(c.signals_taken)); // optional: absent means 0
-  std::string out;
-  out.reserve(crc_size + body.size());
-  put_u32_le(out, crc32(body));
-  out += body;
-  return out;
+  // Optional, in this order: absent means 0 and none.
+  if (c.signals_taken != 0 || !c.children.empty())
+    put_i64(body, static_cast<std::int64_t>(c.signals_taken));
+  if (!c.children.empty())
+    put_ids(body, c.children);
+  return with_crc(body);
 }
 
 result<std::string> encode_signal(const job_signal& s) {
@@ -487,11 +509,7 @@ result<std::string> encode_signal(const job_signal& s) {
   put_i64(body, s.at);
   put_string(body, s.name);
   put_json(body, s.payload);
-  std::string out;
-  out.reserve(crc_size + body.size());
-  put_u32_le(out, crc32(body));
-  out += body;
-  return out;
+  return with_crc(body);
 }
 
 result<job_signal> decode_signal(std::uint64_t seq, std::string_view bytes) {
@@ -513,11 +531,7 @@ result<std::string> encode_schedule(const schedule_info& s) {
   if (has_non_finite(s.params))
     return not_finite("schedule " + s.name);
   auto body = json::serialize(to_json(s));
-  std::string out;
-  out.reserve(crc_size + body.size());
-  put_u32_le(out, crc32(body));
-  out += body;
-  return out;
+  return with_crc(body);
 }
 
 result<schedule_info> decode_schedule(std::string_view bytes) {
@@ -549,6 +563,8 @@ result<checkpoint> decode_checkpoint(std::string_view bytes) {
         return corrupt("truncated checkpoint");
       cp.signals_taken = static_cast<std::uint64_t>(taken);
     }
+    if (!in.at_end() && !in.ids(cp.children))
+      return corrupt("truncated checkpoint");
     if (!in.at_end())
       return corrupt("trailing bytes after the checkpoint");
     return cp;

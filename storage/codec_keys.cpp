@@ -1,11 +1,52 @@
-/// The keys of the job store's databases (see storage/codec.hpp): ids are
-/// 8-byte big-endian, so that LMDB's bytewise order is id order.
+/// Integers and the keys of the job store's databases (see storage/codec.hpp):
+/// values hold little-endian integers; keys hold 8-byte big-endian ids, so that
+/// LMDB's bytewise order is id order.
 
 #include <algorithm>
 
 #include "storage/codec.hpp"
 
 namespace jobrt::storage::codec {
+
+namespace {
+
+void put_le(std::string& out, std::uint64_t x, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+}
+
+std::uint64_t read_le(std::string_view bytes) {
+  std::uint64_t x = 0;
+  for (std::size_t i = bytes.size(); i-- > 0;)
+    x = (x << 8) | static_cast<unsigned char>(bytes[i]);
+  return x;
+}
+
+} // namespace
+
+// -- integers -------------------------------------------------------------------
+
+void put_u32_le(std::string& out, std::uint32_t x) {
+  put_le(out, x, 4);
+}
+
+void put_u64_le(std::string& out, std::uint64_t x) {
+  put_le(out, x, 8);
+}
+
+std::optional<std::uint32_t> read_u32_le(std::string_view bytes) {
+  if (bytes.size() != 4)
+    return std::nullopt;
+  return static_cast<std::uint32_t>(read_le(bytes));
+}
+
+std::optional<std::uint64_t> read_u64_le(std::string_view bytes) {
+  if (bytes.size() != 8)
+    return std::nullopt;
+  return read_le(bytes);
+}
+
+// -- keys -------------------------------------------------------------------------
 
 std::string id_key(job_id id) {
   std::string out(8, '\0');

@@ -216,8 +216,8 @@ result<job_record> lmdb_store::read_record(const lmdb::txn& t, job_id id) const 
   return rec;
 }
 
-/// Takes `checkpoint_at` (and, for unfinished jobs, `progress`) from the job's
-/// checkpoint. A missing or corrupt checkpoint leaves the record as stored;
+/// Takes `checkpoint_at` and `children` (and, for unfinished jobs, `progress`)
+/// from the job's checkpoint. A missing or corrupt checkpoint leaves the record as stored;
 /// `get_checkpoint` reports the corruption.
 void lmdb_store::merge_checkpoint(const lmdb::txn& t, job_record& r) const {
   std::string_view bytes;
@@ -227,6 +227,7 @@ void lmdb_store::merge_checkpoint(const lmdb::txn& t, job_record& r) const {
   if (!cp)
     return;
   r.checkpoint_at = cp->at;
+  r.children = std::move(cp->children);
   if (!is_finished(r.status))
     r.progress = std::move(cp->progress);
 }

@@ -167,12 +167,13 @@ private:
 
   static std::size_t index(job_status s) { return static_cast<std::size_t>(s); }
 
-  /// The record as `get` returns it: with its checkpoint's time and, while the
+  /// The record as `get` returns it: with its checkpoint's time and children and, while the
   /// job is unfinished, the checkpoint's progress (as the LMDB store does).
   job_record with_checkpoint(const job_record& stored) const {
     job_record r = stored;
     if (auto c = checkpoints_.find(r.id); c != checkpoints_.end()) {
       r.checkpoint_at = c->second->at;
+      r.children = c->second->children;
       if (!is_finished(r.status))
         r.progress = c->second->progress;
     }

@@ -28,6 +28,7 @@
 
 #include "jobrt/fields.hpp"
 #include "jobrt/limits.hpp"
+#include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
 #include "jobrt/services.hpp"
 
@@ -104,6 +105,32 @@ public:
   /// Not a failure: the attempt does not count. Checkpoint first if the state
   /// moved on.
   virtual void wait_for_signal(std::chrono::milliseconds timeout) = 0;
+
+  // -- flows: child jobs ------------------------------------------------------------
+
+  /// Creates a child job of this one and returns its id. The child is written
+  /// with this job's next checkpoint, in the same commit (the call asks for
+  /// one), and starts once that commit is durable; a crash before it leaves
+  /// neither. The child's record names this job as its `parent`; pausing,
+  /// resuming or cancelling this job reaches it too. Errors: unknown_job_type,
+  /// invalid_params, payload_too_large, invalid_argument (an idempotency key, a
+  /// run_at or `after`: a child starts when written), and illegal_transition
+  /// after an ending. `opts` otherwise as for `runtime::submit`; the child's
+  /// owner is this job's when `opts.owner` is empty.
+  virtual result<job_id> spawn_child(std::string_view type, boost::json::value params,
+                                     const submit_options& opts = {}) = 0;
+  /// Ends this run and waits, without a slot, until every child this job has
+  /// spawned has finished (completed, failed or cancelled): the job becomes
+  /// `waiting` (`waiting_for: "children"`), then runs again from its last
+  /// checkpoint (written with the children, so nothing is lost), where
+  /// `children()` has their outcomes. At once if all have finished already.
+  /// Not a failure: the attempt does not count.
+  virtual void wait_for_children() = 0;
+  /// The children this job has spawned, in order (kept in its checkpoint).
+  virtual const std::vector<job_id>& child_ids() const = 0;
+  /// The children's records as stored now: status, output, error. A child
+  /// deleted since (by retention) is left out.
+  virtual result<std::vector<job_record>> children() const = 0;
   /// The job's own actor, for requests to other actors. An actor whose job used
   /// it is not reused for another job, so late replies reach no other job.
   virtual caf::event_based_actor* self() = 0;

@@ -130,6 +130,11 @@ struct submit_options {
   millis run_at = 0;
   /// A second submit with a key already in use returns the first job's id.
   std::string idempotency_key;
+  /// Runs only after these jobs have finished (at most 1000, each must exist):
+  /// until then it is `waiting` (`waiting_for: "dependencies"`), without a slot.
+  std::vector<job_id> after;
+  /// What it does if one of `after` failed or was cancelled.
+  dependency_failure on_dependency_failure = dependency_failure::fail;
 };
 
 } // namespace jobrt

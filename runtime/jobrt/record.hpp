@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -20,6 +21,14 @@ using job_id = std::uint64_t;
 
 /// Wall-clock milliseconds since the Unix epoch; 0 means "not yet".
 using millis = std::int64_t;
+
+/// What a job submitted `after` other jobs does when one of them failed or was
+/// cancelled (`submit_options::on_dependency_failure`).
+enum class dependency_failure : std::uint8_t {
+  fail,   ///< it fails, naming the dependency
+  cancel, ///< it is cancelled
+  run,    ///< it runs anyway
+};
 
 /// What a job last said about how far it is.
 struct progress {
@@ -47,8 +56,9 @@ struct job_record {
   millis finished_at = 0; ///< when it became completed, failed or cancelled
   millis checkpoint_at = 0; ///< time of the last durable checkpoint
   millis wake_at = 0;       ///< while waiting: when its timer re-queues it
-  /// While waiting: "rate_limit", "retry" (backoff after a transient error) or
-  /// "scheduled" (a delayed start). Empty otherwise.
+  /// While waiting: "rate_limit", "retry" (backoff after a transient error),
+  /// "scheduled" (a delayed start), "signal", "dependencies" (jobs it was
+  /// submitted `after`) or "children" (`context::wait_for_children`). Empty otherwise.
   std::string waiting_for;
   std::uint32_t max_attempts = 1; ///< runs allowed before a transient error fails it
   millis timeout_ms = 0;          ///< longest run; 0 = no limit
@@ -58,6 +68,13 @@ struct job_record {
   std::uint32_t attempts = 0;
   std::string error;            ///< last error message, empty if none
   boost::json::value output;    ///< the completed job's output, null otherwise
+  /// The job that spawned it (`context::spawn_child`); 0 for none.
+  job_id parent = 0;
+  /// It runs only once these jobs have finished (`submit_options::after`).
+  std::vector<job_id> after;
+  dependency_failure on_dependency_failure = dependency_failure::fail;
+  /// The children it spawned, from its checkpoint (read, not stored here).
+  std::vector<job_id> children;
 };
 
 /// A checkpoint: the job's saved state and its progress, written together.
@@ -68,6 +85,8 @@ struct checkpoint {
   /// The last signal the job had taken (`job_signal::seq`) when it saved this
   /// state; later signals are delivered again after a restart. 0: none.
   std::uint64_t signals_taken = 0;
+  /// The children the job had spawned when it saved this state, in order.
+  std::vector<job_id> children;
 };
 
 /// A signal sent to a job with `runtime::signal`: durable before it is
@@ -119,5 +138,9 @@ boost::json::value to_json(const job_event& e);
 result<progress> progress_from_json(const boost::json::value& v);
 result<job_record> record_from_json(const boost::json::value& v);
 result<checkpoint> checkpoint_from_json(const boost::json::value& v);
+
+const char* to_string(dependency_failure d) noexcept;
+/// False (and `out` unchanged) for an unknown name ("fail", "cancel", "run").
+bool parse_dependency_failure(std::string_view name, dependency_failure& out) noexcept;
 
 } // namespace jobrt
