@@ -41,7 +41,8 @@ struct tick_plan {
 };
 
 /// The newest `keep` ticks in (after, now], oldest first, and (in `count`) how
-/// many ticks that interval holds, counted up to a bound. Cheap however long
+/// many ticks it walked: the whole interval's when they are few, else those of
+/// a window back from `now` that holds the `keep` newest. Cheap however long
 /// ago `after` is: it does not walk every tick of a year-long outage.
 std::vector<millis> due_ticks(const tick_rule& rule, millis anchor, millis after, millis now,
                               std::size_t keep, std::uint64_t& count);

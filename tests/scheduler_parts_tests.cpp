@@ -1,5 +1,6 @@
 // The scheduler's plain parts, without actors: the job table, the start limits,
-// the write outbox, recovery's plan and retention's.
+// the write outbox, recovery's plan and retention's, the flow table and the
+// schedule book.
 
 #define BOOST_TEST_MODULE scheduler_parts
 #include <boost/test/unit_test.hpp>
@@ -11,7 +12,9 @@
 #include "jobrt/options.hpp"
 #include "jobrt/registry.hpp"
 
+#include "actors/flow_table.hpp"
 #include "actors/job_table.hpp"
+#include "actors/schedule_book.hpp"
 #include "actors/lifecycle.hpp"
 #include "actors/recovery_plan.hpp"
 #include "actors/retention_plan.hpp"
@@ -434,6 +437,144 @@ BOOST_AUTO_TEST_CASE(erasing_a_job_frees_its_idempotency_key) {
   auto key = store->find_unique_key("acme", "order-7");
   BOOST_REQUIRE(key.ok());
   BOOST_TEST(!key->has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the flow table ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(flow_table_)
+
+BOOST_AUTO_TEST_CASE(a_job_waiting_for_two_is_freed_by_the_second_to_end) {
+  flow_table flows;
+  flows.wait(10, {}, {1, 2});
+  BOOST_TEST(flows.ended(1, job_status::completed).empty());
+  auto freed = flows.ended(2, job_status::completed);
+  BOOST_REQUIRE(freed.size() == 1u);
+  BOOST_TEST(freed[0].first == 10u);
+  BOOST_TEST(flows.find(10) == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_dependency_named_twice_counts_once) {
+  flow_table flows;
+  flows.wait(10, {}, {1, 1, 1});
+  BOOST_TEST(flows.find(10)->pending == 1u);
+  BOOST_TEST(flows.ended(1, job_status::completed).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_freed_job_learns_which_dependency_failed_or_was_cancelled) {
+  flow_table flows;
+  flow_table::waiter known;
+  known.note(7, job_status::cancelled); // ended before the wait began
+  flows.wait(10, known, {1, 2});
+  flows.ended(1, job_status::failed);
+  auto freed = flows.ended(2, job_status::completed);
+  BOOST_REQUIRE(freed.size() == 1u);
+  BOOST_TEST(freed[0].second.failed == 1u);
+  BOOST_TEST(freed[0].second.cancelled == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(a_forgotten_or_renewed_wait_is_not_counted_twice) {
+  flow_table flows;
+  flows.wait(10, {}, {1, 2});
+  flows.wait(10, {}, {1, 2}); // waits anew (after a resume, say)
+  BOOST_TEST(flows.ended(1, job_status::completed).empty());
+  BOOST_TEST(flows.find(10)->pending == 1u);
+  flows.forget(10);
+  BOOST_TEST(flows.ended(2, job_status::completed).empty());
+}
+
+BOOST_AUTO_TEST_CASE(waiting_for_nothing_keeps_no_entry) {
+  flow_table flows;
+  flows.wait(10, {}, {});
+  BOOST_TEST(flows.find(10) == nullptr);
+  BOOST_TEST(flows.size() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the schedule book --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(schedule_book_)
+
+constexpr millis minute = 60'000;
+constexpr millis start = 1'767'607'200'000; // 2026-01-05 10:00 UTC
+
+schedule_info every_minute(missed_ticks missed, overlapping_ticks overlap) {
+  schedule_info s;
+  s.name = "s";
+  s.spec = "* * * * *";
+  s.created_at = start;
+  s.last_tick = start;
+  s.options.on_missed = missed;
+  s.options.on_overlap = overlap;
+  s.options.max_catch_up = 3;
+  s.options.grace_ms = 1000;
+  return s;
+}
+
+tick_rule rule_of(const schedule_info& s) {
+  auto r = tick_rule::parse(s.spec, "UTC");
+  BOOST_REQUIRE(r.ok());
+  return *r;
+}
+
+BOOST_AUTO_TEST_CASE(the_due_ticks_of_a_year_long_outage_are_found_without_walking_them_all) {
+  auto s = every_minute(missed_ticks::run_each, overlapping_ticks::allow);
+  std::uint64_t count = 0;
+  auto year = 365 * 24 * 60 * minute;
+  auto due = due_ticks(rule_of(s), s.created_at, s.last_tick, start + year, 3, count);
+  BOOST_TEST(due == (std::vector<millis>{start + year - 2 * minute, start + year - minute,
+                                         start + year}));
+  BOOST_TEST(count < 10'000u); // counted in a window, not over the year
+}
+
+BOOST_AUTO_TEST_CASE(an_on_time_tick_fires_whatever_the_missed_policy) {
+  for (auto missed : {missed_ticks::skip, missed_ticks::run_once, missed_ticks::run_each}) {
+    auto s = every_minute(missed, overlapping_ticks::allow);
+    auto plan = plan_ticks(s, rule_of(s), start + minute, false);
+    BOOST_TEST(plan.fire == std::vector<millis>{start + minute});
+    BOOST_TEST(plan.last_tick == start + minute);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(late_ticks_follow_the_missed_policy) {
+  auto late = start + 5 * minute + 30'000;
+  auto skip = every_minute(missed_ticks::skip, overlapping_ticks::allow);
+  BOOST_TEST(plan_ticks(skip, rule_of(skip), late, false).fire.empty());
+  auto once = every_minute(missed_ticks::run_once, overlapping_ticks::allow);
+  BOOST_TEST(plan_ticks(once, rule_of(once), late, false).fire
+             == std::vector<millis>{start + 5 * minute});
+  auto each = every_minute(missed_ticks::run_each, overlapping_ticks::allow);
+  auto plan = plan_ticks(each, rule_of(each), late, false);
+  BOOST_TEST(plan.fire.size() == 3u);
+  BOOST_TEST(plan.skipped >= 1u); // counted from the window the newest three are in
+}
+
+BOOST_AUTO_TEST_CASE(an_unfinished_previous_job_skips_or_holds_the_tick) {
+  auto skip = every_minute(missed_ticks::run_once, overlapping_ticks::skip);
+  auto skipped = plan_ticks(skip, rule_of(skip), start + minute, true);
+  BOOST_TEST(skipped.fire.empty());
+  BOOST_TEST(skipped.last_tick == start + minute);
+  auto queue = every_minute(missed_ticks::run_once, overlapping_ticks::queue);
+  auto held = plan_ticks(queue, rule_of(queue), start + minute, true);
+  BOOST_TEST(held.wait_for_previous);
+  BOOST_TEST(held.last_tick == start);
+}
+
+BOOST_AUTO_TEST_CASE(the_book_is_due_at_its_earliest_unpaused_schedule) {
+  schedule_book book;
+  auto a = every_minute(missed_ticks::run_once, overlapping_ticks::allow);
+  auto b = a;
+  b.name = "b";
+  b.spec = "*/5 * * * *";
+  book.put(schedule_entry{b, rule_of(b)});
+  book.put(schedule_entry{a, rule_of(a)});
+  BOOST_TEST(book.earliest_due() == start + minute);
+  book.find("s")->info.paused = true;
+  book.update_due(*book.find("s"));
+  BOOST_TEST(book.earliest_due() == start + 5 * minute);
+  BOOST_TEST(book.due_at(start + 5 * minute) == std::vector<std::string>{"b"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -730,6 +730,93 @@ BOOST_AUTO_TEST_CASE(garbage_values_of_any_shape_are_reported_as_corrupt_never_c
   BOOST_TEST(page->jobs.back().id == 1001u);
 }
 
+// -- flows and schedules ----------------------------------------------------------------
+
+BOOST_DATA_TEST_CASE_F(store_fixture, a_records_flow_links_and_its_checkpoints_children_read_back,
+                       both_stores, kind) {
+  auto store = open_kind(kind);
+  auto rec = make_record(9, job_status::waiting);
+  rec.parent = 3;
+  rec.after = {4, 5};
+  rec.on_dependency_failure = dependency_failure::run;
+  write_batch b;
+  b.put_record(rec);
+  checkpoint cp;
+  cp.state = json::object{{"spawned", true}};
+  cp.children = {10, 11, 12};
+  b.put_checkpoint(9, cp);
+  commit(*store, b);
+  auto got = store->get(9);
+  BOOST_REQUIRE(got.ok());
+  BOOST_TEST(got->parent == 3u);
+  BOOST_TEST(got->after == (std::vector<job_id>{4, 5}));
+  BOOST_TEST((got->on_dependency_failure == dependency_failure::run));
+  BOOST_TEST(got->children == (std::vector<job_id>{10, 11, 12}));
+  BOOST_TEST((*store->get_checkpoint(9))->children == (std::vector<job_id>{10, 11, 12}));
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, schedules_are_put_listed_by_name_and_erased, both_stores,
+                       kind) {
+  auto store = open_kind(kind);
+  schedule_info a;
+  a.name = "nightly";
+  a.spec = "0 3 * * *";
+  a.type = "cleanup";
+  a.params = json::object{{"days", 30}};
+  a.options.time_zone = "Europe/Berlin";
+  a.options.on_missed = missed_ticks::run_each;
+  a.last_tick = 1234;
+  auto b = a;
+  b.name = "hourly";
+  write_batch w;
+  w.put_schedule(std::make_shared<const schedule_info>(a));
+  w.put_schedule(std::make_shared<const schedule_info>(b));
+  commit(*store, w);
+  auto all = store->schedules();
+  BOOST_REQUIRE(all.ok());
+  BOOST_REQUIRE(all->size() == 2u);
+  BOOST_TEST((*all)[0].name == "hourly");
+  BOOST_TEST((*all)[1].options.time_zone == "Europe/Berlin");
+  BOOST_TEST(((*all)[1].options.on_missed == missed_ticks::run_each));
+  BOOST_TEST((*all)[1].last_tick == 1234);
+  BOOST_TEST((*all)[1].params == a.params);
+  write_batch e;
+  e.erase_schedule("nightly");
+  commit(*store, e);
+  BOOST_TEST(store->schedules()->size() == 1u);
+}
+
+BOOST_DATA_TEST_CASE_F(store_fixture, a_schedule_with_a_bad_name_is_refused, both_stores, kind) {
+  auto store = open_kind(kind);
+  schedule_info s;
+  s.name = std::string(201, 'x');
+  write_batch w;
+  w.put_schedule(std::make_shared<const schedule_info>(s));
+  BOOST_TEST(store->commit(w).error().code == errc::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_schedule_is_left_out_and_named) {
+  {
+    auto store = open_store();
+    schedule_info s;
+    s.name = "good";
+    write_batch w;
+    w.put_schedule(std::make_shared<const schedule_info>(s));
+    commit(*store, w);
+  }
+  {
+    raw_store raw{path};
+    raw.put("schedules", "broken", "not a schedule");
+  }
+  auto store = open_store();
+  std::vector<std::pair<std::string, std::string>> corrupt;
+  auto all = store->schedules(&corrupt);
+  BOOST_REQUIRE(all.ok());
+  BOOST_TEST(all->size() == 1u);
+  BOOST_REQUIRE(corrupt.size() == 1u);
+  BOOST_TEST(corrupt[0].first == "broken");
+}
+
 BOOST_AUTO_TEST_CASE(a_corrupt_checkpoint_is_reported_by_get_checkpoint_not_by_get) {
   {
     auto store = open_store();
