@@ -41,9 +41,12 @@ enum exit_code {
 constexpr const char* usage = R"(Usage: jobctl [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]
 
 Commands:
-  submit TYPE JSON [--priority N] [--owner O]   create a job; JSON is its parameters
+  submit TYPE JSON [--priority N] [--owner O] [--after ID[,ID...]] [--on-dependency-failure P]
+                                                create a job; JSON is its parameters; with
+                                                --after it runs once those jobs finished;
+                                                P (if one failed or was cancelled): fail|cancel|run
   list [--status S[,S]] [--type T] [--owner O] [--limit N] [--cursor ID]
-  show ID                                       every field of a job
+  show ID                                       every field of a job (parent, after, children too)
   pause ID | resume ID | cancel ID | retry ID   steer a job
   signal ID NAME [JSON]                         send a signal; JSON is its payload
   wait ID [--timeout SECONDS]                   wait until the job finished (default: no limit)
@@ -100,7 +103,8 @@ args parse_args(int argc, char** argv) {
   a.token = env_or("JOBRT_TOKEN", "");
   static const char* with_value[] = {"url", "token", "priority", "owner", "status",
                                      "type", "limit", "cursor", "timeout", "params",
-                                     "tz", "on-missed", "on-overlap"};
+                                     "tz", "on-missed", "on-overlap", "after",
+                                     "on-dependency-failure"};
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
     if (s == "--help" || s == "-h")
@@ -223,9 +227,27 @@ std::optional<json::value> cli::call(http::verb method, const std::string& targe
   return doc;
 }
 
+/// The ids of `--after 3,4,9`: job ids in digits, separated by commas.
+json::array after_ids(const std::string& list) {
+  json::array ids;
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = list.find(',', start);
+    auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (item.empty() || item.size() > 19 || item.find_first_not_of("0123456789") != std::string::npos
+        || item.find_first_not_of('0') == std::string::npos)
+      throw usage_failure{"--after takes job ids separated by commas (\"3,4\"), not '" + list + "'"};
+    ids.push_back(std::stoull(item));
+    if (comma == std::string::npos)
+      return ids;
+    start = comma + 1;
+  }
+}
+
 int cli::submit() {
   if (a_.positional.size() != 3)
-    throw usage_failure{"usage: submit TYPE JSON [--priority N] [--owner O]"};
+    throw usage_failure{"usage: submit TYPE JSON [--priority N] [--owner O] [--after ID[,ID...]] "
+                        "[--on-dependency-failure fail|cancel|run]"};
   json::error_code ec;
   auto params = json::parse(a_.positional[2], ec);
   if (ec)
@@ -243,6 +265,13 @@ int cli::submit() {
   }
   if (auto o = a_.opt("owner"))
     body["owner"] = *o;
+  if (auto after = a_.opt("after"))
+    body["after"] = after_ids(*after);
+  if (auto p = a_.opt("on-dependency-failure")) {
+    if (*p != "fail" && *p != "cancel" && *p != "run")
+      throw usage_failure{"--on-dependency-failure must be fail, cancel or run"};
+    body["on_dependency_failure"] = *p;
+  }
   int code = ok;
   auto doc = call(http::verb::post, "/api/jobs", json::serialize(body), code);
   if (!doc)

@@ -35,6 +35,22 @@ json::value fraction_of(const json::object& j) {
   return f ? *f : json::value{};
 }
 
+/// The ids of the array `key` as "3, 4, 9" (the first 50, then "and N more");
+/// empty if there is none.
+std::string id_list(const json::object& o, const char* key) {
+  constexpr std::size_t shown = 50;
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_array())
+    return {};
+  const auto& ids = v->get_array();
+  std::string out;
+  for (std::size_t i = 0; i < ids.size() && i < shown; ++i)
+    out += (out.empty() ? "" : ", ") + json::serialize(ids[i]);
+  if (ids.size() > shown)
+    out += " and " + std::to_string(ids.size() - shown) + " more";
+  return out;
+}
+
 } // namespace
 
 std::string progress_bar(const json::value& fraction, int width, bool unicode) {
@@ -140,6 +156,14 @@ void print_details(std::ostream& out, const json::object& j) {
   time("checkpoint", "checkpoint_at");
   if (auto* w = j.if_contains("wake_at"); w && w->is_number() && w->to_number<double>() > 0)
     time("wakes", "wake_at");
+  if (auto* parent = j.if_contains("parent"); parent && parent->is_number() && parent->to_number<double>() > 0)
+    field("parent", json::serialize(*parent));
+  if (auto ids = id_list(j, "after"); !ids.empty())
+    field("after", ids + " (if one failed or was cancelled: "
+                     + (str(j, "on_dependency_failure").empty() ? "fail" : str(j, "on_dependency_failure"))
+                     + ")");
+  if (auto ids = id_list(j, "children"); !ids.empty())
+    field("children", ids);
   field("params", j.contains("params") ? json::serialize(j.at("params")) : "null");
   if (!str(j, "error").empty())
     field("error", str(j, "error"));

@@ -167,6 +167,20 @@ void list_jobs(const call& c) {
   }));
 }
 
+/// For an owner token: goes on with `next()` once every job of `after[i...]`
+/// exists and is the owner's, else answers 404 or 403 as `GET /api/jobs/{id}`
+/// would (a job must not wait on, and so learn the outcome of, another
+/// owner's job). One `get` at a time; at most 1000 ids.
+template <class Next>
+void check_after(const flow& f, const principal& who, std::shared_ptr<const std::vector<job_id>> after,
+                 std::size_t i, Next next) {
+  if (i == after->size())
+    return next();
+  with_job(f, who, (*after)[i], [f, who, after, i, next = std::move(next)](const jobrt::job_record&) mutable {
+    check_after(f, who, std::move(after), i + 1, std::move(next));
+  });
+}
+
 /// POST /api/jobs: answers from the submit's own result. An idempotent resubmit
 /// answers 202 too, with the earlier job's id and its status now.
 void submit_job(const call& c) {
@@ -180,15 +194,21 @@ void submit_job(const call& c) {
                                       "this token may only submit jobs as owner '" + c.who.owner + "'"));
     s.opts.owner = c.who.owner;
   }
-  c.f.rt().submit_async(s.type, s.params, s.opts,
-                        c.f.then<jobrt::submitted>([f = c.f](jobrt::result<jobrt::submitted> r) {
-    if (!r)
-      return f.reply(error_response(r.error()));
-    auto res = json_response(http::status::accepted,
-                             {{"id", r->id}, {"status", jobrt::to_string(r->status)}});
-    res.set(http::field::location, "/api/jobs/" + std::to_string(r->id));
-    f.reply(std::move(res));
-  }));
+  auto after = std::make_shared<const std::vector<job_id>>(s.opts.after);
+  auto submit = [f = c.f, s = std::move(s)] {
+    f.rt().submit_async(s.type, s.params, s.opts,
+                        f.then<jobrt::submitted>([f](jobrt::result<jobrt::submitted> r) {
+      if (!r)
+        return f.reply(error_response(r.error())); // 404 for an `after` job that does not exist
+      auto res = json_response(http::status::accepted,
+                               {{"id", r->id}, {"status", jobrt::to_string(r->status)}});
+      res.set(http::field::location, "/api/jobs/" + std::to_string(r->id));
+      f.reply(std::move(res));
+    }));
+  };
+  if (!c.who.scoped() || after->empty())
+    return submit();
+  check_after(c.f, c.who, std::move(after), 0, std::move(submit));
 }
 
 // -- /api/jobs/{id}[/{action}] ---------------------------------------------------

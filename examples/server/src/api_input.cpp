@@ -64,6 +64,31 @@ json::value parse_body(const std::string& body, json::error_code& ec) {
   return json::parse(body, ec, {}, po);
 }
 
+/// The ids of a submit body's `after`: an array of at most `max_after` whole
+/// numbers from 1. Whether each job exists is the runtime's check (404).
+std::optional<response> read_after(const json::value& v, std::vector<jobrt::job_id>& out) {
+  auto must = [] {
+    return bad_request("invalid_request", "'after' must be an array of at most "
+                                            + std::to_string(max_after)
+                                            + " job ids (whole numbers from 1)");
+  };
+  if (!v.is_array() || v.get_array().size() > max_after)
+    return must();
+  out.clear();
+  out.reserve(v.get_array().size());
+  for (const auto& e : v.get_array()) {
+    jobrt::job_id id = 0;
+    if (e.is_uint64())
+      id = e.get_uint64();
+    else if (e.is_int64() && e.get_int64() > 0)
+      id = static_cast<jobrt::job_id>(e.get_int64());
+    if (id == 0)
+      return must();
+    out.push_back(id);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 response bad_request(std::string_view code, std::string_view message) {
@@ -121,12 +146,26 @@ std::variant<submit_request, response> read_submit(const std::string& body) {
                            "'run_at' must be a whole number of milliseconds since the Unix epoch, "
                            "from 0 to 253402300799000 (the end of year 9999)");
       s.opts.run_at = *at;
+    } else if (key == "after") {
+      if (v.is_null())
+        continue;
+      if (auto err = read_after(v, s.opts.after))
+        return std::move(*err);
+    } else if (key == "on_dependency_failure") {
+      if (v.is_null())
+        continue;
+      if (!v.is_string() || !jobrt::parse_dependency_failure(v.get_string(), s.opts.on_dependency_failure))
+        return bad_request("invalid_request",
+                           "'on_dependency_failure' must be one of \"fail\", \"cancel\", \"run\"");
     } else {
       return bad_request("invalid_request", "unknown field '" + std::string{key} + "'");
     }
   }
   if (s.type.empty())
     return bad_request("invalid_request", "missing required field 'type'");
+  if (!s.opts.after.empty() && s.opts.run_at != 0)
+    return bad_request("invalid_request", "'after' and 'run_at' cannot be combined: a job runs either "
+                                          "after other jobs or at a time");
   return s;
 }
 

@@ -30,7 +30,12 @@ struct submit_request {
   jobrt::submit_options opts;
 };
 
-/// Reads a submit body.
+/// Most ids a submit body's `after` may name (the runtime's limit).
+constexpr std::size_t max_after = 1000;
+
+/// Reads a submit body. `after` must be an array of at most `max_after` ids
+/// from 1; `on_dependency_failure` one of "fail", "cancel", "run"; `after`
+/// cannot be combined with a `run_at` other than 0.
 std::variant<submit_request, response> read_submit(const std::string& body);
 
 /// The body of `POST /api/schedules`.

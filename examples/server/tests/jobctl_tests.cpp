@@ -164,3 +164,41 @@ BOOST_AUTO_TEST_CASE(jobctl_adds_lists_pauses_resumes_and_removes_a_schedule) {
   BOOST_TEST(run({"schedule", "frobnicate"}).exit_code == 2);
   BOOST_TEST(run({"schedule"}).exit_code == 2);
 }
+
+BOOST_AUTO_TEST_CASE(jobctl_submits_a_job_after_another_and_shows_what_it_waits_for) {
+  server_process server;
+  std::vector<std::string> base{"--url", server.base_url()};
+  auto with = [&](std::vector<std::string> more) {
+    auto args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  // The approval job waits for its signal, so the job after it waits too.
+  auto first = run_process(JOBCTL_EXE, with({"--json", "submit", "approval", "{}"}));
+  BOOST_REQUIRE_EQUAL(first.exit_code, 0);
+  auto a = std::to_string(json::parse(first.out).at("id").to_number<std::uint64_t>());
+  auto second = run_process(JOBCTL_EXE, with({"--json", "submit", "countdown", R"({"n":1})", "--after", a,
+                                              "--on-dependency-failure", "cancel"}));
+  BOOST_REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  auto b = std::to_string(json::parse(second.out).at("id").to_number<std::uint64_t>());
+  auto show = run_process(JOBCTL_EXE, with({"show", b}));
+  BOOST_REQUIRE_EQUAL(show.exit_code, 0);
+  BOOST_TEST(show.out.find("after:       " + a + " (if one failed or was cancelled: cancel)")
+               != std::string::npos, show.out);
+  BOOST_TEST(show.out.find("waiting") != std::string::npos, show.out);
+  BOOST_TEST(show.out.find("parent:") == std::string::npos, show.out); // shown only when there is one
+  // Bad lists and policies are usage errors; an unknown id is the API's 404.
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"submit", "countdown", "{}", "--after", "1,x"})).exit_code == 2);
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"submit", "countdown", "{}", "--after", "0"})).exit_code == 2);
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"submit", "countdown", "{}", "--after", a + ","})).exit_code == 2);
+  BOOST_TEST(run_process(JOBCTL_EXE, with({"submit", "countdown", "{}", "--after", a,
+                                           "--on-dependency-failure", "ignore"})).exit_code == 2);
+  auto unknown = run_process(JOBCTL_EXE, with({"submit", "countdown", R"({"n":1})", "--after", "999999"}));
+  BOOST_TEST(unknown.exit_code == 1);
+  BOOST_TEST(unknown.err.find("not_found") != std::string::npos, unknown.err);
+  // Rejecting the first job cancels the second (its policy).
+  auto reject = run_process(JOBCTL_EXE, with({"signal", a, "reject"}));
+  BOOST_TEST(reject.exit_code == 0, reject.err);
+  auto wait = run_process(JOBCTL_EXE, with({"wait", b, "--timeout", "20"}));
+  BOOST_TEST(wait.exit_code == 6, wait.out + wait.err); // cancelled
+}
