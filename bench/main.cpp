@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
         scenario_signal(c, policy);
       if (want("schedules"))
         scenario_schedules(c, policy);
+      if (want("fanout"))
+        scenario_fanout(c, policy);
     }
     if (want("scaling"))
       scenario_scaling(c, scale_policies);

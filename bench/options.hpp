@@ -27,6 +27,7 @@ struct sizes {
   std::size_t http_n;       // http: requests per run (1 durable connection: at most http_n1)
   std::size_t http_n1;
   std::size_t schedule_n; // schedules: schedules due at the same tick
+  std::size_t fanout_k;   // fanout: children of the one parent
 };
 
 /// The sizes of a plain run (neither --full nor --smoke).

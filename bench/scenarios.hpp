@@ -35,5 +35,8 @@ void scenario_http(const config& c);
 /// 10. N schedules due at one tick, fired by a manual clock, vs a submit_many drain
 /// (scenario_schedules.cpp).
 void scenario_schedules(const config& c, const std::string& asked);
+/// 11. One parent spawns K children and sums their outputs, vs a submit_many drain
+/// (scenario_fanout.cpp).
+void scenario_fanout(const config& c, const std::string& asked);
 
 } // namespace bench
