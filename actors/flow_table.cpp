@@ -12,6 +12,7 @@ void flow_table::wait(job_id id, waiter w, const std::vector<job_id>& unfinished
   if (deps.empty())
     return;
   w.pending = deps.size();
+  w.total = std::max(w.total, w.pending);
   auto generation = ++generations_;
   waiters_[id] = entry{w, generation};
   for (auto dep : deps)
@@ -23,9 +24,8 @@ const flow_table::waiter* flow_table::find(job_id id) const {
   return i == waiters_.end() ? nullptr : &i->second.w;
 }
 
-std::vector<std::pair<job_id, flow_table::waiter>> flow_table::ended(job_id id,
-                                                                     job_status status) {
-  std::vector<std::pair<job_id, waiter>> freed;
+std::vector<flow_table::touched> flow_table::ended(job_id id, job_status status) {
+  std::vector<touched> out;
   auto range = waited_for_.equal_range(id);
   for (auto i = range.first; i != range.second; ++i) {
     auto [waiting, generation] = i->second;
@@ -34,13 +34,13 @@ std::vector<std::pair<job_id, flow_table::waiter>> flow_table::ended(job_id id,
       continue; // forgotten, or waiting anew
     auto& w = e->second.w;
     w.note(id, status);
-    if (--w.pending == 0) {
-      freed.emplace_back(waiting, w);
+    const bool freed = --w.pending == 0;
+    out.push_back(touched{waiting, w, freed});
+    if (freed)
       waiters_.erase(e);
-    }
   }
   waited_for_.erase(range.first, range.second);
-  return freed;
+  return out;
 }
 
 void flow_table::forget(job_id id) {

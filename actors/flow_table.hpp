@@ -25,6 +25,7 @@ class flow_table {
 public:
   struct waiter {
     std::size_t pending = 0; ///< unfinished jobs it waits for
+    std::size_t total = 0;   ///< jobs it waits for, finished ones included
     job_id failed = 0;       ///< one of them that failed; 0 = none
     job_id cancelled = 0;    ///< one of them that was cancelled; 0 = none
     bool children = false;   ///< a parent waiting for its children (else: `after`)
@@ -38,14 +39,19 @@ public:
   };
 
   /// `id` waits for the jobs `unfinished` (duplicates count once); `w` holds
-  /// what the finished ones it waits for ended as. Nothing is kept when
-  /// `unfinished` is empty: the job need not wait.
+  /// what the finished ones it waits for ended as (and `w.total`, if set, how
+  /// many it waits for in all). Nothing is kept when `unfinished` is empty:
+  /// the job need not wait.
   void wait(job_id id, waiter w, const std::vector<job_id>& unfinished);
   /// The job's entry while it waits for an unfinished job; else null.
   const waiter* find(job_id id) const;
-  /// Job `id` ended as `status`: the jobs that waited for it and now wait for
-  /// nothing, with what they learnt. They leave the table.
-  std::vector<std::pair<job_id, waiter>> ended(job_id id, job_status status);
+  struct touched {
+    job_id id = 0; ///< a job that waited for the one that ended
+    waiter w;      ///< what it learnt, and how many it still waits for
+    bool freed = false; ///< it waits for nothing now, and has left the table
+  };
+  /// Job `id` ended as `status`: the jobs that waited for it.
+  std::vector<touched> ended(job_id id, job_status status);
   /// Drops a waiting job (it was cancelled or failed while waiting).
   void forget(job_id id);
   std::size_t size() const { return waiters_.size(); }

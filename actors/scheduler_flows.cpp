@@ -28,7 +28,36 @@ std::vector<job_id> awaited_jobs(scheduler_ptr self, const job_record& r) {
   return r.after;
 }
 
+/// A parent waiting for its children: how many have finished.
+progress children_progress(const flow_table::waiter& w) {
+  progress p;
+  auto done = w.total - w.pending;
+  p.fraction = w.total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(w.total);
+  p.stage = "children";
+  p.message = std::to_string(done) + " of " + std::to_string(w.total) + " children finished";
+  return p;
+}
+
+void publish_children_progress(scheduler_ptr self, const job_entry& e,
+                               const flow_table::waiter& w) {
+  job_event ev;
+  ev.what = job_event::kind::progress;
+  ev.id = e.id;
+  ev.type = self->state.limits->type(e.type).name;
+  ev.owner = e.owner;
+  ev.status = e.status;
+  ev.progress = children_progress(w);
+  ev.at = now(self);
+  publish(self, std::move(ev));
+}
+
 } // namespace
+
+void add_children_progress(scheduler_ptr self, job_record& r) {
+  auto* w = self->state.flows.find(r.id);
+  if (w != nullptr && w->children && r.status == job_status::waiting)
+    r.progress = children_progress(*w);
+}
 
 result<dependency_state> dependencies_of(scheduler_ptr self, const std::vector<job_id>& ids,
                                          bool must_exist) {
@@ -130,6 +159,10 @@ void wait_for_jobs(scheduler_ptr self, job_entry& e, const std::vector<job_id>& 
   if (!deps)
     return;
   deps->ended.children = why == lifecycle::wait_reason::children;
+  auto distinct = jobs;
+  std::sort(distinct.begin(), distinct.end());
+  deps->ended.total =
+    static_cast<std::size_t>(std::unique(distinct.begin(), distinct.end()) - distinct.begin());
   self->state.flows.wait(e.id, deps->ended, deps->unfinished);
 }
 
@@ -143,11 +176,17 @@ void release_if_free(scheduler_ptr self, job_id id) {
 void job_ended(scheduler_ptr self, job_id id, job_status status) {
   auto& st = self->state;
   st.flows.forget(id);
-  for (const auto& [waiting, learnt] : st.flows.ended(id, status))
-    if (auto* w = st.jobs.find(waiting); w != nullptr && w->status == job_status::waiting)
+  for (const auto& t : st.flows.ended(id, status)) {
+    auto* w = st.jobs.find(t.id);
+    if (w == nullptr || w->status != job_status::waiting)
+      continue;
+    if (t.freed)
       release(self, *w,
-              learnt.children ? lifecycle::wait_reason::children
-                              : lifecycle::wait_reason::dependencies);
+              t.w.children ? lifecycle::wait_reason::children
+                           : lifecycle::wait_reason::dependencies);
+    else if (t.w.children && anyone_listens(self))
+      publish_children_progress(self, *w, t.w);
+  }
   after_scheduled_job(self, id);
 }
 

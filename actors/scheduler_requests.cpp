@@ -350,6 +350,7 @@ void on_retry(scheduler_ptr self, job_id id, proto::reply<void> rp) {
 
 void add_live_progress(scheduler_ptr self, list_page& page) {
   for (auto& rec : page.jobs) {
+    add_children_progress(self, rec);
     auto* e = self->state.jobs.find(rec.id);
     if (e == nullptr || !e->record || is_finished(rec.status))
       continue;

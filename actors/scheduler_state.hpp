@@ -218,6 +218,8 @@ void release(scheduler_ptr self, job_entry& e,
 /// Registers what `e` (now waiting) waits for: `jobs` that are unfinished.
 void wait_for_jobs(scheduler_ptr self, job_entry& e, const std::vector<job_id>& jobs,
                    lifecycle::wait_reason why);
+/// A parent waiting for its children shows how many have finished as its progress.
+void add_children_progress(scheduler_ptr self, job_record& r);
 /// Releases job `id` if it waits for jobs and none is unfinished any more.
 void release_if_free(scheduler_ptr self, job_id id);
 /// Job `id` has ended as `status`: the jobs that waited for it, and the

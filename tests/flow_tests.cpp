@@ -179,6 +179,19 @@ BOOST_AUTO_TEST_CASE(a_parent_waiting_for_its_children_goes_on_after_a_restart,
   BOOST_TEST(get(parent).output.as_object().at("children") == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_waiting_parents_progress_counts_its_finished_children) {
+  auto parent = submit("fan", {{"children", 2}, {"child_type", "gated"}, {"child_n", 1}});
+  when(parent, job_status::waiting);
+  auto kids = children_of(parent, 2);
+  BOOST_REQUIRE(kids.size() == 2u);
+  BOOST_TEST(get(parent).progress.message == "0 of 2 children finished");
+  test_jobs::permits += 2; // enough for one child (they take 1 and 2 steps), not both
+  poll_until([&] { return get(parent).progress.fraction.value_or(0) == 0.5; });
+  auto half = get(parent).progress;
+  BOOST_TEST(half.fraction.value_or(0) == 0.5);
+  BOOST_TEST(half.stage == "children");
+}
+
 // -- steering a flow ------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(pausing_a_parent_pauses_its_children_and_resuming_resumes_them) {

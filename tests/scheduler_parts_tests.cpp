@@ -448,10 +448,11 @@ BOOST_AUTO_TEST_SUITE(flow_table_)
 BOOST_AUTO_TEST_CASE(a_job_waiting_for_two_is_freed_by_the_second_to_end) {
   flow_table flows;
   flows.wait(10, {}, {1, 2});
-  BOOST_TEST(flows.ended(1, job_status::completed).empty());
-  auto freed = flows.ended(2, job_status::completed);
-  BOOST_REQUIRE(freed.size() == 1u);
-  BOOST_TEST(freed[0].first == 10u);
+  BOOST_TEST(!flows.ended(1, job_status::completed).at(0).freed);
+  auto touched = flows.ended(2, job_status::completed);
+  BOOST_REQUIRE(touched.size() == 1u);
+  BOOST_TEST(touched[0].id == 10u);
+  BOOST_TEST(touched[0].freed);
   BOOST_TEST(flows.find(10) == nullptr);
 }
 
@@ -459,7 +460,7 @@ BOOST_AUTO_TEST_CASE(a_dependency_named_twice_counts_once) {
   flow_table flows;
   flows.wait(10, {}, {1, 1, 1});
   BOOST_TEST(flows.find(10)->pending == 1u);
-  BOOST_TEST(flows.ended(1, job_status::completed).size() == 1u);
+  BOOST_TEST(flows.ended(1, job_status::completed).at(0).freed);
 }
 
 BOOST_AUTO_TEST_CASE(a_freed_job_learns_which_dependency_failed_or_was_cancelled) {
@@ -470,15 +471,15 @@ BOOST_AUTO_TEST_CASE(a_freed_job_learns_which_dependency_failed_or_was_cancelled
   flows.ended(1, job_status::failed);
   auto freed = flows.ended(2, job_status::completed);
   BOOST_REQUIRE(freed.size() == 1u);
-  BOOST_TEST(freed[0].second.failed == 1u);
-  BOOST_TEST(freed[0].second.cancelled == 7u);
+  BOOST_TEST(freed[0].w.failed == 1u);
+  BOOST_TEST(freed[0].w.cancelled == 7u);
 }
 
 BOOST_AUTO_TEST_CASE(a_forgotten_or_renewed_wait_is_not_counted_twice) {
   flow_table flows;
   flows.wait(10, {}, {1, 2});
   flows.wait(10, {}, {1, 2}); // waits anew (after a resume, say)
-  BOOST_TEST(flows.ended(1, job_status::completed).empty());
+  BOOST_TEST(flows.ended(1, job_status::completed).size() == 1u); // once, not twice
   BOOST_TEST(flows.find(10)->pending == 1u);
   flows.forget(10);
   BOOST_TEST(flows.ended(2, job_status::completed).empty());
