@@ -295,9 +295,10 @@ void write_checkpoint(job_actor* self) {
     if (!r) {
       // The failure replaces any ending the job chose; like every ending, it
       // waits for a resume if the job was paused meanwhile.
-      st.cur.outcome = proto::job_outcome{proto::job_outcome::kind::failed, {},
-                                          "checkpoint could not be saved: " + r.error().message,
-                                          0, {}, false};
+      proto::job_outcome failed;
+      failed.what = proto::job_outcome::kind::failed;
+      failed.error = "checkpoint could not be saved: " + r.error().message;
+      st.cur.outcome = std::move(failed);
       settle(self);
       return;
     }
@@ -354,7 +355,11 @@ void send_progress(job_actor* self, millis checkpoint_at) {
 }
 
 std::optional<proto::job_outcome> transient_failure(std::string what) {
-  return proto::job_outcome{proto::job_outcome::kind::failed, {}, std::move(what), 0, {}, true};
+  proto::job_outcome o;
+  o.what = proto::job_outcome::kind::failed;
+  o.error = std::move(what);
+  o.transient = true;
+  return o;
 }
 
 void on_overdue(job_actor* self, std::uint64_t run, std::uint64_t suspension) {
