@@ -154,7 +154,10 @@ void print_details(std::ostream& out, const json::object& j) {
   time("started", "started_at");
   time("finished", "finished_at");
   time("checkpoint", "checkpoint_at");
-  if (auto* w = j.if_contains("wake_at"); w && w->is_number() && w->to_number<double>() > 0)
+  // A job waiting for its dependencies or children has no timer: its wake_at is
+  // the largest 64-bit integer, which is no date.
+  if (auto* w = j.if_contains("wake_at");
+      w && w->is_number() && w->to_number<double>() > 0 && w->to_number<double>() < 253402300800000.0)
     time("wakes", "wake_at");
   if (auto* parent = j.if_contains("parent"); parent && parent->is_number() && parent->to_number<double>() > 0)
     field("parent", json::serialize(*parent));

@@ -187,6 +187,7 @@ BOOST_AUTO_TEST_CASE(jobctl_submits_a_job_after_another_and_shows_what_it_waits_
                != std::string::npos, show.out);
   BOOST_TEST(show.out.find("waiting") != std::string::npos, show.out);
   BOOST_TEST(show.out.find("parent:") == std::string::npos, show.out); // shown only when there is one
+  BOOST_TEST(show.out.find("wakes:") == std::string::npos, show.out);  // no timer while it waits for a job
   // Bad lists and policies are usage errors; an unknown id is the API's 404.
   BOOST_TEST(run_process(JOBCTL_EXE, with({"submit", "countdown", "{}", "--after", "1,x"})).exit_code == 2);
   BOOST_TEST(run_process(JOBCTL_EXE, with({"submit", "countdown", "{}", "--after", "0"})).exit_code == 2);

@@ -168,7 +168,7 @@ function dockCard(job) {
   return h('article', { class: `job-card ${job.status}${leaving.has(job.id) ? ' leaving' : ''}`, dataset: { jobId: job.id } },
     h('div', { class: 'job-head' },
       h('span', { class: 'job-id', text: `#${job.id}` }),
-      h('span', { class: 'job-type', text: job.type }),
+      h('span', { class: 'job-type', text: job.type }), flowMarker(job),
       job.owner ? h('span', { class: 'job-owner', text: `· ${job.owner}` }) : null,
       h('span', { class: 'spacer' }),
       h('span', { class: 'job-pct', text: pctText(job) }),
@@ -178,7 +178,7 @@ function dockCard(job) {
       p.stage ? h('span', { class: 'stage', text: p.stage }) : null,
       p.message ? h('span', { class: 'message', text: p.message }) : null,
       waitingText(job) ? h('span', { class: 'waiting-for', text: waitingText(job) }) : null,
-      job.status === 'waiting' && job.wake_at ? h('span', { text: `wakes ${fmtTime(job.wake_at)}` }) : null,
+      job.status === 'waiting' && hasWake(job) ? h('span', { text: `wakes ${fmtTime(job.wake_at)}` }) : null,
       job.error ? h('span', { class: 'message', text: job.error }) : null),
     h('div', { class: 'job-actions' }, actionButtons(job, true)));
 }
@@ -220,7 +220,7 @@ function keyed(container, items, key, build, patch) {
 
 function dockKey(job) {
   const p = job.progress || {};
-  return [job.status, leaving.has(job.id), p.stage, p.message, job.error, job.owner, job.waiting_for].join('|');
+  return [job.status, leaving.has(job.id), p.stage, p.message, job.error, job.owner, job.waiting_for, flowKey(job)].join('|');
 }
 
 function renderDock() {
@@ -260,7 +260,7 @@ function matchesFilters(job) {
 function historyRow(job) {
   return h('tr', { dataset: { jobId: job.id }, class: state.selected === job.id ? 'selected' : null, onclick: () => showDetail(job.id) },
     h('td', { text: `#${job.id}` }),
-    h('td', { text: job.type }),
+    h('td', {}, job.type, flowMarker(job)),
     h('td', { class: job.owner ? null : 'muted', text: job.owner || '–' }),
     h('td', {}, badge(job.status)),
     h('td', {}, h('div', { class: 'mini' }, progressBar(job), h('span', { text: pctText(job) }))),
@@ -269,7 +269,7 @@ function historyRow(job) {
 }
 
 function historyKey(job) {
-  return [job.status, state.selected === job.id, fmtAgo(job.created_at), fmtDuration(job), job.owner].join('|');
+  return [job.status, state.selected === job.id, fmtAgo(job.created_at), fmtDuration(job), job.owner, flowKey(job)].join('|');
 }
 
 function renderHistory() {
@@ -317,7 +317,7 @@ function renderDetail() {
   // The signal form lives outside the redrawn part, so that what is typed survives.
   $('signal-form').hidden = FINISHED.includes(job.status);
   const key = [job.id, job.status, job.attempts, job.checkpoint_at, job.finished_at, p0.stage, p0.message,
-    fmtDuration(job), JSON.stringify(p0.detail), job.waiting_for].join('|');
+    fmtDuration(job), JSON.stringify(p0.detail), job.waiting_for, JSON.stringify([job.parent, job.after, job.children])].join('|');
   if (key === detailKey) {
     patchProgress($('detail-body'), job);
     return;
@@ -345,7 +345,8 @@ function renderDetail() {
       field('Duration', fmtDuration(job)),
       field('Last checkpoint', fmtTime(job.checkpoint_at)),
       job.status === 'waiting' && job.waiting_for ? field('Waiting for', job.waiting_for) : [],
-      job.wake_at ? field('Wakes at', fmtTime(job.wake_at)) : []),
+      hasWake(job) ? field('Wakes at', fmtTime(job.wake_at)) : [], flowFields(job)), // flows.js
+    flowChildren(job),
     job.error ? [h('h3', { text: 'Error' }), h('div', { class: 'error-box', text: job.error })] : [],
     h('h3', { text: 'Parameters' }), json(job.params),
     job.output !== null && job.output !== undefined ? [h('h3', { text: 'Output' }), json(job.output)] : [],
@@ -479,6 +480,7 @@ function upsert(job) {
   renderDock();
   renderHistory();
   if (state.selected === job.id) renderDetail();
+  flowJobChanged(merged); // flows.js
 }
 
 async function refreshJob(id) {
@@ -580,7 +582,7 @@ function wire() {
   $('token-form').addEventListener('submit', () => setToken($('token-input').value.trim()));
   $('token-clear').addEventListener('click', () => { $('token-dialog').close(); setToken(''); });
   // Relative times and running durations age even without events.
-  setInterval(() => { renderHistory(); if (state.selected !== null) renderDetail(); }, 5000);
+  setInterval(() => { renderHistory(); if (state.selected !== null) { renderDetail(); refreshFlow(); } }, 5000);
   wireSchedules(); // schedules.js
 }
 

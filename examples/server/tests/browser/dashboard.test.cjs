@@ -3,7 +3,10 @@
 // complete, and save a screenshot; then submit an approval job, see it wait for
 // a signal, send it "approve" from the detail drawer, and see it complete;
 // then create two schedules through the API and see the Schedules panel list
-// them, open the job one of them submitted, pause it and delete the other.
+// them, open the job one of them submitted, pause it and delete the other;
+// then submit a job after another through the API, open it and follow its
+// "Runs after" link, and show a parent with children that the test answers
+// itself (no example job spawns children).
 // run.sh starts the server and sets:
 //   JOBRT_URL         the server's base URL
 //   SCREENSHOT        where to write the PNG
@@ -102,6 +105,115 @@ async function checkSchedules(page) {
   await until('the nightly-report row to go', async () => (await nightly.count()) === 0);
   if ((await page.textContent('#schedules-count')) !== '1') throw new Error('the count does not say 1');
   log('deleted nightly-report from the panel');
+}
+
+/** POST /api/jobs from the test itself; returns the new job's id. */
+async function submitApi(body) {
+  const res = await fetch(`${url}/api/jobs`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (res.status !== 202) throw new Error(`submitting ${JSON.stringify(body)}: ${res.status} ${await res.text()}`);
+  return (await res.json()).id;
+}
+
+const FAKE_PARENT = 900001; // a parent with 205 children, answered by the test (no example job spawns any)
+const FAKE_CHILDREN = 205;
+
+/** The record of a made-up job of the fake flow, for page.route. */
+function fakeJob(id, realJob) {
+  const base = { id, owner: '', priority: 0, params: {}, created_at: Date.now() - 60000, started_at: 0,
+    finished_at: 0, checkpoint_at: 0, wake_at: 0, waiting_for: '', attempts: 1, max_attempts: 1,
+    timeout_ms: 0, idempotency_key: '', error: '', output: null, after: [], on_dependency_failure: 'fail',
+    children: [], parent: 0, progress: { fraction: null, stage: '', message: '', detail: null } };
+  if (id === FAKE_PARENT) {
+    return Object.assign(base, { type: 'fan_out', status: 'waiting', waiting_for: 'children', parent: 0,
+      after: [realJob], on_dependency_failure: 'run',
+      children: Array.from({ length: FAKE_CHILDREN }, (_, i) => FAKE_PARENT + 1 + i),
+      progress: { fraction: 0.4, stage: 'fan out', message: '82 of 205 children done', detail: null } });
+  }
+  const n = id - FAKE_PARENT;
+  const statuses = ['completed', 'running', 'queued', 'failed', 'waiting', 'cancelled', 'paused'];
+  const status = statuses[n % statuses.length];
+  return Object.assign(base, {
+    type: n === 3 ? '<img src=x onerror="window.__flowXss=1">' : (n % 2 ? 'resize_image' : 'thumbnail'),
+    status, parent: FAKE_PARENT, waiting_for: status === 'waiting' ? 'children' : '',
+    children: n % 4 === 1 ? Array.from({ length: n % 9 + 1 }, (_, i) => 990000 + n * 10 + i) : [],
+    progress: { fraction: status === 'completed' ? 1 : status === 'queued' ? 0 : (n * 37 % 100) / 100,
+      stage: '', message: '', detail: null } });
+}
+
+async function checkFlows(page) {
+  // A waits for a signal; B runs after it (and is cancelled if A fails).
+  const a = await submitApi({ type: 'approval', params: {} });
+  const b = await submitApi({ type: 'countdown', params: { n: 3 }, after: [a], on_dependency_failure: 'cancel' });
+  log(`submitted #${a} (approval) and #${b} after it`);
+  const row = page.locator(`#history tr[data-job-id="${b}"]`);
+  await row.waitFor();
+  await row.click();
+  await until(`the drawer to show #${b}`, async () => (await page.textContent('#detail-title')).includes(`#${b}`));
+  const link = page.locator(`#detail-body dd.flow-after button.link[data-job-id="${a}"]`);
+  await link.waitFor();
+  const after = await page.textContent('#detail-body dd.flow-after');
+  if (!after.includes('cancel this job')) throw new Error(`"Runs after" lacks the policy: ${after}`);
+  await until('the dependency\'s type and status', async () =>
+    /approval/.test(await page.textContent('#detail-body dd.flow-after')));
+  if (!/waiting for dependencies/.test(await page.textContent('#detail-body'))) {
+    throw new Error('the drawer does not say the job waits for its dependencies');
+  }
+  if (/Invalid Date/.test(await page.textContent('#detail-body'))) throw new Error('the wake time says "Invalid Date"');
+  log(`the drawer of #${b} shows "Runs after #${a}" with the policy`);
+  const afterShot = screenshot.replace(/\.png$/, '-after.png');
+  await page.screenshot({ path: afterShot });
+  log(`screenshot: ${afterShot}`);
+  await link.click();
+  await until(`the "Runs after" link to open #${a}`, async () =>
+    (await page.textContent('#detail-title')).includes(`#${a}`));
+  log(`the link opens #${a}`);
+
+  // A parent with children, answered by the test: links, statuses, the cap, escaping.
+  await page.route(/\/api\/jobs\/(9\d{5})$/, (route) => {
+    const id = Number(/(\d+)$/.exec(route.request().url())[1]);
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(fakeJob(id, a)) });
+  });
+  await page.evaluate((id) => showDetail(id), FAKE_PARENT);
+  const items = page.locator('#flow-children li');
+  await until('200 children listed', async () => (await items.count()) === 200);
+  await until('the children\'s records', async () =>
+    (await page.locator('#flow-children li .badge').count()) === 200);
+  const more = await page.textContent('#detail-body .flow-more');
+  if (more !== `and ${FAKE_CHILDREN - 200} more`) throw new Error(`the cap says "${more}"`);
+  if (!(await page.textContent('#detail-body h3:has-text("Children")')).includes(`(${FAKE_CHILDREN})`)) {
+    throw new Error('the Children heading lacks the count');
+  }
+  const first = await items.nth(0).textContent();
+  if (!first.includes(`#${FAKE_PARENT + 1}`) || !first.includes('resize_image') || !first.includes('2 children')) {
+    throw new Error(`the first child lacks its id, type or child count: ${first}`);
+  }
+  const third = await items.nth(2).textContent();
+  if (!third.includes('<img src=x') || (await page.locator('#flow-children img').count()) !== 0
+      || (await page.evaluate(() => window.__flowXss)) !== undefined) {
+    throw new Error(`a child's type was not shown as plain text: ${third}`);
+  }
+  if (!(await page.textContent('#detail-body dd.flow-after')).includes('run it anyway')) {
+    throw new Error('the fake parent\'s policy is not shown');
+  }
+  log('the fake parent lists 200 of its 205 children, each with type, status, progress and child count');
+  await page.evaluate(() => { document.querySelector('#detail').scrollTop = 0; });
+  const treeShot = screenshot.replace(/\.png$/, '-children.png');
+  await page.screenshot({ path: treeShot });
+  log(`screenshot: ${treeShot}`);
+  await items.nth(1).locator('button.link').click();
+  await until('the child to open', async () => (await page.textContent('#detail-title')).includes(`#${FAKE_PARENT + 2}`));
+  const parentLink = page.locator(`#detail-body dd.flow-parent button.link[data-job-id="${FAKE_PARENT}"]`);
+  await parentLink.waitFor();
+  if (/Invalid Date/.test(await page.textContent('#detail-body'))) throw new Error('a wake time says "Invalid Date"');
+  log('a child\'s drawer links its parent');
+  const childShot = screenshot.replace(/\.png$/, '-child.png');
+  await page.screenshot({ path: childShot });
+  await parentLink.click();
+  await until('the parent to open again', async () => (await page.textContent('#detail-title')).includes(`#${FAKE_PARENT}`));
+  await page.unroute(/\/api\/jobs\/(9\d{5})$/);
+  await page.click('#detail-close');
 }
 
 async function main() {
@@ -207,6 +319,7 @@ async function main() {
     log(`approval job #${approvalId} completed, approved by "dashboard"; the signal form is gone`);
 
     await checkSchedules(page);
+    await checkFlows(page);
 
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join('; ')}`);
   } finally {
