@@ -31,6 +31,13 @@ namespace bench {
 
 namespace {
 
+/// The median of `v` (of an even count, the mean of the two middle values).
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 constexpr const char* fanout_type = "bench.fanout";
 constexpr const char* unit_type = "bench.unit";
 
@@ -196,7 +203,7 @@ void scenario_fanout(const config& c, const std::string& asked) {
       baseline();
     }
     progress.finish();
-    auto base = median_of(bases);
+    auto base = median(bases);
     std::sort(runs.begin(), runs.end(),
               [](const fanout_run& a, const fanout_run& b) { return a.total_s < b.total_s; });
     const auto run = runs[runs.size() / 2]; // the median by the whole time

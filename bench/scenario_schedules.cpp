@@ -32,6 +32,13 @@ namespace bench {
 
 namespace {
 
+/// The median of `v` (of an even count, the mean of the two middle values).
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 /// Every schedule ticks at the start of each minute: all N are due at the same tick.
 constexpr const char* every_minute = "* * * * *";
 /// schedule_async calls in flight while the schedules are created.
@@ -190,7 +197,7 @@ void scenario_schedules(const config& c, const std::string& asked) {
       baseline();
     }
     progress.finish();
-    auto base = median_of(bases);
+    auto base = median(bases);
     std::sort(runs.begin(), runs.end(),
               [](const schedules_run& a, const schedules_run& b) { return a.done_s < b.done_s; });
     const auto run = runs[runs.size() / 2]; // the median by the time to all completed
