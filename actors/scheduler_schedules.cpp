@@ -79,8 +79,22 @@ std::optional<error> refusal(scheduler_ptr self, const schedule_info& s) {
   return std::nullopt;
 }
 
-/// Fires what schedule `name`'s due ticks do at `now` (see `plan_ticks`).
-void fire(scheduler_ptr self, const std::string& name, millis at, bool was_queued) {
+/// The ticks fired while one message is handled: one batch, one callback, so
+/// that ten thousand schedules due in the same minute cost one commit.
+struct firing {
+  struct fired {
+    std::string name;
+    std::uint16_t type = 0;
+    submit_options opts;
+    std::vector<std::shared_ptr<const job_record>> jobs;
+  };
+  storage::write_batch batch;
+  std::vector<fired> schedules;
+};
+
+/// Adds what schedule `name`'s due ticks do at `at` (see `plan_ticks`) to `out`.
+void fire(scheduler_ptr self, const std::string& name, millis at, bool was_queued,
+          firing& out) {
   auto& st = self->state;
   auto* e = st.schedules.find(name);
   if (e == nullptr || e->writing || e->info.paused)
@@ -106,7 +120,7 @@ void fire(scheduler_ptr self, const std::string& name, millis at, bool was_queue
   opts.max_attempts = info.options.max_attempts;
   opts.timeout_ms = info.options.timeout_ms;
   auto type_index = st.limits->intern(info.type);
-  storage::write_batch batch;
+  auto& batch = out.batch;
   std::vector<std::shared_ptr<const job_record>> jobs;
   for (auto tick : plan.fire) {
     opts.idempotency_key = schedule_tick_key(name, tick);
@@ -128,26 +142,37 @@ void fire(scheduler_ptr self, const std::string& name, millis at, bool was_queue
   st.schedules.update_due(*e);
   batch.put_schedule(std::make_shared<const schedule_info>(info));
   opts.idempotency_key.clear();
-  persist_batch(self, std::move(batch), [self, name, type_index, opts, jobs](result<void> r) {
+  out.schedules.push_back(firing::fired{name, type_index, std::move(opts), std::move(jobs)});
+}
+
+/// Writes the ticks fired; once they are durable, their jobs join the table
+/// and the schedules are due again at their next ticks.
+void send(scheduler_ptr self, firing&& f) {
+  if (f.schedules.empty())
+    return;
+  persist_batch(self, std::move(f.batch), [self, fired = std::move(f.schedules)](result<void> r) {
     auto& st = self->state;
-    if (r) {
-      for (const auto& rec : jobs) {
-        auto keyed = opts;
-        keyed.idempotency_key = rec->idempotency_key;
-        admit(self, type_index, keyed, rec);
+    bool started = false;
+    for (const auto& s : fired) {
+      if (r) {
+        for (const auto& rec : s.jobs) {
+          auto keyed = s.opts;
+          keyed.idempotency_key = rec->idempotency_key;
+          admit(self, s.type, keyed, rec);
+        }
+        st.counters.schedule_ticks_fired += s.jobs.size();
+        started = started || !s.jobs.empty();
+      } else if (st.schedules.find(s.name) != nullptr) { // not deleted meanwhile
+        log_line("schedule '" + s.name + "': a tick could not be saved: " + r.error().message);
+        reload_schedule(self, s.name);
       }
-      st.counters.schedule_ticks_fired += jobs.size();
-    } else {
-      log_line("schedule '" + name + "': a tick could not be saved: " + r.error().message);
-      if (st.schedules.find(name) != nullptr) // not deleted meanwhile
-        reload_schedule(self, name);
-    }
-    if (auto* e = st.schedules.find(name)) {
-      e->writing = false;
-      st.schedules.update_due(*e);
+      if (auto* e = st.schedules.find(s.name)) {
+        e->writing = false;
+        st.schedules.update_due(*e);
+      }
     }
     arm_schedule_timer(self);
-    if (!jobs.empty())
+    if (started)
       try_start(self);
   });
 }
@@ -258,8 +283,10 @@ void on_schedule_tick(scheduler_ptr self, std::uint64_t generation) {
   if (st.stopping)
     return;
   auto at = now(self);
+  firing f;
   for (const auto& name : st.schedules.due_at(at))
-    fire(self, name, at, false);
+    fire(self, name, at, false, f);
+  send(self, std::move(f));
   arm_schedule_timer(self);
 }
 
@@ -269,11 +296,13 @@ void after_scheduled_job(scheduler_ptr self, job_id id) {
   if (names.empty() || st.stopping)
     return;
   auto at = now(self);
+  firing f;
   for (const auto& name : names)
     if (auto* e = st.schedules.find(name)) {
       e->waits_for_previous = false;
-      fire(self, name, at, true);
+      fire(self, name, at, true, f);
     }
+  send(self, std::move(f));
   arm_schedule_timer(self);
 }
 

@@ -85,7 +85,8 @@ struct flow_fixture : clock_fixture {
   /// The children of `parent`, once `n` of them are in the store.
   std::vector<jobrt::job_record> children_of(jobrt::job_id parent, std::size_t n) {
     std::vector<jobrt::job_record> out;
-    for (int tries = 0; tries < 5000 && out.size() < n; ++tries) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
       out.clear();
       jobrt::list_query q;
       q.limit = 1000;
@@ -109,7 +110,8 @@ struct flow_fixture : clock_fixture {
   /// Lets gated jobs poll until `done`.
   template <class Done>
   void poll_until(Done done) {
-    for (int i = 0; i < 20'000 && !done(); ++i) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
       clock->advance(1);
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }

@@ -9,6 +9,19 @@
 // minutes, days, month ends, a leap day and both daylight-saving changes of a
 // zone; the policies for missed and overlapping ticks; restarts. Nothing sleeps.
 
+// Lists of ticks print their values when a check fails.
+namespace boost::test_tools::tt_detail {
+template <>
+struct print_log_value<std::vector<jobrt::millis>> {
+  void operator()(std::ostream& out, const std::vector<jobrt::millis>& ticks) {
+    out << '[';
+    for (std::size_t i = 0; i < ticks.size(); ++i)
+      out << (i ? ", " : "") << ticks[i];
+    out << ']';
+  }
+};
+} // namespace boost::test_tools::tt_detail
+
 using namespace clock_tests;
 using jobrt::job_status;
 using jobrt::missed_ticks;
@@ -109,7 +122,9 @@ struct schedule_fixture : clock_fixture {
   /// The jobs of `type` in the store, oldest first, once `n` of them are there.
   std::vector<jobrt::job_record> jobs(std::size_t n, const std::string& type = "sum") {
     std::vector<jobrt::job_record> out;
-    for (int tries = 0; tries < 3000; ++tries) {
+    // A commit may be on its way; a busy machine gets a generous deadline.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
       jobrt::list_query q;
       q.type = type;
       q.limit = 1000;
@@ -118,7 +133,7 @@ struct schedule_fixture : clock_fixture {
       out = page->jobs;
       if (out.size() >= n)
         break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1)); // a commit on its way
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     std::reverse(out.begin(), out.end());
     return out;
@@ -127,7 +142,8 @@ struct schedule_fixture : clock_fixture {
   /// The ticks from `since` on that submitted a job, once `n` of them have.
   std::vector<millis_t> ticks_since(millis_t since, std::size_t n) {
     std::vector<millis_t> out;
-    for (int tries = 0; tries < 3000 && out.size() < n; ++tries) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
       out.clear();
       for (auto t : ticks_of(jobs(0)))
         if (t >= since)
