@@ -55,7 +55,10 @@ struct job_record {
   millis started_at = 0;  ///< first start of the current attempt
   millis finished_at = 0; ///< when it became completed, failed or cancelled
   millis checkpoint_at = 0; ///< time of the last durable checkpoint
-  millis wake_at = 0;       ///< while waiting: when its timer re-queues it
+  /// While waiting: when its timer re-queues it. The largest `millis` for a job
+  /// that waits for no time: for jobs (`after`, children), or for a signal
+  /// without a timeout.
+  millis wake_at = 0;
   /// While waiting: "rate_limit", "retry" (backoff after a transient error),
   /// "scheduled" (a delayed start), "signal", "dependencies" (jobs it was
   /// submitted `after`) or "children" (`context::wait_for_children`). Empty otherwise.
