@@ -51,6 +51,7 @@ BOOST_AUTO_TEST_CASE(example_jobs_are_registered_by_linking_the_object_library) 
   for (const auto& t : jobrt::registry::global().list())
     names.insert(t.name);
   BOOST_TEST(names.count("bank_categorize") == 1u);
+  BOOST_TEST(names.count("bank_statement") == 1u);
   BOOST_TEST(names.count("file_copy") == 1u);
   BOOST_TEST(names.count("countdown") == 1u);
   auto bc = jobrt::registry::global().find("bank_categorize");

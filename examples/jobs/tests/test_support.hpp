@@ -46,6 +46,17 @@ inline std::unique_ptr<jobrt::runtime> start_runtime(const std::string& data_dir
   return std::move(*rt);
 }
 
+/// A runtime that keeps its jobs in memory.
+inline std::unique_ptr<jobrt::runtime> start_memory_runtime() {
+  jobrt::runtime_options opts;
+  opts.storage = jobrt::storage_kind::memory;
+  opts.progress_interval = std::chrono::milliseconds{10};
+  auto rt = jobrt::runtime::start(opts);
+  if (!rt)
+    throw std::runtime_error("runtime::start failed: " + rt.error().message);
+  return std::move(*rt);
+}
+
 /// Records the latest event of every job, and lets a test wait for a condition
 /// on them. Subscribe before acting, so that no event is missed.
 class event_log {
