@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
     if (auto* d = rec->progress.detail.if_object())
       if (auto* f = d->if_contains("files"); f && f->is_int64())
         files = f->get_int64();
-    if (!reported && rec->checkpoint_at > 0 && files > 0) {
+    // And `running` durable: a run's record may wait 2 ms to share a commit,
+    // and a run killed before it is not counted (see the README, Durability).
+    if (!reported && rec->checkpoint_at > 0 && files > 0
+        && rec->status == jobrt::job_status::running) {
       std::cout << "checkpointed " << files << std::endl;
       reported = true;
     }

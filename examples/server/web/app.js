@@ -9,6 +9,7 @@ const EXAMPLES = {
   bank_categorize: { csv_path: '/path/to/transactions.csv', batch_size: 100, pace_ms: 100 },
   file_copy: { from_dir: '/tmp/jobrt-in', to_dir: '/tmp/jobrt-out', pace_ms: 100 },
   approval: { timeout_s: 3600 },
+  bank_statement: { month: '2024-03', sample_accounts: 3, pace_ms: 100 },
 };
 const PLACEHOLDER = { string: '', integer: 0, number: 0, boolean: false };
 
