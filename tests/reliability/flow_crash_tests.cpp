@@ -817,6 +817,68 @@ BOOST_AUTO_TEST_CASE(the_checks_name_an_orphan_a_missing_child_and_an_early_chai
   }
 }
 
+/// The store a kill leaves between a parent's spawn checkpoint and its move to
+/// waiting (seen in the loop: "fan 1 was running (attempts 1) with a checkpoint
+/// {"spawned":true} listing 15 children, 15 unfinished"), written by hand: the
+/// parent is `running` with that checkpoint, its two children `queued`. A
+/// runtime started on it must let the parent wait for its children; a parent
+/// restarted from the checkpoint as if they had finished runs its fan-in with
+/// both unfinished (it notes that in `early_runs` and waits again).
+BOOST_AUTO_TEST_CASE(a_parent_killed_before_its_wait_was_stored_waits_for_its_children) {
+  test_jobs::temp_dir dir_guard;
+  auto store = (dir_guard.path / "store").string();
+  const millis t = flow_crash::wall_ms() - 1000;
+  jobrt::job_record fan;
+  fan.id = 1;
+  fan.type = "fan";
+  fan.params = boost::json::object{{"children", 2}, {"base", 100}, {"fail_mod", 0},
+                                   {"steps", 40}, {"pace_ms", 100}};
+  fan.status = job_status::running;
+  fan.created_at = t;
+  fan.started_at = t + 1;
+  fan.attempts = 1;
+  jobrt::checkpoint fan_cp;
+  fan_cp.state = boost::json::object{{"spawned", true}, {"early_runs", 0}};
+  fan_cp.children = {2, 3};
+  fan_cp.at = t + 2;
+  std::vector<jobrt::job_record> recs{fan};
+  for (job_id c : {2, 3}) {
+    auto k = leaf(c, 1, 100 + static_cast<std::int64_t>(c) - 2, job_status::queued, 0);
+    k.params = boost::json::object{{"value", 100 + static_cast<std::int64_t>(c) - 2},
+                                   {"steps", 40}, {"pace_ms", 100}, {"fail", false}};
+    k.created_at = t + 2;
+    k.started_at = 0;
+    recs.push_back(k);
+  }
+  write_store(store, recs, {{1, fan_cp}});
+
+  flow_crash::boot() = "repro";
+  {
+    jobrt::runtime_options o;
+    o.data_dir = store;
+    o.durable = false;
+    o.retention.clear();
+    auto rt = jobrt::runtime::start(o);
+    BOOST_REQUIRE_MESSAGE(rt.ok(), (rt ? "" : rt.error().message));
+    std::this_thread::sleep_for(1000ms); // the children take 4 s
+    (*rt)->shutdown();
+  }
+  jobrt::storage::store_config cfg;
+  cfg.path = store;
+  auto st = jobrt::storage::job_store::open(cfg);
+  BOOST_REQUIRE(st.ok());
+  auto rec = (*st)->get(1);
+  auto cp = (*st)->get_checkpoint(1);
+  BOOST_REQUIRE(rec.ok());
+  BOOST_REQUIRE(cp.ok() && *cp);
+  auto early = int_field((*cp)->state, "early_runs", 0);
+  BOOST_TEST(early == 0, "no_parent_run_before_children_finished: the fan restarted from its "
+                         "spawn checkpoint ran its fan-in "
+                           << early << " time(s) with its children unfinished (now "
+                           << jobrt::to_string(rec->status) << " for '" << rec->waiting_for
+                           << "', attempts " << rec->attempts << ")");
+}
+
 BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_dependency_twice) {
   auto opts = parse_options();
   std::cout << "flow_crash: seed " << opts.seed << ", " << opts.kills
