@@ -263,6 +263,8 @@ void write_checkpoint(job_actor* self) {
   cp.at = st.env->clock->now();
   cp.signals_taken = cur.signals_taken;
   cp.children = cur.children;
+  cp.awaiting_children =
+    cur.outcome && cur.outcome->what == proto::job_outcome::kind::awaiting_children;
   auto checkpoint_at = cp.at;
   storage::write_batch batch;
   // The children it spawned since the last checkpoint: in the same commit as

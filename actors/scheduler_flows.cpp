@@ -166,6 +166,23 @@ void wait_for_jobs(scheduler_ptr self, job_entry& e, const std::vector<job_id>& 
   self->state.flows.wait(e.id, deps->ended, deps->unfinished);
 }
 
+bool wait_for_children_first(scheduler_ptr self, job_entry& e,
+                             const std::vector<job_id>& children) {
+  using lifecycle::wait_reason;
+  auto deps = dependencies_of(self, children, false);
+  if (!deps || deps->unfinished.empty())
+    return false;
+  deps->ended.children = true;
+  deps->ended.total = children.size();
+  self->state.flows.wait(e.id, deps->ended, deps->unfinished);
+  move_idle_job(self, e, job_event_kind::wait,
+                [](job_record& r) {
+                  return lifecycle::wait(r, lifecycle::no_wake, wait_reason::children);
+                },
+                nullptr);
+  return true;
+}
+
 void release_if_free(scheduler_ptr self, job_id id) {
   auto& st = self->state;
   auto* e = st.jobs.find(id);

@@ -335,6 +335,11 @@ void start(scheduler_ptr self, job_entry& e) {
   auto rec = std::move(*loaded);
   auto cp = fresh ? result<std::optional<checkpoint>>{std::nullopt}
                   : st.env->store->get_checkpoint(e.id);
+  // Its last checkpoint was saved as it began to wait for its children, and a
+  // crash (or a resume) came before it was `waiting`: it waits now instead.
+  if (cp && *cp && (*cp)->awaiting_children
+      && wait_for_children_first(self, e, (*cp)->children))
+    return;
   std::vector<job_signal> signals;
   if (e.may_have_signals) {
     if (auto stored = st.env->store->signals_of(e.id))

@@ -220,6 +220,11 @@ void wait_for_jobs(scheduler_ptr self, job_entry& e, const std::vector<job_id>& 
                    lifecycle::wait_reason why);
 /// A parent waiting for its children shows how many have finished as its progress.
 void add_children_progress(scheduler_ptr self, job_record& r);
+/// A queued job whose checkpoint says it waits for `children`: if one is
+/// unfinished, it moves to `waiting` for them (and true is returned) instead
+/// of starting.
+bool wait_for_children_first(scheduler_ptr self, job_entry& e,
+                             const std::vector<job_id>& children);
 /// Releases job `id` if it waits for jobs and none is unfinished any more.
 void release_if_free(scheduler_ptr self, job_id id);
 /// Job `id` has ended as `status`: the jobs that waited for it, and the

@@ -173,6 +173,8 @@ json::value to_json(const checkpoint& c) {
     o["signals_taken"] = c.signals_taken;
   if (!c.children.empty())
     o["children"] = ids_to_json(c.children);
+  if (c.awaiting_children)
+    o["awaiting_children"] = true;
   return o;
 }
 
@@ -244,6 +246,8 @@ result<checkpoint> checkpoint_from_json(const json::value& v) {
     if (o.contains("signals_taken"))
       c.signals_taken = static_cast<std::uint64_t>(get_int(o, "signals_taken"));
     c.children = get_ids(o, "children");
+    auto* awaiting = o.if_contains("awaiting_children");
+    c.awaiting_children = awaiting != nullptr && awaiting->is_bool() && awaiting->get_bool();
     return c;
   });
 }

@@ -495,10 +495,12 @@ result<std::string> encode_checkpoint(const checkpoint& c) {
   put_progress(body, c.progress);
   put_json(body, c.state);
   // Optional, in this order: absent means 0 and none.
-  if (c.signals_taken != 0 || !c.children.empty())
+  if (c.signals_taken != 0 || !c.children.empty() || c.awaiting_children)
     put_i64(body, static_cast<std::int64_t>(c.signals_taken));
-  if (!c.children.empty())
+  if (!c.children.empty() || c.awaiting_children)
     put_ids(body, c.children);
+  if (c.awaiting_children)
+    body.push_back('\x01');
   return with_crc(body);
 }
 
@@ -565,6 +567,10 @@ result<checkpoint> decode_checkpoint(std::string_view bytes) {
     }
     if (!in.at_end() && !in.ids(cp.children))
       return corrupt("truncated checkpoint");
+    std::uint8_t awaiting = 0;
+    if (!in.at_end() && (!in.u8(awaiting) || awaiting > 1))
+      return corrupt("bad flag in checkpoint");
+    cp.awaiting_children = awaiting == 1;
     if (!in.at_end())
       return corrupt("trailing bytes after the checkpoint");
     return cp;

@@ -194,6 +194,43 @@ BOOST_AUTO_TEST_CASE(a_waiting_parents_progress_counts_its_finished_children) {
   BOOST_TEST(half.stage == "children");
 }
 
+BOOST_AUTO_TEST_CASE(a_parent_restarted_before_its_wait_was_stored_waits_for_its_children,
+                     *boost::unit_test::precondition(test_jobs::store_outlives_the_runtime)) {
+  // What a kill leaves between the checkpoint that holds the children and the
+  // parent's `waiting` record: the parent running, its children queued.
+  {
+    auto store = stop_and_open_store();
+    jobrt::storage::write_batch b;
+    jobrt::job_record parent;
+    parent.id = 1;
+    parent.type = "fan";
+    parent.params = {{"children", 2}, {"child_type", "gated"}, {"child_n", 1}};
+    parent.status = job_status::running;
+    parent.attempts = 1;
+    b.put_record(parent);
+    for (jobrt::job_id id : {2, 3}) {
+      jobrt::job_record child;
+      child.id = id;
+      child.type = "gated";
+      child.params = {{"n", 1}};
+      child.parent = 1;
+      b.put_record(child);
+    }
+    jobrt::checkpoint cp;
+    cp.state = {{"spawned", true}};
+    cp.children = {2, 3};
+    cp.awaiting_children = true;
+    b.put_checkpoint(1, cp);
+    BOOST_REQUIRE(store->commit(b).ok());
+  }
+  start(2);
+  poll_until([&] { return get(1).status == job_status::waiting; });
+  BOOST_TEST(get(1).waiting_for == "children");
+  test_jobs::permits += 2;
+  poll_until([&] { return get(1).status == job_status::completed; });
+  BOOST_TEST(get(1).output.as_object().at("statuses") == (json::array{"completed", "completed"}));
+}
+
 // -- steering a flow ------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(pausing_a_parent_pauses_its_children_and_resuming_resumes_them) {

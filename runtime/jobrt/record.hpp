@@ -90,6 +90,9 @@ struct checkpoint {
   std::uint64_t signals_taken = 0;
   /// The children the job had spawned when it saved this state, in order.
   std::vector<job_id> children;
+  /// Saved as the job began to wait for its children: a run from this
+  /// checkpoint starts only once they have all finished (after a crash too).
+  bool awaiting_children = false;
 };
 
 /// A signal sent to a job with `runtime::signal`: durable before it is
