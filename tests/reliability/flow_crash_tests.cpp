@@ -170,6 +170,8 @@ struct loop_ledger {
   std::map<job_id, std::string> exposed;
   std::map<std::string, std::uint64_t> tolerated; ///< failures of tolerated checks
   std::set<std::string> tolerated_seen;
+  /// After the final run: chains by what their dependencies did and how they ended.
+  std::map<std::string, std::uint64_t> chain_outcomes;
   std::uint64_t runs = 0; ///< children started
   std::uint64_t ups = 0, lines = 0, early = 0, spawning = 0, before_up = 0;
   /// Kills aimed at a fan's spawning step (0-4 ms after it said so): with its
@@ -587,6 +589,9 @@ void check_store(const std::string& store, loop_ledger& led, checks& found, bool
           expected = job_status::failed;
         if (!bad.empty() && rec.on_dependency_failure == jobrt::dependency_failure::cancel)
           expected = job_status::cancelled;
+        if (final)
+          ++led.chain_outcomes[(bad.empty() ? std::string{"all completed"} : std::string{"policy "} + policy)
+                               + " -> " + jobrt::to_string(rec.status)];
         if (!open.empty())
           found.fail("dependency_policy_kept", job_name(rec) + " is "
                                                  + jobrt::to_string(rec.status)
@@ -1000,6 +1005,10 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
             << led.cancelling.size() << " fans cancelled by steering; the store held "
             << led.max_fans << " fans, " << led.max_leaves << " leaves and " << led.max_chains
             << " chains; seed " << opts.seed << std::endl;
+  std::cout << "flow_crash: chains at the end:";
+  for (const auto& [what, n] : led.chain_outcomes)
+    std::cout << " " << what << ": " << n << ";";
+  std::cout << std::endl;
   for (const auto& [check, n] : led.tolerated)
     std::cout << "flow_crash: " << check << " (tolerated) failed " << n
               << " times (different findings)" << std::endl;
