@@ -58,9 +58,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
@@ -882,6 +884,88 @@ BOOST_AUTO_TEST_CASE(a_parent_killed_before_its_wait_was_stored_waits_for_its_ch
                            << early << " time(s) with its children unfinished (now "
                            << jobrt::to_string(rec->status) << " for '" << rec->waiting_for
                            << "', attempts " << rec->attempts << ")");
+}
+
+/// The same without a kill (seen once in the loop: a fan paused and resumed
+/// within one run): fans are paused from another thread the moment they start
+/// to spawn, and resumed once paused; each must then wait for its children.
+BOOST_AUTO_TEST_CASE(a_parent_paused_as_it_spawns_and_resumed_waits_for_its_children) {
+  test_jobs::temp_dir dir_guard;
+  auto store = (dir_guard.path / "store").string();
+  flow_crash::boot() = "pause";
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<job_id> spawning;
+  flow_crash::on_spawn() = [&](job_id id) {
+    std::lock_guard<std::mutex> lock{m};
+    spawning.push_back(id);
+    cv.notify_one();
+  };
+  std::vector<job_id> fans;
+  std::map<job_id, std::string> how;
+  {
+    jobrt::runtime_options o;
+    o.data_dir = store;
+    o.durable = false;
+    o.retention.clear();
+    auto rt = jobrt::runtime::start(o);
+    BOOST_REQUIRE_MESSAGE(rt.ok(), (rt ? "" : rt.error().message));
+    auto& r = **rt;
+    for (int i = 0; i < 48; ++i) {
+      auto id = r.submit("fan", boost::json::object{{"children", 20}, {"base", i * 100},
+                                                    {"fail_mod", 0}, {"steps", 2},
+                                                    {"pace_ms", 2}});
+      BOOST_REQUIRE(id.ok());
+      fans.push_back(*id);
+      job_id got = 0;
+      {
+        std::unique_lock<std::mutex> lock{m};
+        BOOST_REQUIRE(cv.wait_for(lock, 10s, [&] { return !spawning.empty(); }));
+        got = spawning.back();
+        spawning.clear();
+      }
+      // Sooner or later by up to 0.4 ms, so that some pauses land in the
+      // spawning step, some between its checkpoint and the wait, some after.
+      std::this_thread::sleep_for(std::chrono::microseconds(25 * (i % 16)));
+      auto paused = r.pause(got);
+      std::this_thread::sleep_for(20ms);
+      auto rec = r.get(got);
+      how[got] = std::string{"pause "} + (paused ? "ok" : paused.error().message) + ", then "
+                 + (rec ? std::string{jobrt::to_string(rec->status)} + " for '" + rec->waiting_for + "'"
+                        : std::string{"?"});
+      (void)r.resume(got);
+    }
+    jobrt::list_query open;
+    open.statuses = {job_status::queued, job_status::running, job_status::waiting,
+                     job_status::paused};
+    open.limit = 1;
+    auto until = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < until) {
+      auto page = r.list(open);
+      BOOST_REQUIRE(page.ok());
+      if (page->jobs.empty())
+        break;
+      std::this_thread::sleep_for(20ms);
+    }
+    r.shutdown();
+  }
+  flow_crash::on_spawn() = nullptr;
+  jobrt::storage::store_config cfg;
+  cfg.path = store;
+  auto st = jobrt::storage::job_store::open(cfg);
+  BOOST_REQUIRE(st.ok());
+  std::string early;
+  for (auto id : fans) {
+    auto rec = (*st)->get(id);
+    BOOST_REQUIRE(rec.ok());
+    auto n = int_field(rec->output, "early_runs", 0);
+    if (n > 0)
+      early += "\n  fan " + std::to_string(id) + " (" + how[id] + "; "
+               + jobrt::to_string(rec->status) + ", attempts " + std::to_string(rec->attempts)
+               + ") ran its fan-in " + std::to_string(n) + " time(s) with children unfinished";
+  }
+  for (const auto& [id, h] : how) BOOST_TEST_MESSAGE("fan " << id << ": " << h);
+  BOOST_TEST(early.empty(), "no_parent_run_before_children_finished:" << early);
 }
 
 BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_dependency_twice) {
