@@ -8,6 +8,8 @@
 /// stdout, one line per fact, each with a single write(2):
 ///   up                  the first top-up is submitted
 ///   spawning ID         fan ID starts to spawn its children (the commit follows)
+///   child-started ID    the first child of fan ID started (the commit is durable,
+///                       the fan's move to waiting may not be)
 ///   pausing ID          it is about to pause fan ID (written before the call)
 ///   resuming ID         it is about to resume fan ID (written before the call)
 ///   cancelling ID       it is about to cancel fan ID (written before the call)
@@ -19,6 +21,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <mutex>
+#include <set>
 #include <random>
 #include <string>
 #include <thread>
@@ -66,6 +70,13 @@ int main(int argc, char** argv) {
   const auto seed = std::stoull(argv[2]);
   flow_crash::boot() = argv[2];
   flow_crash::on_spawn() = [](jobrt::job_id id) { say("spawning " + std::to_string(id)); };
+  flow_crash::on_child_start() = [](jobrt::job_id parent) {
+    static std::mutex m;
+    static std::set<jobrt::job_id> said;
+    std::lock_guard<std::mutex> lock{m};
+    if (said.insert(parent).second)
+      say("child-started " + std::to_string(parent));
+  };
 
   jobrt::runtime_options opts;
   opts.data_dir = argv[1];

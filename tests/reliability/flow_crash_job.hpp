@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ inline std::function<void(jobrt::job_id)>& on_spawn() {
   return hook;
 }
 
+/// Called by a leaf as its first run starts, with its parent (the commit that
+/// wrote it with its parent's checkpoint is durable then, and the parent's
+/// move to waiting may not be); none if empty.
+inline std::function<void(jobrt::job_id)>& on_child_start() {
+  static std::function<void(jobrt::job_id)> hook;
+  return hook;
+}
+
 inline std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())
@@ -55,8 +64,9 @@ struct leaf_params {
   std::int64_t steps = 1;
   std::int64_t pace_ms = 0;
   bool fail = false;
+  std::optional<std::int64_t> parent; ///< for on_child_start
 };
-BOOST_DESCRIBE_STRUCT(leaf_params, (), (value, steps, pace_ms, fail))
+BOOST_DESCRIBE_STRUCT(leaf_params, (), (value, steps, pace_ms, fail, parent))
 
 struct leaf_state {
   std::int64_t i = 0;
@@ -72,6 +82,10 @@ struct leaf_job : jobrt::job<leaf_params, leaf_state> {
       ctx.fail("planned failure");
     else
       ctx.complete({{"value", params().value}});
+  }
+  void on_start(jobrt::context&) override {
+    if (state().i == 0 && params().parent && on_child_start())
+      on_child_start()(static_cast<jobrt::job_id>(*params().parent));
   }
   void step(jobrt::context& ctx) override {
     auto& s = state();
@@ -123,7 +137,8 @@ struct fan_job : jobrt::job<fan_params, fan_state> {
         auto id = ctx.spawn_child("leaf", {{"value", p.base + i},
                                            {"steps", p.steps},
                                            {"pace_ms", p.pace_ms},
-                                           {"fail", leaf_fails(i, p.fail_mod)}});
+                                           {"fail", leaf_fails(i, p.fail_mod)},
+                                           {"parent", static_cast<std::int64_t>(ctx.id())}});
         if (!id) {
           ctx.fail("spawn_child: " + id.error().message);
           return;

@@ -179,6 +179,9 @@ struct loop_ledger {
   /// Kills aimed at a fan's spawning step (0-4 ms after it said so): with its
   /// children in the store after the kill, and without.
   std::uint64_t aimed = 0, aimed_written = 0, aimed_not_written = 0;
+  /// Kills 0-2 ms after a fan's first child started (its children are
+  /// durable; its move to waiting may not be): with the fan left not waiting.
+  std::uint64_t aimed_child = 0, aimed_child_not_waiting = 0;
   /// Fans seen started with no checkpoint after a kill (killed before their
   /// children were written), summed over the kills.
   std::uint64_t mid_spawn = 0;
@@ -213,6 +216,8 @@ struct kill_plan {
   std::chrono::milliseconds run_for{0};
   bool after_up = false;
   bool at_spawn = false;
+  /// From the first "child-started" line instead of "spawning".
+  bool at_child_start = false;
 };
 
 /// Runs the child until `plan` says, kills it with SIGKILL and applies
@@ -278,7 +283,8 @@ void run_and_kill(const std::string& child, const std::string& store, std::uint6
           deadline = now + 3000ms;
       }
       if (plan.at_spawn && spawning == 0) {
-        auto at = pending.rfind("spawning ", 0) == 0 ? 0 : pending.find("\nspawning ");
+        const std::string word = plan.at_child_start ? "child-started " : "spawning ";
+        auto at = pending.rfind(word, 0) == 0 ? 0 : pending.find("\n" + word);
         if (at != std::string::npos) {
           auto from = pending.find(' ', at + 1) + 1;
           auto nl = pending.find('\n', from);
@@ -827,7 +833,8 @@ BOOST_AUTO_TEST_CASE(the_checks_name_an_orphan_a_missing_child_and_an_early_chai
 /// The store a kill leaves between a parent's spawn checkpoint and its move to
 /// waiting (seen in the loop: "fan 1 was running (attempts 1) with a checkpoint
 /// {"spawned":true} listing 15 children, 15 unfinished"), written by hand: the
-/// parent is `running` with that checkpoint, its two children `queued`. A
+/// parent is `running` with that checkpoint (saved as it began to wait, so
+/// marked `awaiting_children`), its two children `queued`. A
 /// runtime started on it must let the parent wait for its children; a parent
 /// restarted from the checkpoint as if they had finished runs its fan-in with
 /// both unfinished (it notes that in `early_runs` and waits again).
@@ -847,6 +854,7 @@ BOOST_AUTO_TEST_CASE(a_parent_killed_before_its_wait_was_stored_waits_for_its_ch
   jobrt::checkpoint fan_cp;
   fan_cp.state = boost::json::object{{"spawned", true}, {"early_runs", 0}};
   fan_cp.children = {2, 3};
+  fan_cp.awaiting_children = true; // as the runtime saves it with wait_for_children
   fan_cp.at = t + 2;
   std::vector<jobrt::job_record> recs{fan};
   for (job_id c : {2, 3}) {
@@ -982,8 +990,10 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
   auto began = std::chrono::steady_clock::now();
   for (int k = 1; k <= opts.kills; ++k) {
     // One kill in five in start-up (recovery rebuilding the waits, the first
-    // submits); three in ten 0-4 ms after a fan said it starts to spawn its
-    // children (the commit that writes them with its checkpoint is in flight);
+    // submits); three in twenty 0-4 ms after a fan said it starts to spawn its
+    // children (the commit that writes them with its checkpoint is in flight),
+    // three in twenty 0-2 ms after its first child started (that commit is
+    // durable, the fan's move to waiting may not be);
     // three in twenty 0-60 ms after the first submits; the others 0-2 s later. Start-up is timed
     // on the last child that got through it, so that a slow build (a sanitizer)
     // gets the same mix.
@@ -996,8 +1006,10 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
       ++led.early;
     } else if (mode < 55) {
       plan.at_spawn = true;
-      plan.run_for = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 4)(rng));
-      ++led.aimed;
+      plan.at_child_start = percent(rng) < 50;
+      plan.run_for = std::chrono::milliseconds(
+        std::uniform_int_distribution<int>(0, plan.at_child_start ? 2 : 4)(rng));
+      ++(plan.at_child_start ? led.aimed_child : led.aimed);
     } else if (mode < 70) {
       plan.after_up = true;
       plan.run_for = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 60)(rng));
@@ -1021,11 +1033,21 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
       cfg.path = store;
       auto st = jobrt::storage::job_store::open(cfg);
       BOOST_REQUIRE(st.ok());
-      auto cp = (*st)->get_checkpoint(spawning);
-      if (cp.ok() && *cp && !(*cp)->children.empty())
-        ++led.aimed_written;
-      else
-        ++led.aimed_not_written;
+      if (plan.at_child_start) {
+        auto rec = (*st)->get(spawning);
+        if (rec.ok() && rec->status != job_status::waiting) {
+          ++led.aimed_child_not_waiting;
+          std::cout << "flow_crash: after kill " << k << " (0-2 ms after a child of fan "
+                    << spawning << " started) the fan is " << jobrt::to_string(rec->status)
+                    << " with " << rec->children.size() << " children" << std::endl;
+        }
+      } else {
+        auto cp = (*st)->get_checkpoint(spawning);
+        if (cp.ok() && *cp && !(*cp)->children.empty())
+          ++led.aimed_written;
+        else
+          ++led.aimed_not_written;
+      }
     }
     std::swap(found.failed["child_errors"], led.found.failed["child_errors"]);
     tolerate(opts, led, found);
@@ -1082,7 +1104,8 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
             << led.early << " in start-up, " << led.spawning
             << " 0-60 ms after the first submits, " << led.aimed << " aimed at a fan spawning ("
             << led.aimed_written << " with its children written, " << led.aimed_not_written
-            << " without); " << led.before_up
+            << " without), " << led.aimed_child << " 0-2 ms after a fan's first child started ("
+            << led.aimed_child_not_waiting << " with the fan not waiting); " << led.before_up
             << " before the child had submitted; start-up took " << led.startup_ms
             << " ms the last time); " << led.mid_spawn
             << " fans seen started without their children after a kill; "
