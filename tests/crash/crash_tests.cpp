@@ -1,15 +1,12 @@
 #define BOOST_TEST_MODULE crash_tests
 #include <boost/test/unit_test.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <set>
 #include <sstream>
 #include <string>
 
+#include "reliability/child_process.hpp"
 #include "test_jobs.hpp"
 
 JOBRT_REGISTER_JOB(test_jobs::sum_job);
@@ -34,22 +31,10 @@ struct child_report {
 /// Runs the child on `dir` and kills it with SIGKILL once the long job is past
 /// `kill_at` and at least `min_acks` submits were acknowledged in this run.
 child_report run_child_until(const std::string& dir, double kill_at, std::size_t min_acks) {
-  int fds[2];
-  BOOST_REQUIRE(::pipe(fds) == 0);
-  auto exe = child_path();
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(exe.c_str(), exe.c_str(), dir.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  auto proc = crash_support::spawn_child(child_path(), {dir});
   child_report report;
   std::size_t acks_this_run = 0;
-  FILE* in = ::fdopen(fds[0], "r");
+  FILE* in = ::fdopen(proc.out, "r");
   char line[256];
   while (std::fgets(line, sizeof line, in) != nullptr) {
     std::istringstream words{line};
@@ -67,12 +52,10 @@ child_report run_child_until(const std::string& dir, double kill_at, std::size_t
     if (report.long_job_progress >= kill_at && acks_this_run >= min_acks)
       break;
   }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  proc.kill();
+  int status = proc.wait();
   std::fclose(in);
-  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-                        "the child ended before it was killed");
+  BOOST_REQUIRE_MESSAGE(crash_support::sigkilled(status), "the child ended before it was killed");
   return report;
 }
 

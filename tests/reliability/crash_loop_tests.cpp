@@ -27,11 +27,6 @@
 #define BOOST_TEST_MODULE crash_loop_tests
 #include <boost/test/unit_test.hpp>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -50,6 +45,7 @@
 #include <boost/json.hpp>
 
 #include "reliability/crash_loop_job.hpp"
+#include "reliability/crash_loop_support.hpp"
 #include "storage/job_store.hpp"
 #include "test_jobs.hpp"
 
@@ -65,10 +61,7 @@ namespace {
 
 // -- options --------------------------------------------------------------------------
 
-struct loop_options {
-  std::string child;
-  int kills = 50;
-  std::uint64_t seed = 0;
+struct loop_options : crash_support::loop_args {
   /// A job that keeps waiting for a signal although one is stored for it is a
   /// finding (--strict-wake, JOBRT_CRASH_LOOP_STRICT_WAKE=1); otherwise it is
   /// counted, reported, and woken with another signal in the final run.
@@ -76,29 +69,15 @@ struct loop_options {
 };
 
 loop_options parse_options() {
-  auto& suite = boost::unit_test::framework::master_test_suite();
   loop_options o;
-  o.seed = static_cast<std::uint64_t>(
-    std::chrono::steady_clock::now().time_since_epoch().count() % 1'000'000'007);
-  if (auto* k = std::getenv("JOBRT_CRASH_LOOP_KILLS"))
-    o.kills = std::atoi(k);
-  if (auto* s = std::getenv("JOBRT_CRASH_LOOP_SEED"))
-    o.seed = std::stoull(s);
   if (auto* w = std::getenv("JOBRT_CRASH_LOOP_STRICT_WAKE"))
     o.strict_wake = std::string{w} == "1";
-  for (int i = 1; i < suite.argc; ++i) {
-    std::string arg = suite.argv[i];
-    if (arg == "--kills" && i + 1 < suite.argc)
-      o.kills = std::atoi(suite.argv[++i]);
-    else if (arg == "--seed" && i + 1 < suite.argc)
-      o.seed = std::stoull(suite.argv[++i]);
-    else if (arg == "--strict-wake")
-      o.strict_wake = true;
-    else if (arg.rfind("--", 0) != 0)
-      o.child = arg;
-  }
-  BOOST_REQUIRE_MESSAGE(!o.child.empty(), "pass the crash_loop_child path after --");
-  BOOST_REQUIRE(o.kills > 0);
+  crash_support::read_loop_args(o, 50, "crash_loop_child", [&](const std::string& arg, int&) {
+    if (arg != "--strict-wake")
+      return false;
+    o.strict_wake = true;
+    return true;
+  });
   return o;
 }
 
@@ -325,71 +304,24 @@ struct ledger {
   }
 };
 
-/// Reads lines from `fd` into the ledger until `deadline` (or EOF when `deadline`
-/// is empty). Returns false on EOF.
-bool pump(int fd, std::string& pending, ledger& led,
-          std::optional<std::chrono::steady_clock::time_point> deadline) {
-  char buf[65536];
-  for (;;) {
-    int wait_ms = -1;
-    if (deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        *deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0)
-        return true;
-      wait_ms = static_cast<int>(left.count());
-    }
-    pollfd p{fd, POLLIN, 0};
-    int n = ::poll(&p, 1, wait_ms);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n == 0)
-      return true;
-    auto got = ::read(fd, buf, sizeof buf);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0)
-      return false;
-    pending.append(buf, static_cast<std::size_t>(got));
-    std::lock_guard guard{led.mtx};
-    std::size_t start = 0;
-    for (auto nl = pending.find('\n'); nl != std::string::npos;
-         nl = pending.find('\n', start)) {
-      led.apply(pending.substr(start, nl - start));
-      start = nl + 1;
-    }
-    pending.erase(0, start);
-  }
-}
-
 /// Runs the child on `store` for `run_for`, then kills it with SIGKILL and reads
 /// everything it wrote before it died.
 void run_and_kill(const std::string& child, const std::string& store, std::uint64_t seed,
                   std::chrono::milliseconds run_for, ledger& led) {
-  int fds[2];
-  BOOST_REQUIRE(::pipe(fds) == 0);
-  auto seed_arg = std::to_string(seed);
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(child.c_str(), child.c_str(), store.c_str(), seed_arg.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  auto proc = crash_support::spawn_child(child, {store, std::to_string(seed)});
   std::string pending;
-  bool alive = pump(fds[0], pending, led, std::chrono::steady_clock::now() + run_for);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (alive)
-    pump(fds[0], pending, led, std::nullopt); // what it wrote before it died
-  ::close(fds[0]);
-  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-                        "the child ended before it was killed (status " << status << ")");
+  auto apply_lines = [&] {
+    std::lock_guard guard{led.mtx};
+    crash_support::take_lines(pending, [&](const std::string& line) { led.apply(line); });
+  };
+  bool alive = crash_support::read_child_until(
+    proc.out, pending, std::chrono::steady_clock::now() + run_for, apply_lines);
+  proc.kill();
+  int status = proc.wait();
+  if (alive) // what it wrote before it died
+    crash_support::read_child_to_end(proc.out, pending, apply_lines);
+  ::close(proc.out);
+  crash_support::require_sigkilled(status);
 }
 
 /// Whether a job of `kind` ends with the signal `name`.
@@ -575,12 +507,8 @@ void check_signal_job(jobrt::storage::job_store& st, ledger& led, job_id id, job
 
 /// Opens the store of a killed child and checks it against the ledger.
 void check_store(const std::string& store, ledger& led, int kill_no) {
-  jobrt::storage::store_config cfg;
-  cfg.path = store;
-  auto opened = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE_MESSAGE(opened.ok(), "reopening after kill " << kill_no << ": "
-                                       << (opened ? "" : opened.error().message));
-  auto& st = **opened;
+  auto opened = crash_support::open_store(store, "reopening after kill " + std::to_string(kill_no));
+  auto& st = *opened;
   std::lock_guard guard{led.mtx};
   auto where = " (after kill " + std::to_string(kill_no) + ")";
   for (auto& [id, j] : led.jobs) {
@@ -684,24 +612,21 @@ std::string report_findings(const ledger& led) {
 
 BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
   auto opts = parse_options();
-  std::cout << "crash_loop: seed " << opts.seed << ", " << opts.kills
-            << " kills (replay with --seed " << opts.seed << ")" << std::endl;
-  test_jobs::temp_dir dir_guard;
-  auto store = (dir_guard.path / "store").string();
-  std::mt19937_64 rng{opts.seed};
+  crash_support::loop_start loop{"crash_loop", opts};
   // Mostly short runs, so that kills often land in start-up and recovery too.
   std::uniform_int_distribution<int> run_ms(5, 900);
   ledger led;
   led.strict_wake = opts.strict_wake;
   auto began = std::chrono::steady_clock::now();
   for (int k = 1; k <= opts.kills; ++k) {
-    run_and_kill(opts.child, store, rng(), std::chrono::milliseconds(run_ms(rng)), led);
+    run_and_kill(opts.child, loop.store, loop.rng(), std::chrono::milliseconds(run_ms(loop.rng)),
+                 led);
     {
       std::lock_guard guard{led.mtx};
       led.note_kill(k, led.touched);
       led.touched.clear();
     }
-    check_store(store, led, k);
+    check_store(loop.store, led, k);
     BOOST_REQUIRE_MESSAGE(led.findings.empty(), "after kill " << k << ":" << report_findings(led));
   }
   auto killing = std::chrono::steady_clock::now() - began;
@@ -712,13 +637,8 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
     led.apply(line);
   };
   {
-    jobrt::runtime_options o;
-    o.data_dir = store;
-    o.durable = false;
-    o.max_running = 8;
-    auto rt = jobrt::runtime::start(o);
-    BOOST_REQUIRE_MESSAGE(rt.ok(), (rt ? "" : rt.error().message));
-    auto& r = **rt;
+    auto rt = crash_support::start_runtime(crash_support::final_run_options(loop.store));
+    auto& r = *rt;
     finish_watch watch;
     jobrt::event_filter status_only;
     status_only.progress = false;
@@ -869,19 +789,16 @@ BOOST_AUTO_TEST_CASE(acknowledged_facts_survive_repeated_sigkills_under_load) {
     r.shutdown();
   }
   crash_loop::report = [](const std::string&) {};
-  check_store(store, led, opts.kills + 1);
+  check_store(loop.store, led, opts.kills + 1);
 
   // Every acknowledged job ended, and how.
   std::map<std::string, int> final_status;
   {
-    jobrt::storage::store_config cfg;
-    cfg.path = store;
-    auto st = jobrt::storage::job_store::open(cfg);
-    BOOST_REQUIRE(st.ok());
+    auto st = crash_support::open_store(loop.store);
     for (const auto& [id, j] : led.jobs) {
       if (j.steps == 0)
         continue;
-      auto rec = (*st)->get(id);
+      auto rec = st->get(id);
       BOOST_REQUIRE_MESSAGE(rec.ok(), "job " << id);
       ++final_status[jobrt::to_string(rec->status)];
       if (!jobrt::is_finished(rec->status))

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "reliability/child_process.hpp"
 #include "storage/codec.hpp"
 #include "storage/job_store.hpp"
 #include "test_jobs.hpp"
@@ -63,25 +64,9 @@ struct helper_process {
   int out = -1;
 
   explicit helper_process(const std::vector<std::string>& args) {
-    int fds[2];
-    BOOST_REQUIRE(::pipe(fds) == 0);
-    auto exe = helper_path();
-    std::vector<char*> argv{exe.data()};
-    std::vector<std::string> copy = args;
-    for (auto& a : copy)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid = ::fork();
-    BOOST_REQUIRE(pid >= 0);
-    if (pid == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execv(exe.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    out = fds[0];
+    auto child = crash_support::spawn_child(helper_path(), args);
+    pid = child.pid;
+    out = child.out;
   }
 
   /// The first line it prints, waiting at most `limit`.

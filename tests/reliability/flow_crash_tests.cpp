@@ -51,11 +51,6 @@
 #define BOOST_TEST_MODULE flow_crash_tests
 #include <boost/test/unit_test.hpp>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -73,6 +68,7 @@
 
 #include <boost/json.hpp>
 
+#include "reliability/crash_loop_support.hpp"
 #include "reliability/flow_crash_job.hpp"
 #include "storage/job_store.hpp"
 #include "test_jobs.hpp"
@@ -88,10 +84,7 @@ using jobrt::millis;
 
 namespace {
 
-struct loop_options {
-  std::string child;
-  int kills = 40;
-  std::uint64_t seed = 0;
+struct loop_options : crash_support::loop_args {
   /// Checks whose failures are printed instead (`--tolerate NAME`, repeatable):
   /// to look past a known bug at the other checks.
   std::set<std::string> tolerate;
@@ -100,50 +93,18 @@ struct loop_options {
 loop_options parse_options() {
   auto& suite = boost::unit_test::framework::master_test_suite();
   loop_options o;
-  o.seed = static_cast<std::uint64_t>(
-    std::chrono::steady_clock::now().time_since_epoch().count() % 1'000'000'007);
-  if (auto* k = std::getenv("JOBRT_CRASH_LOOP_KILLS"))
-    o.kills = std::atoi(k);
-  if (auto* s = std::getenv("JOBRT_CRASH_LOOP_SEED"))
-    o.seed = std::stoull(s);
-  for (int i = 1; i < suite.argc; ++i) {
-    std::string arg = suite.argv[i];
-    if (arg == "--kills" && i + 1 < suite.argc)
-      o.kills = std::atoi(suite.argv[++i]);
-    else if (arg == "--seed" && i + 1 < suite.argc)
-      o.seed = std::stoull(suite.argv[++i]);
-    else if (arg == "--tolerate" && i + 1 < suite.argc)
-      o.tolerate.insert(suite.argv[++i]);
-    else if (arg.rfind("--", 0) != 0)
-      o.child = arg;
-  }
-  BOOST_REQUIRE_MESSAGE(!o.child.empty(), "pass the flow_crash_child path after --");
-  BOOST_REQUIRE(o.kills > 0);
+  crash_support::read_loop_args(o, 40, "flow_crash_child", [&](const std::string& arg, int& i) {
+    if (arg != "--tolerate" || i + 1 >= suite.argc)
+      return false;
+    o.tolerate.insert(suite.argv[++i]);
+    return true;
+  });
   return o;
 }
 
 // -- findings, by check ------------------------------------------------------------------
 
-/// The named checks; each keeps what differed (capped).
-struct checks {
-  std::map<std::string, std::vector<std::string>> failed;
-
-  void fail(const std::string& check, std::string what) {
-    auto& v = failed[check];
-    if (v.size() < 20)
-      v.push_back(std::move(what));
-  }
-  bool ok() const { return failed.empty(); }
-  /// One Boost assertion per check that failed, naming it and listing what differed.
-  void report(const std::string& where) const {
-    for (const auto& [check, whats] : failed) {
-      std::string text;
-      for (const auto& w : whats)
-        text += "\n  " + w;
-      BOOST_ERROR(check << where << ":" << text);
-    }
-  }
-};
+using crash_support::checks;
 
 std::string ids_of(const std::vector<job_id>& ids) {
   std::string out;
@@ -227,89 +188,42 @@ void run_and_kill(const std::string& child, const std::string& store, std::uint6
                   const kill_plan& plan, loop_ledger& led, std::chrono::milliseconds& up_after,
                   job_id& spawning) {
   ++led.runs;
-  int fds[2];
-  BOOST_REQUIRE(::pipe(fds) == 0);
-  auto seed_arg = std::to_string(seed);
   auto started = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(child.c_str(), child.c_str(), store.c_str(), seed_arg.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  auto proc = crash_support::spawn_child(child, {store, std::to_string(seed)});
   auto deadline = started + (plan.after_up || plan.at_spawn ? std::chrono::milliseconds(60'000)
                                                              : plan.run_for);
   up_after = std::chrono::milliseconds(-1);
   spawning = 0;
   std::string pending;
-  char buf[8192];
-  bool eof = false;
-  auto drain = [&](bool until_eof) {
-    for (;;) {
-      int wait_ms = -1;
-      if (!until_eof) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-          return;
-        wait_ms = static_cast<int>(left.count());
-      }
-      pollfd p{fds[0], POLLIN, 0};
-      int n = ::poll(&p, 1, wait_ms);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n == 0)
-        return;
-      auto got = ::read(fds[0], buf, sizeof buf);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0) {
-        eof = true;
-        return;
-      }
-      pending.append(buf, static_cast<std::size_t>(got));
-      if (up_after.count() < 0
-          && (pending.rfind("up\n", 0) == 0 || pending.find("\nup\n") != std::string::npos)) {
-        auto now = std::chrono::steady_clock::now();
-        up_after = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
-        if (plan.after_up)
-          deadline = now + plan.run_for;
-        if (plan.at_spawn && spawning == 0)
-          deadline = now + 3000ms;
-      }
-      if (plan.at_spawn && spawning == 0) {
-        const std::string word = plan.at_child_start ? "child-started " : "spawning ";
-        auto at = pending.rfind(word, 0) == 0 ? 0 : pending.find("\n" + word);
-        if (at != std::string::npos) {
-          auto from = pending.find(' ', at + 1) + 1;
-          auto nl = pending.find('\n', from);
-          if (nl != std::string::npos) {
-            spawning = std::stoull(pending.substr(from, nl - from));
-            deadline = std::chrono::steady_clock::now() + plan.run_for;
-          }
+  auto watch = [&] {
+    if (crash_support::saw_up(pending, started, up_after)) {
+      auto now = std::chrono::steady_clock::now();
+      if (plan.after_up)
+        deadline = now + plan.run_for;
+      if (plan.at_spawn && spawning == 0)
+        deadline = now + 3000ms;
+    }
+    if (plan.at_spawn && spawning == 0) {
+      const std::string word = plan.at_child_start ? "child-started " : "spawning ";
+      auto at = crash_support::line_starting(pending, word);
+      if (at != std::string::npos) {
+        auto from = pending.find(' ', at) + 1;
+        auto nl = pending.find('\n', from);
+        if (nl != std::string::npos) {
+          spawning = std::stoull(pending.substr(from, nl - from));
+          deadline = std::chrono::steady_clock::now() + plan.run_for;
         }
       }
     }
   };
-  drain(false);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!eof)
-    drain(true);
-  ::close(fds[0]);
-  std::size_t start = 0;
-  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
-    led.apply(pending.substr(start, nl - start));
-    start = nl + 1;
-  }
-  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-                        "the child ended before it was killed (status " << status << ")");
+  bool alive = crash_support::read_child_until(proc.out, pending, deadline, watch);
+  proc.kill();
+  int status = proc.wait();
+  if (alive)
+    crash_support::read_child_to_end(proc.out, pending, watch);
+  ::close(proc.out);
+  crash_support::take_lines(pending, [&](const std::string& line) { led.apply(line); });
+  crash_support::require_sigkilled(status);
   BOOST_REQUIRE_MESSAGE(!(plan.after_up || plan.at_spawn) || up_after.count() >= 0 || spawning != 0,
                         "the child did not get its first work submitted within 60 s");
 }
@@ -355,12 +269,8 @@ bool bool_field(const boost::json::value& v, const char* name) {
 /// Opens the store (no process has it) and checks every job; `final`: also
 /// that nothing waits for nothing and everything finished.
 void check_store(const std::string& store, loop_ledger& led, checks& found, bool final) {
-  jobrt::storage::store_config cfg;
-  cfg.path = store;
-  auto opened = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE_MESSAGE(opened.ok(), "opening the store: "
-                                       << (opened ? "" : opened.error().message));
-  auto& st = **opened;
+  auto opened = crash_support::open_store(store);
+  auto& st = *opened;
 
   std::map<job_id, jobrt::job_record> recs;
   std::map<job_id, std::optional<jobrt::checkpoint>> cps;
@@ -698,16 +608,13 @@ jobrt::job_record chain(job_id id, std::vector<job_id> after, jobrt::dependency_
 
 void write_store(const std::string& store, std::vector<jobrt::job_record> recs,
                  std::map<job_id, jobrt::checkpoint> cps) {
-  jobrt::storage::store_config cfg;
-  cfg.path = store;
-  auto st = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE(st.ok());
+  auto st = crash_support::open_store(store);
   jobrt::storage::write_batch batch;
   for (auto& r : recs)
     batch.put_record(std::move(r));
   for (auto& [id, cp] : cps)
     batch.put_checkpoint(id, std::move(cp));
-  auto done = (*st)->commit(batch);
+  auto done = st->commit(batch);
   BOOST_REQUIRE_MESSAGE(done.ok(), (done ? "" : done.error().message));
 }
 
@@ -878,12 +785,9 @@ BOOST_AUTO_TEST_CASE(a_parent_killed_before_its_wait_was_stored_waits_for_its_ch
     std::this_thread::sleep_for(1000ms); // the children take 4 s
     (*rt)->shutdown();
   }
-  jobrt::storage::store_config cfg;
-  cfg.path = store;
-  auto st = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE(st.ok());
-  auto rec = (*st)->get(1);
-  auto cp = (*st)->get_checkpoint(1);
+  auto st = crash_support::open_store(store);
+  auto rec = st->get(1);
+  auto cp = st->get_checkpoint(1);
   BOOST_REQUIRE(rec.ok());
   BOOST_REQUIRE(cp.ok() && *cp);
   auto early = int_field((*cp)->state, "early_runs", 0);
@@ -958,13 +862,10 @@ BOOST_AUTO_TEST_CASE(a_parent_paused_as_it_spawns_and_resumed_waits_for_its_chil
     r.shutdown();
   }
   flow_crash::on_spawn() = nullptr;
-  jobrt::storage::store_config cfg;
-  cfg.path = store;
-  auto st = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE(st.ok());
+  auto st = crash_support::open_store(store);
   std::string early;
   for (auto id : fans) {
-    auto rec = (*st)->get(id);
+    auto rec = st->get(id);
     BOOST_REQUIRE(rec.ok());
     auto n = int_field(rec->output, "early_runs", 0);
     if (n > 0)
@@ -978,13 +879,9 @@ BOOST_AUTO_TEST_CASE(a_parent_paused_as_it_spawns_and_resumed_waits_for_its_chil
 
 BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_dependency_twice) {
   auto opts = parse_options();
-  std::cout << "flow_crash: seed " << opts.seed << ", " << opts.kills
-            << " kills (replay with --seed " << opts.seed << ")" << std::endl;
-  test_jobs::temp_dir dir_guard;
-  auto store = (dir_guard.path / "store").string();
+  crash_support::loop_start loop{"flow_crash", opts};
   if (auto* keep = std::getenv("JOBRT_FLOW_CRASH_STORE")) // a store to keep, for a look after
-    store = keep;
-  std::mt19937_64 rng{opts.seed};
+    loop.store = keep;
   std::uniform_int_distribution<int> percent(0, 99);
   loop_ledger led;
   auto began = std::chrono::steady_clock::now();
@@ -998,43 +895,40 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
     // on the last child that got through it, so that a slow build (a sanitizer)
     // gets the same mix.
     kill_plan plan;
-    auto child_seed = rng() % 1'000'000'000'000ULL;
-    auto mode = percent(rng);
+    auto child_seed = loop.rng() % 1'000'000'000'000ULL;
+    auto mode = percent(loop.rng);
     if (mode < 20 && k > 1) {
-      plan.run_for = std::chrono::milliseconds(
-        std::uniform_int_distribution<millis>(0, led.startup_ms * 6 / 5 + 5)(rng));
+      plan.run_for = crash_support::startup_kill_delay(loop.rng, led.startup_ms);
       ++led.early;
     } else if (mode < 55) {
       plan.at_spawn = true;
-      plan.at_child_start = percent(rng) < 50;
+      plan.at_child_start = percent(loop.rng) < 50;
       plan.run_for = std::chrono::milliseconds(
-        std::uniform_int_distribution<int>(0, plan.at_child_start ? 2 : 4)(rng));
+        std::uniform_int_distribution<int>(0, plan.at_child_start ? 2 : 4)(loop.rng));
       ++(plan.at_child_start ? led.aimed_child : led.aimed);
     } else if (mode < 70) {
       plan.after_up = true;
-      plan.run_for = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 60)(rng));
+      plan.run_for = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 60)(loop.rng));
       ++led.spawning;
     } else {
       plan.after_up = true;
-      plan.run_for = std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 2000)(rng));
+      plan.run_for =
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 2000)(loop.rng));
     }
     auto ups_before = led.ups;
     std::chrono::milliseconds up_after{-1};
     job_id spawning = 0;
-    run_and_kill(opts.child, store, child_seed, plan, led, up_after, spawning);
+    run_and_kill(opts.child, loop.store, child_seed, plan, led, up_after, spawning);
     if (up_after.count() >= 0)
       led.startup_ms = up_after.count();
     if (led.ups == ups_before)
       ++led.before_up;
     checks found;
-    check_store(store, led, found, false);
+    check_store(loop.store, led, found, false);
     if (spawning != 0) {
-      jobrt::storage::store_config cfg;
-      cfg.path = store;
-      auto st = jobrt::storage::job_store::open(cfg);
-      BOOST_REQUIRE(st.ok());
+      auto st = crash_support::open_store(loop.store);
       if (plan.at_child_start) {
-        auto rec = (*st)->get(spawning);
+        auto rec = st->get(spawning);
         if (rec.ok() && rec->status != job_status::waiting) {
           ++led.aimed_child_not_waiting;
           std::cout << "flow_crash: after kill " << k << " (0-2 ms after a child of fan "
@@ -1042,7 +936,7 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
                     << " with " << rec->children.size() << " children" << std::endl;
         }
       } else {
-        auto cp = (*st)->get_checkpoint(spawning);
+        auto cp = st->get_checkpoint(spawning);
         if (cp.ok() && *cp && !(*cp)->children.empty())
           ++led.aimed_written;
         else
@@ -1061,14 +955,10 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
   bool all_finished = false;
   {
     flow_crash::boot() = "final";
-    jobrt::runtime_options o;
-    o.data_dir = store;
-    o.durable = false;
-    o.max_running = 8;
+    auto o = crash_support::final_run_options(loop.store);
     o.retention.clear();
-    auto rt = jobrt::runtime::start(o);
-    BOOST_REQUIRE_MESSAGE(rt.ok(), (rt ? "" : rt.error().message));
-    auto& r = **rt;
+    auto rt = crash_support::start_runtime(o);
+    auto& r = *rt;
     jobrt::list_query paused;
     paused.statuses = {job_status::paused};
     paused.limit = 1000;
@@ -1093,7 +983,7 @@ BOOST_AUTO_TEST_CASE(a_crash_at_any_moment_leaves_no_orphan_and_fires_no_depende
     r.shutdown();
   }
   checks found;
-  check_store(store, led, found, true);
+  check_store(loop.store, led, found, true);
   std::swap(found.failed["child_errors"], led.found.failed["child_errors"]);
   tolerate(opts, led, found);
   found.report(" (after the final run, seed " + std::to_string(opts.seed) + ")");

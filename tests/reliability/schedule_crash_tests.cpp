@@ -38,11 +38,6 @@
 #define BOOST_TEST_MODULE schedule_crash_tests
 #include <boost/test/unit_test.hpp>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -59,6 +54,7 @@
 #include <boost/json.hpp>
 
 #include "reliability/crash_loop_job.hpp"
+#include "reliability/crash_loop_support.hpp"
 #include "reliability/schedule_crash_job.hpp"
 #include "storage/job_store.hpp"
 #include "test_jobs.hpp"
@@ -73,32 +69,9 @@ using jobrt::millis;
 
 namespace {
 
-struct loop_options {
-  std::string child;
-  int kills = 30;
-  std::uint64_t seed = 0;
-};
-
-loop_options parse_options() {
-  auto& suite = boost::unit_test::framework::master_test_suite();
-  loop_options o;
-  o.seed = static_cast<std::uint64_t>(
-    std::chrono::steady_clock::now().time_since_epoch().count() % 1'000'000'007);
-  if (auto* k = std::getenv("JOBRT_CRASH_LOOP_KILLS"))
-    o.kills = std::atoi(k);
-  if (auto* s = std::getenv("JOBRT_CRASH_LOOP_SEED"))
-    o.seed = std::stoull(s);
-  for (int i = 1; i < suite.argc; ++i) {
-    std::string arg = suite.argv[i];
-    if (arg == "--kills" && i + 1 < suite.argc)
-      o.kills = std::atoi(suite.argv[++i]);
-    else if (arg == "--seed" && i + 1 < suite.argc)
-      o.seed = std::stoull(suite.argv[++i]);
-    else if (arg.rfind("--", 0) != 0)
-      o.child = arg;
-  }
-  BOOST_REQUIRE_MESSAGE(!o.child.empty(), "pass the schedule_crash_child path after --");
-  BOOST_REQUIRE(o.kills > 0);
+crash_support::loop_args parse_options() {
+  crash_support::loop_args o;
+  crash_support::read_loop_args(o, 30, "schedule_crash_child");
   return o;
 }
 
@@ -117,26 +90,7 @@ const schedule_crash::spec* spec_of(const std::string& name) {
 
 // -- findings, by check ------------------------------------------------------------------
 
-/// The named checks; each keeps what differed (capped).
-struct checks {
-  std::map<std::string, std::vector<std::string>> failed;
-
-  void fail(const std::string& check, std::string what) {
-    auto& v = failed[check];
-    if (v.size() < 20)
-      v.push_back(std::move(what));
-  }
-  bool ok() const { return failed.empty(); }
-  /// One Boost assertion per check that failed, naming it and listing what differed.
-  void report(const std::string& where) const {
-    for (const auto& [check, whats] : failed) {
-      std::string text;
-      for (const auto& w : whats)
-        text += "\n  " + w;
-      BOOST_ERROR(check << where << ":" << text);
-    }
-  }
-};
+using crash_support::checks;
 
 std::string list_of(const std::vector<millis>& ticks, millis created_at) {
   std::string out;
@@ -230,77 +184,28 @@ struct kill_plan {
 void run_and_kill(const std::string& child, const std::string& store, std::uint64_t seed,
                   const kill_plan& plan, loop_ledger& led, millis& killed_at,
                   std::chrono::milliseconds& up_after) {
-  int fds[2];
-  BOOST_REQUIRE(::pipe(fds) == 0);
-  auto seed_arg = std::to_string(seed);
   auto started = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    ::execl(child.c_str(), child.c_str(), store.c_str(), seed_arg.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(fds[1]);
+  auto proc = crash_support::spawn_child(child, {store, std::to_string(seed)});
   auto deadline = started + (plan.after_up ? std::chrono::milliseconds(60'000) : plan.run_for);
   if (plan.at)
     deadline = started + std::chrono::milliseconds(*plan.at - wall_now());
   up_after = std::chrono::milliseconds(-1);
   std::string pending;
-  char buf[8192];
-  bool eof = false;
-  auto drain = [&](bool until_eof) {
-    for (;;) {
-      int wait_ms = -1;
-      if (!until_eof) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-          return;
-        wait_ms = static_cast<int>(left.count());
-      }
-      pollfd p{fds[0], POLLIN, 0};
-      int n = ::poll(&p, 1, wait_ms);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n == 0)
-        return;
-      auto got = ::read(fds[0], buf, sizeof buf);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got <= 0) {
-        eof = true;
-        return;
-      }
-      pending.append(buf, static_cast<std::size_t>(got));
-      if (up_after.count() < 0
-          && (pending.rfind("up\n", 0) == 0 || pending.find("\nup\n") != std::string::npos)) {
-        auto now = std::chrono::steady_clock::now();
-        up_after = std::chrono::duration_cast<std::chrono::milliseconds>(now - started);
-        if (plan.after_up && !plan.at)
-          deadline = now + plan.run_for;
-      }
-    }
+  auto watch = [&] {
+    if (crash_support::saw_up(pending, started, up_after) && plan.after_up && !plan.at)
+      deadline = std::chrono::steady_clock::now() + plan.run_for;
   };
-  drain(false);
-  ::kill(pid, SIGKILL);
+  bool alive = crash_support::read_child_until(proc.out, pending, deadline, watch);
+  proc.kill();
   killed_at = wall_now();
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!eof)
-    drain(true);
-  ::close(fds[0]);
+  int status = proc.wait();
+  if (alive)
+    crash_support::read_child_to_end(proc.out, pending, watch);
+  ::close(proc.out);
   std::map<std::string, schedule_facts> stored_now;
-  std::size_t start = 0;
-  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
-    led.apply(pending.substr(start, nl - start), stored_now);
-    start = nl + 1;
-  }
-  BOOST_REQUIRE_MESSAGE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-                        "the child ended before it was killed (status " << status << ")");
+  crash_support::take_lines(pending,
+                            [&](const std::string& line) { led.apply(line, stored_now); });
+  crash_support::require_sigkilled(status);
   BOOST_REQUIRE_MESSAGE(!plan.after_up || plan.at || up_after.count() >= 0,
                         "the child did not get its schedules in place within 60 s");
 }
@@ -308,12 +213,8 @@ void run_and_kill(const std::string& child, const std::string& store, std::uint6
 /// Opens the store (no process has it) and checks every schedule and its jobs;
 /// `final`: also that every job completed.
 void check_store(const std::string& store, loop_ledger& led, checks& found, bool final) {
-  jobrt::storage::store_config cfg;
-  cfg.path = store;
-  auto opened = jobrt::storage::job_store::open(cfg);
-  BOOST_REQUIRE_MESSAGE(opened.ok(), "opening the store: "
-                                       << (opened ? "" : opened.error().message));
-  auto& st = **opened;
+  auto opened = crash_support::open_store(store);
+  auto& st = *opened;
   std::vector<std::pair<std::string, std::string>> corrupt;
   auto stored = st.schedules(&corrupt);
   BOOST_REQUIRE_MESSAGE(stored.ok(), "reading the schedules: "
@@ -557,10 +458,7 @@ BOOST_AUTO_TEST_CASE(the_checks_name_a_doubled_a_lost_and_a_stray_tick) {
   const millis created = 1'700'000'000'000;
   auto write = [&](millis created_at, const std::vector<std::pair<job_id, millis>>& jobs,
                    std::uint64_t fired, job_id last_job, millis last_tick) {
-    jobrt::storage::store_config cfg;
-    cfg.path = store;
-    auto st = jobrt::storage::job_store::open(cfg);
-    BOOST_REQUIRE(st.ok());
+    auto st = crash_support::open_store(store);
     jobrt::storage::write_batch batch;
     for (auto [id, tick] : jobs) {
       jobrt::job_record rec;
@@ -586,7 +484,7 @@ BOOST_AUTO_TEST_CASE(the_checks_name_a_doubled_a_lost_and_a_stray_tick) {
     s.last_fired_at = last_tick;
     s.fired = fired;
     batch.put_schedule(std::make_shared<const jobrt::schedule_info>(s));
-    auto done = (*st)->commit(batch);
+    auto done = st->commit(batch);
     BOOST_REQUIRE_MESSAGE(done.ok(), (done ? "" : done.error().message));
   };
   // Ticks 1, 2 (twice), 4, 5 s and 6.5 s after creation; 3 s is lost; last_tick 5 s.
@@ -636,11 +534,7 @@ BOOST_AUTO_TEST_CASE(the_checks_name_a_doubled_a_lost_and_a_stray_tick) {
 
 BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
   auto opts = parse_options();
-  std::cout << "schedule_crash: seed " << opts.seed << ", " << opts.kills
-            << " kills (replay with --seed " << opts.seed << ")" << std::endl;
-  test_jobs::temp_dir dir_guard;
-  auto store = (dir_guard.path / "store").string();
-  std::mt19937_64 rng{opts.seed};
+  crash_support::loop_start loop{"schedule_crash", opts};
   std::uniform_int_distribution<int> run_ms(0, 1500);
   std::uniform_int_distribution<int> percent(0, 99);
   std::uniform_int_distribution<millis> around_tick(-3, 8);
@@ -650,8 +544,8 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
     // After one kill in five the process stays down for 1-2.5 s: ticks are
     // missed, and the next start catches them up (run_each), folds them into
     // one (run_once) or drops them (skip).
-    if (percent(rng) < 20) {
-      auto down = std::uniform_int_distribution<int>(1000, 2500)(rng);
+    if (percent(loop.rng) < 20) {
+      auto down = std::uniform_int_distribution<int>(1000, 2500)(loop.rng);
       ++led.long_downs;
       std::this_thread::sleep_for(std::chrono::milliseconds(down));
     }
@@ -665,18 +559,17 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
     kill_plan plan;
     millis aimed_tick = 0;
     auto& each = led.schedules["each"];
-    auto child_seed = rng();
-    auto mode = percent(rng);
-    auto delay = std::chrono::milliseconds(run_ms(rng));
+    auto child_seed = loop.rng();
+    auto mode = percent(loop.rng);
+    auto delay = std::chrono::milliseconds(run_ms(loop.rng));
     if (mode < 20 && k > 1) {
-      plan.run_for = std::chrono::milliseconds(
-        std::uniform_int_distribution<millis>(0, led.startup_ms * 6 / 5 + 5)(rng));
+      plan.run_for = crash_support::startup_kill_delay(loop.rng, led.startup_ms);
       ++led.early;
-    } else if (each.seen && percent(rng) < 60) {
+    } else if (each.seen && percent(loop.rng) < 60) {
       auto earliest = wall_now() + led.startup_ms + 50 + delay.count() / 2;
       auto k_ticks = (earliest - each.created_at + 999) / 1000;
       aimed_tick = each.created_at + k_ticks * 1000;
-      plan.at = aimed_tick + around_tick(rng);
+      plan.at = aimed_tick + around_tick(loop.rng);
       ++led.aimed;
     } else {
       plan.after_up = true;
@@ -685,7 +578,7 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
     auto ups_before = led.ups;
     millis killed_at = 0;
     std::chrono::milliseconds up_after{-1};
-    run_and_kill(opts.child, store, child_seed, plan, led, killed_at, up_after);
+    run_and_kill(opts.child, loop.store, child_seed, plan, led, killed_at, up_after);
     if (up_after.count() >= 0)
       led.startup_ms = up_after.count();
     if (plan.at)
@@ -693,7 +586,7 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
     if (led.ups == ups_before)
       ++led.before_up;
     checks found;
-    check_store(store, led, found, false);
+    check_store(loop.store, led, found, false);
     std::swap(found.failed["recreate_keeps_history"], led.found.failed["recreate_keeps_history"]);
     std::swap(found.failed["child_errors"], led.found.failed["child_errors"]);
     // A kill after the tick it aimed at, with the tick not in the store: the
@@ -717,13 +610,8 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
   // every job finishes.
   millis paused_at = 0;
   {
-    jobrt::runtime_options o;
-    o.data_dir = store;
-    o.durable = false;
-    o.max_running = 8;
-    auto rt = jobrt::runtime::start(o);
-    BOOST_REQUIRE_MESSAGE(rt.ok(), (rt ? "" : rt.error().message));
-    auto& r = **rt;
+    auto rt = crash_support::start_runtime(crash_support::final_run_options(loop.store));
+    auto& r = *rt;
     std::this_thread::sleep_for(3500ms);
     paused_at = wall_now();
     for (const auto& sp : schedule_crash::schedules()) {
@@ -749,7 +637,7 @@ BOOST_AUTO_TEST_CASE(every_tick_fires_exactly_once_across_sigkills) {
     r.shutdown();
   }
   checks found;
-  check_store(store, led, found, true);
+  check_store(loop.store, led, found, true);
   for (const auto& sp : schedule_crash::schedules()) {
     const auto& f = led.schedules[sp.name];
     if (!f.seen) {
