@@ -162,7 +162,8 @@ void to_waiting(scheduler_ptr self, job_entry& e, shared_record rec, millis wake
       on_cancel(self, id, rp);
     for (auto& rp : pauses)
       on_pause(self, id, rp);
-    release_if_free(self, id); // waited for children that have all finished
+    if (why == lifecycle::wait_reason::children)
+      release_if_free(self, id); // waited for children that have all finished
   });
 }
 
