@@ -124,8 +124,9 @@ std::size_t workers(const config& c) {
 
 
 double median_of(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
+  std::sort(v.begin(), v.end());
+  auto m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 std::string policy_for(const config& c, const std::string& asked, store_mode m) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
@@ -75,7 +76,7 @@ void set_store(jobrt::runtime_options& o, store_mode m, const std::string& dir);
 /// The worker threads the runtimes of this run get; baselines get as many.
 std::size_t workers(const config& c);
 
-/// The middle value of an odd number of rates.
+/// The middle value of the rates; of an even number, the mean of the two middle ones.
 double median_of(std::vector<double> v);
 
 /// The scheduler policy of a run on store `m`: `asked` (--policy), or if that is
@@ -129,6 +130,32 @@ struct drain_result {
 drain_result run_noop(const config& c, const std::string& policy, store_mode mode, std::size_t n,
                       std::size_t cap, std::size_t submitters, bool subscribe,
                       bool measure_record = false, std::size_t bulk_chunk = 0);
+
+/// Three runs of `once()` (one when smoking), each between two baseline drains:
+/// `n` no-op jobs in one submit_many call. Returns the baseline rates and the
+/// runs, whose medians a scenario compares: a run of 10k jobs lasts a fraction of
+/// a second, and the machine is shared. `what` names the run on the progress line.
+template <class Run, class Once>
+std::pair<std::vector<double>, std::vector<Run>>
+runs_between_baselines(const config& c, const std::string& policy, store_mode mode,
+                       std::size_t n, const std::string& label, const std::string& what,
+                       Once once) {
+  const std::size_t reps = c.smoke ? 1 : 3;
+  std::pair<std::vector<double>, std::vector<Run>> out;
+  auto baseline = [&] {
+    progress.begin(label + " baseline: submit_many drain");
+    out.first.push_back(run_noop(c, policy, mode, n, c.cap, 1, false, false, n).drain_rate);
+  };
+  baseline();
+  for (std::size_t r = 0; r < reps; ++r) {
+    progress.begin(label + " " + what + " (" + std::to_string(r + 1) + "/"
+                   + std::to_string(reps) + ")");
+    out.second.push_back(once());
+    baseline();
+  }
+  progress.finish();
+  return out;
+}
 
 // -- submits from completion handlers (scenarios 2 and 9) --------------------------------
 

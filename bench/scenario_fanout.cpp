@@ -31,13 +31,6 @@ namespace bench {
 
 namespace {
 
-/// The median of `v` (of an even count, the mean of the two middle values).
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 constexpr const char* fanout_type = "bench.fanout";
 constexpr const char* unit_type = "bench.unit";
 
@@ -186,24 +179,12 @@ void scenario_fanout(const config& c, const std::string& asked) {
     const auto policy = policy_for(c, asked, sm);
     const auto mode = name_of(sm);
     const auto lbl = sc + " [" + policy + ", " + mode + "]";
-    // Three fan-outs (smoke: one), each between two baseline runs; the medians are
-    // compared (a run of 10k jobs is a fraction of a second, and the machine is shared).
-    const std::size_t reps = c.smoke ? 1 : 3;
-    std::vector<double> bases;
-    std::vector<fanout_run> runs;
-    auto baseline = [&] {
-      progress.begin(lbl + " baseline: submit_many drain");
-      bases.push_back(run_noop(c, policy, sm, k, c.cap, 1, false, false, k).drain_rate);
-    };
-    baseline();
-    for (std::size_t r = 0; r < reps; ++r) {
-      progress.begin(lbl + " one parent, " + std::to_string(k) + " children ("
-                     + std::to_string(r + 1) + "/" + std::to_string(reps) + ")");
-      runs.push_back(run_fanout(c, policy, sm, k));
-      baseline();
-    }
-    progress.finish();
-    auto base = median(bases);
+    auto measured = runs_between_baselines<fanout_run>(
+      c, policy, sm, k, lbl, "one parent, " + std::to_string(k) + " children",
+      [&] { return run_fanout(c, policy, sm, k); });
+    auto& bases = measured.first;
+    auto& runs = measured.second;
+    auto base = median_of(bases);
     std::sort(runs.begin(), runs.end(),
               [](const fanout_run& a, const fanout_run& b) { return a.total_s < b.total_s; });
     const auto run = runs[runs.size() / 2]; // the median by the whole time

@@ -32,13 +32,6 @@ namespace bench {
 
 namespace {
 
-/// The median of `v` (of an even count, the mean of the two middle values).
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 /// Every schedule ticks at the start of each minute: all N are due at the same tick.
 constexpr const char* every_minute = "* * * * *";
 /// schedule_async calls in flight while the schedules are created.
@@ -180,24 +173,12 @@ void scenario_schedules(const config& c, const std::string& asked) {
     const auto policy = policy_for(c, asked, sm);
     const auto mode = name_of(sm);
     const auto lbl = sc + " [" + policy + ", " + mode + "]";
-    // Three schedules' runs (smoke: one), each between two baseline runs; the medians
-    // are compared (a run of 10k jobs is a fraction of a second, and the machine is shared).
-    const std::size_t reps = c.smoke ? 1 : 3;
-    std::vector<double> bases;
-    std::vector<schedules_run> runs;
-    auto baseline = [&] {
-      progress.begin(lbl + " baseline: submit_many drain");
-      bases.push_back(run_noop(c, policy, sm, n, c.cap, 1, false, false, n).drain_rate);
-    };
-    baseline();
-    for (std::size_t r = 0; r < reps; ++r) {
-      progress.begin(lbl + " creating, listing and firing " + std::to_string(n) + " schedules ("
-                     + std::to_string(r + 1) + "/" + std::to_string(reps) + ")");
-      runs.push_back(run_schedules(c, policy, sm, n));
-      baseline();
-    }
-    progress.finish();
-    auto base = median(bases);
+    auto measured = runs_between_baselines<schedules_run>(
+      c, policy, sm, n, lbl, "creating, listing and firing " + std::to_string(n) + " schedules",
+      [&] { return run_schedules(c, policy, sm, n); });
+    auto& bases = measured.first;
+    auto& runs = measured.second;
+    auto base = median_of(bases);
     std::sort(runs.begin(), runs.end(),
               [](const schedules_run& a, const schedules_run& b) { return a.done_s < b.done_s; });
     const auto run = runs[runs.size() / 2]; // the median by the time to all completed
