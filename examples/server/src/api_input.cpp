@@ -64,6 +64,18 @@ json::value parse_body(const std::string& body, json::error_code& ec) {
   return json::parse(body, ec, {}, po);
 }
 
+/// A request body that must be a JSON object: the object, or the 400 that says
+/// why it is not one.
+std::variant<json::object, response> body_object(const std::string& body) {
+  json::error_code ec;
+  auto doc = parse_body(body, ec);
+  if (ec)
+    return bad_request("malformed_json", "request body: " + ec.message());
+  if (!doc.is_object())
+    return bad_request("invalid_request", "request body must be a JSON object");
+  return std::move(doc.get_object());
+}
+
 /// The ids of a submit body's `after`: an array of at most `max_after` whole
 /// numbers from 1. Whether each job exists is the runtime's check (404).
 std::optional<response> read_after(const json::value& v, std::vector<jobrt::job_id>& out) {
@@ -96,14 +108,11 @@ response bad_request(std::string_view code, std::string_view message) {
 }
 
 std::variant<submit_request, response> read_submit(const std::string& body) {
-  json::error_code ec;
-  auto doc = parse_body(body, ec);
-  if (ec)
-    return bad_request("malformed_json", "request body: " + ec.message());
-  if (!doc.is_object())
-    return bad_request("invalid_request", "request body must be a JSON object");
+  auto doc = body_object(body);
+  if (auto* refused = std::get_if<response>(&doc))
+    return std::move(*refused);
   submit_request s;
-  for (const auto& kv : doc.get_object()) {
+  for (const auto& kv : std::get<json::object>(doc)) {
     auto key = kv.key();
     const auto& v = kv.value();
     if (key == "type") {
@@ -234,14 +243,11 @@ std::optional<response> read_schedule_field(std::string_view key, const json::va
 } // namespace
 
 std::variant<schedule_request, response> read_schedule(const std::string& body) {
-  json::error_code ec;
-  auto doc = parse_body(body, ec);
-  if (ec)
-    return bad_request("malformed_json", "request body: " + ec.message());
-  if (!doc.is_object())
-    return bad_request("invalid_request", "request body must be a JSON object");
+  auto doc = body_object(body);
+  if (auto* refused = std::get_if<response>(&doc))
+    return std::move(*refused);
   schedule_request r;
-  for (const auto& kv : doc.get_object()) {
+  for (const auto& kv : std::get<json::object>(doc)) {
     auto key = kv.key();
     const auto& v = kv.value();
     if (key == "name") {
