@@ -131,17 +131,18 @@ void release(scheduler_ptr self, job_entry& e, std::optional<lifecycle::wait_rea
   };
   auto bad = deps->ended.failed != 0 ? deps->ended.failed : deps->ended.cancelled;
   if (for_dependencies && bad != 0 && policy != dependency_failure::run) {
-    auto why = "job " + std::to_string(bad) + " it was to run after "
-               + (deps->ended.failed != 0 ? "failed" : "was cancelled");
+    auto because = "job " + std::to_string(bad) + " it was to run after "
+                   + (deps->ended.failed != 0 ? "failed" : "was cancelled");
     auto t = now(self);
     if (policy == dependency_failure::fail) {
       ++st.counters.failed;
       move_idle_job(self, e, job_event_kind::fail,
-                    [why, t](job_record& rec) { return lifecycle::fail(rec, why, t); }, finish);
+                    [because, t](job_record& rec) { return lifecycle::fail(rec, because, t); },
+                    finish);
     } else {
       move_idle_job(self, e, job_event_kind::cancel,
-                    [why, t](job_record& rec) {
-                      rec.error = why;
+                    [because, t](job_record& rec) {
+                      rec.error = because;
                       return lifecycle::cancel(rec, t);
                     },
                     finish);
