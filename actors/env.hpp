@@ -55,6 +55,42 @@ private:
   std::atomic<std::uint64_t> sum_ns_{0};
 };
 
+/// What a coordinator counts of its worker nodes' traffic: the gate and the
+/// remote runs count, any thread may read (`runtime_stats::node_counters`).
+struct node_counters {
+  std::atomic<std::uint64_t> nodes_joined{0};
+  std::atomic<std::uint64_t> nodes_lost{0};
+  std::atomic<std::uint64_t> nodes_refused{0};
+  std::atomic<std::uint64_t> runs_taken_back{0};
+  std::atomic<std::uint64_t> messages_dropped{0};
+  std::atomic<std::uint64_t> messages_in{0};
+  std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> payload_bytes_in{0};
+  std::atomic<std::uint64_t> payload_bytes_out{0};
+
+  void sent(std::size_t payload) {
+    ++messages_out;
+    payload_bytes_out += payload;
+  }
+  void received(std::size_t payload) {
+    ++messages_in;
+    payload_bytes_in += payload;
+  }
+  node_traffic snapshot() const {
+    node_traffic t;
+    t.nodes_joined = nodes_joined.load();
+    t.nodes_lost = nodes_lost.load();
+    t.nodes_refused = nodes_refused.load();
+    t.runs_taken_back = runs_taken_back.load();
+    t.messages_dropped = messages_dropped.load();
+    t.messages_in = messages_in.load();
+    t.messages_out = messages_out.load();
+    t.payload_bytes_in = payload_bytes_in.load();
+    t.payload_bytes_out = payload_bytes_out.load();
+    return t;
+  }
+};
+
 /// Where the actors' commits run, chosen once by the facade for its store. The
 /// stores keep one contract; what differs is what a commit costs. A durable
 /// commit waits for the disk, so the persistence actor makes it, on a thread of
@@ -87,6 +123,9 @@ struct actor_env {
   /// The highest job id given out: the scheduler takes ids for submits, and
   /// job actors for the children they spawn (`context::spawn_child`).
   std::shared_ptr<std::atomic<job_id>> last_id = std::make_shared<std::atomic<job_id>>(0);
+
+  /// The coordinator's counts of its worker nodes' traffic.
+  std::shared_ptr<node_counters> node_traffic = std::make_shared<node_counters>();
 
   job_id next_id() const { return last_id->fetch_add(1, std::memory_order_relaxed) + 1; }
 };

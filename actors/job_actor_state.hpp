@@ -83,6 +83,7 @@ public:
 
   job_id id() const override;
   std::uint32_t attempt() const override;
+  std::string_view node() const override;
   void progress(double fraction, std::string_view stage, std::string_view message) override;
   void progress_indeterminate(std::string_view stage, std::string_view message) override;
   void progress_detail(boost::json::value detail) override;

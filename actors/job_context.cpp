@@ -20,6 +20,10 @@ std::uint32_t job_context::attempt() const {
   return cur().start.attempt;
 }
 
+std::string_view job_context::node() const {
+  return cur().start.node;
+}
+
 void job_context::progress(double fraction, std::string_view stage, std::string_view message) {
   auto& p = cur().prog;
   p.fraction = std::isfinite(fraction) ? std::clamp(fraction, 0.0, 1.0) : 0.0;
@@ -48,6 +52,9 @@ result<job_id> job_context::spawn_child(std::string_view type, boost::json::valu
   const auto& env = *self_->state.env;
   if (c.outcome)
     return error{errc::illegal_transition, "a job cannot spawn a child after its run ended"};
+  if (env.store == nullptr)
+    return error{errc::invalid_argument, "a job on a worker node cannot spawn children: "
+                                         "the store they are written to is the coordinator's"};
   if (!opts.idempotency_key.empty() || opts.run_at != 0 || !opts.after.empty())
     return error{errc::invalid_argument, "a child takes no idempotency key, run_at or after: "
                                          "it starts once its parent's checkpoint is durable"};
@@ -91,6 +98,9 @@ const std::vector<job_id>& job_context::child_ids() const {
 }
 
 result<std::vector<job_record>> job_context::children() const {
+  if (self_->state.env->store == nullptr)
+    return error{errc::invalid_argument, "a job on a worker node cannot read its children: "
+                                         "the store is the coordinator's"};
   std::vector<job_record> out;
   out.reserve(cur().children.size());
   for (auto child : cur().children) {

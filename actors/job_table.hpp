@@ -38,6 +38,7 @@ struct job_entry {
   std::string owner;
   std::vector<std::string> limit_keys; ///< one per limit of its type, in the same order
   caf::actor actor;                   ///< while running, or paused with its actor kept
+  std::uint64_t node = 0; ///< the worker node its actor stands in for (0: this process)
   /// The full record: while the job has an actor; and, for a bounded number of
   /// jobs, from submit to their first start, so that starting them needs no read.
   shared_record record;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <future>
 #include <memory>
 #include <optional>
@@ -131,6 +132,11 @@ using pause_schedule_atom = caf::atom_constant<caf::atom("schedpause")>;
 using list_schedules_atom = caf::atom_constant<caf::atom("schedlist")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using children_atom = caf::atom_constant<caf::atom("children")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using evict_atom = caf::atom_constant<caf::atom("evict")>;
+using node_up_atom = caf::atom_constant<caf::atom("nodeup")>;
+using node_down_atom = caf::atom_constant<caf::atom("nodedown")>;
 
 // -- payloads -------------------------------------------------------------------------
 
@@ -157,6 +163,7 @@ struct job_outcome {
     rate_limited, ///< wait `retry_after_ms`, then queue again
     awaiting_signal, ///< wait for a signal, at most `retry_after_ms`, then queue again
     awaiting_children, ///< wait until `children` have finished, then queue again
+    interrupted, ///< its worker node was lost: back to the queue, from its checkpoint
   };
   kind what = kind::completed;
   boost::json::value output;
@@ -193,6 +200,18 @@ struct job_start {
   /// Signals stored for the job and not yet taken as of `restored`, in order:
   /// delivered before the first step.
   std::vector<job_signal> signals;
+  std::string node; ///< the worker node it runs on (`context::node`); empty here
+};
+
+/// A worker node that proved itself to the gate (actors/node_gate.hpp).
+struct node_joined {
+  std::uint64_t id = 0;
+  std::string name;
+  std::string address;
+  std::size_t slots = 0;
+  std::map<std::string, std::size_t> types; ///< type -> its own cap (0: none)
+  caf::actor agent; ///< the worker's agent (actors/node_agent.hpp), a remote actor
+  millis joined_at = 0;
 };
 
 /// A batch of events for one subscriber's delivery actor.
@@ -250,6 +269,10 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<sweep_atom>,                          // retention's turn
   caf::reacts_to<recheck_atom>,                        // a rate limit may admit a start now
   caf::reacts_to<tick_atom, std::uint64_t>,            // a schedule is due (timer generation)
+  // -- from the node gate (actors/node_gate.hpp)
+  caf::reacts_to<node_up_atom, node_joined>,                // a worker node proved itself
+  caf::reacts_to<node_down_atom, std::uint64_t, std::string>, // lost (why): take its runs back
+  caf::reacts_to<heartbeat_atom, std::uint64_t, millis>,    // heard from the node at
   // -- from itself
   caf::reacts_to<flush_atom>>; // send the writes made meanwhile, together
 
@@ -297,6 +320,36 @@ using fanout_actor = caf::typed_actor<
 //                               they stay in order with run and with each other;
 //                               one that names an earlier job is dropped
 //   (stop_atom)                 high priority; shutdown: quits, leaving the job recoverable
+//
+// -- worker nodes: the three actors between a coordinator and its workers ---------
+// Everything that crosses the wire is atoms, integers and strings (JSON text, by
+// actors/node_wire.hpp), so no type needs registering on either side and a
+// malformed payload is a parse error, counted and dropped, never a crash.
+//
+// node gate (coordinator; published on `workers.port`; actors/node_gate.hpp)
+//   (hello_atom, string name, string secret, string offer)
+//                   -> (string refusal, uint64 node_id): refusal empty when
+//                      welcomed; offer = {"slots": N, "types": {"type": cap}}
+//   (heartbeat_atom, uint64 node_id)   from an agent, every heartbeat_interval
+//
+// node agent (worker; actors/node_agent.hpp)
+//   from the gate:  (evict_atom, string why)   the node was taken as lost
+//   from a run:     (run_atom, uint64 run, string start)   start a job actor
+//                   (pause_atom|resume_atom|cancel_atom, job_id, uint64 run)
+//                   (signal_atom, job_id, uint64 run, string signal)
+//                   (stop_atom, job_id, uint64 run)   taken back: kill the run
+//   from its job actors: what they send a scheduler (progress, paused, done,
+//                   children), and (write_atom, write_batch) as to persistence
+//
+// remote run (coordinator, one per run on a worker; actors/remote_run.hpp)
+//   from the scheduler: what a job actor takes (run, pause, resume, cancel,
+//                   signal, stop); forwarded with the run number
+//   from the agent, each naming its job and run (any other is dropped):
+//                   (progress_atom, job_id, uint64 run, string progress, millis checkpoint_at)
+//                   (paused_atom, job_id, uint64 run)
+//                   (done_atom, job_id, uint64 run, string outcome)
+//                   (write_atom, job_id, uint64 run, string checkpoint) -> string
+//                      (empty once the checkpoint is durable, else why not)
 
 } // namespace jobrt::proto
 
@@ -326,3 +379,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::schedule_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::shared_ptr<const jobrt::job_record>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<jobrt::schedule_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::reply<std::vector<jobrt::schedule_info>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(jobrt::proto::node_joined)

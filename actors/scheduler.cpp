@@ -221,6 +221,7 @@ void forget_actor(scheduler_ptr self, job_entry& e) {
     return;
   self->state.actors.forget(e.actor.address());
   self->demonitor(e.actor);
+  leave_node(self, e);
   e.actor = nullptr;
   actor_gone(self);
 }
@@ -228,7 +229,9 @@ void forget_actor(scheduler_ptr self, job_entry& e) {
 void return_actor(scheduler_ptr self, job_entry& e) {
   auto& st = self->state;
   auto blocking = st.limits->type(e.type).options.blocking;
-  if (st.stopping || !st.actors.keep_idle(e.actor, blocking, st.env->opts.max_running)) {
+  // A remote run's stand-in ends with its run; only local actors are kept.
+  if (st.stopping || e.node != 0
+      || !st.actors.keep_idle(e.actor, blocking, st.env->opts.max_running)) {
     stop_actor(e.actor);
     forget_actor(self, e);
   }
@@ -309,6 +312,8 @@ runtime_stats stats_of(scheduler_ptr self) {
   s.queued = st.jobs.queued();
   s.commits = st.env->store->commits();
   s.schedules = st.schedules.size();
+  s.nodes = st.nodes.stats();
+  s.node_counters = st.env->node_traffic->snapshot();
   return s;
 }
 
@@ -469,6 +474,13 @@ scheduler(proto::scheduler_actor::stateful_pointer<scheduler_state> self, env_pt
     [=](proto::list_schedules_atom, proto::reply<std::vector<schedule_info>>& rp) {
       on_list_schedules(self, std::move(rp));
     },
+    [=](proto::node_up_atom, proto::node_joined& j) {
+      handle(self, [&] { on_node_up(self, j); });
+    },
+    [=](proto::node_down_atom, std::uint64_t id, const std::string& why) {
+      handle(self, [&] { on_node_down(self, id, why); });
+    },
+    [=](proto::heartbeat_atom, std::uint64_t id, millis at) { on_node_heartbeat(self, id, at); },
     [=](proto::tick_atom, std::uint64_t generation) {
       handle(self, [&] { on_schedule_tick(self, generation); });
     },

@@ -354,6 +354,9 @@ void add_live_progress(scheduler_ptr self, list_page& page) {
     auto* e = self->state.jobs.find(rec.id);
     if (e == nullptr || !e->record || is_finished(rec.status))
       continue;
+    if (e->node != 0)
+      if (const auto* n = self->state.nodes.find(e->node))
+        rec.node = n->info.name;
     // The status stays the stored one: what a caller reads, a crash cannot take
     // back. The store may already hold a checkpoint the job actor has not
     // reported yet; its progress is then the newer one.

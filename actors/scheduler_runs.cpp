@@ -253,6 +253,14 @@ void apply_outcome(scheduler_ptr self, job_entry& e, proto::job_outcome& o) {
                                               : lifecycle::wait_reason::signal);
       break;
     }
+    case kind::interrupted: {
+      // As after a crash: the attempt counts, and it resumes from its checkpoint.
+      if (refused(lifecycle::requeue(r)))
+        break;
+      r.error = o.error;
+      requeue_interrupted(self, e, std::move(rec), replaces);
+      break;
+    }
     case kind::awaiting_children: {
       if (refused(lifecycle::check(r.status, job_event_kind::wait)))
         break;
@@ -380,7 +388,9 @@ void start(scheduler_ptr self, job_entry& e) {
     return;
   }
   const bool blocking = st.limits->type(e.type).options.blocking;
-  if (auto idle = st.actors.take_idle(blocking, e.id)) {
+  if (start_on_node(self, e, js)) {
+    // runs on a worker node
+  } else if (auto idle = st.actors.take_idle(blocking, e.id)) {
     e.actor = std::move(idle);
     tell(e.actor, proto::run_atom::value, std::move(js));
   } else {
@@ -415,7 +425,12 @@ void try_start(scheduler_ptr self) {
   auto& st = self->state;
   while (!st.stopping && st.limits->has_free_slot() && st.jobs.queued() > 0) {
     millis free_at = 0;
-    auto id = st.limits->pick_next(st.jobs, now(self), free_at);
+    // Only a coordinator that runs no job itself can have a job with nowhere to run.
+    const auto& workers = st.env->opts.workers;
+    auto id = workers.port && !workers.run_locally
+                ? st.limits->pick_next(st.jobs, now(self), free_at,
+                                       [self](std::uint16_t type) { return has_place(self, type); })
+                : st.limits->pick_next(st.jobs, now(self), free_at);
     if (id == 0) {
       arm_recheck(self, free_at);
       return;

@@ -28,6 +28,7 @@
 #include "actors/flow_table.hpp"
 #include "actors/job_table.hpp"
 #include "actors/lifecycle.hpp"
+#include "actors/node_table.hpp"
 #include "actors/protocol.hpp"
 #include "actors/schedule_book.hpp"
 #include "actors/start_limits.hpp"
@@ -72,6 +73,7 @@ struct scheduler_state {
   runtime_stats counters;
   schedule_book schedules;
   flow_table flows;
+  node_table nodes; ///< the worker nodes (actors/scheduler_nodes.cpp)
   millis schedule_timer_at = 0; ///< when the armed schedule timer fires; 0 = none
   std::uint64_t schedule_timer_generation = 0; ///< a tick of another generation is stale
 
@@ -242,6 +244,24 @@ void reach_descendants(scheduler_ptr self, job_id root, const std::function<void
 /// that was paused or cancelled meanwhile).
 void on_children(scheduler_ptr self, job_id parent,
                  std::vector<std::shared_ptr<const job_record>>& children);
+
+// -- scheduler_nodes.cpp: worker nodes ------------------------------------------------
+
+void on_node_up(scheduler_ptr self, proto::node_joined& j);
+/// Node `id` is lost: its runs go back to the queue, from their checkpoints.
+void on_node_down(scheduler_ptr self, std::uint64_t id, const std::string& why);
+void on_node_heartbeat(scheduler_ptr self, std::uint64_t id, millis at);
+/// Whether a job of type `type` has somewhere to run now: this process (if it
+/// runs jobs) or a node with a free slot for it.
+bool has_place(scheduler_ptr self, std::uint16_t type);
+/// Hands job `e` (its run `js`) to a node with a free slot for its type, if
+/// there is one; false: it runs here.
+bool start_on_node(scheduler_ptr self, job_entry& e, proto::job_start& js);
+/// A job's remote run is over: its node's slot is free.
+void leave_node(scheduler_ptr self, job_entry& e);
+/// Takes an interrupted run's job back to the queue.
+void requeue_interrupted(scheduler_ptr self, job_entry& e, shared_record rec,
+                         job_status replaces);
 
 // -- scheduler_admin.cpp: deletion, retention, forced failure, paused types -------------
 

@@ -120,8 +120,11 @@ bool start_limits::allows(const job_entry& e, millis now, millis& free_at) {
   return true;
 }
 
-job_id start_limits::pick_next(job_table& jobs, millis now, millis& free_at) {
-  auto wanted = [&](const job_entry& e) { return allows(e, now, free_at); };
+job_id start_limits::pick_next(job_table& jobs, millis now, millis& free_at,
+                               const std::function<bool(std::uint16_t)>& placeable) {
+  auto wanted = [&](const job_entry& e) {
+    return allows(e, now, free_at) && (!placeable || placeable(e.type));
+  };
   auto every = opts_.fairness_every;
   job_id id = 0;
   if (every > 0 && (starts_ + 1) % every == 0)

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -67,7 +68,10 @@ public:
   /// every `fairness_every`-th start takes the oldest queued job whatever its
   /// priority, so that a stream of high-priority jobs cannot starve a low one.
   /// A job returned counts as a start for that rule.
-  job_id pick_next(job_table& jobs, millis now, millis& free_at);
+  /// `placeable(type)`, if given, says whether a job of that type has
+  /// somewhere to run now (a free slot on a worker node, say).
+  job_id pick_next(job_table& jobs, millis now, millis& free_at,
+                   const std::function<bool(std::uint16_t)>& placeable = {});
 
   /// Counts a start of `e` against its type and every limit; and lets go of it.
   void take(job_entry& e, millis now);

@@ -18,9 +18,11 @@
 
 #include "actors/env.hpp"
 #include "actors/events.hpp"
+#include "actors/node_gate.hpp"
 #include "actors/persistence.hpp"
 #include "actors/protocol.hpp"
 #include "actors/scheduler.hpp"
+#include "facade/network.hpp"
 #include "facade/runtime_impl.hpp"
 
 namespace json = boost::json;
@@ -57,6 +59,15 @@ result<std::unique_ptr<runtime::impl>> runtime::impl::make(runtime_options opts)
                  "runtime_options.data_dir is required (or storage = storage_kind::memory)"};
   if (opts.max_running == 0)
     return error{errc::invalid_argument, "runtime_options.max_running must be at least 1"};
+  if (opts.workers.port) {
+    if (opts.workers.secret.empty() && !opts.workers.tls.enabled())
+      return error{errc::invalid_argument, "workers.port needs workers.secret or workers.tls: "
+                                           "a worker node must prove itself"};
+    if (auto ok = network::check_tls(opts.workers.tls); !ok)
+      return ok.error();
+    if (opts.workers.node_timeout.count() < 100)
+      return error{errc::invalid_argument, "workers.node_timeout must be at least 100 ms"};
+  }
   if (opts.types == nullptr)
     opts.types = &registry::global();
   if (!opts.clock)
@@ -104,7 +115,18 @@ result<void> runtime::impl::open_and_spawn() {
     if (errno == 0)
       env->job_thread_nice = std::min(19, host_nice + rt.opts.worker_nice);
   }
+  env_ptr shared_env = env;
   rt.scheduler = spawn_scheduler(*rt.sys, std::move(env));
+  if (!rt.opts.workers.port)
+    return {};
+  const auto& workers = rt.opts.workers;
+  rt.gate = spawn_node_gate(*rt.sys, shared_env, rt.scheduler, workers);
+  auto port = network::publish(*rt.sys, rt.gate, workers.host, *workers.port, workers.tls);
+  if (!port) {
+    stop_actors();
+    return port.error();
+  }
+  rt.workers_port = *port;
   return {};
 }
 
@@ -116,8 +138,12 @@ void runtime::impl::stop_actors() {
   auto stopped_jobs = std::make_shared<std::promise<void>>();
   auto fut = stopped_jobs->get_future();
   auto when_stopped = [stopped_jobs](result<void>) { stopped_jobs->set_value(); };
+  if (gate && workers_port)
+    network::unpublish(*sys, gate, *workers_port);
   caf::anon_send(scheduler, proto::stop_atom::value, proto::make_reply<void>(when_stopped));
   fut.wait();
+  if (gate)
+    caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
   clock->cancel_all();
   first_subscriber.cancel();
   caf::anon_send(events, proto::stop_atom::value);
@@ -126,6 +152,8 @@ void runtime::impl::stop_actors() {
   {
     caf::scoped_actor self{*sys};
     self->wait_for(scheduler, persistence, events);
+    if (gate)
+      self->wait_for(gate);
   }
   // The handles stay as they are: a call racing this shutdown may still read
   // them, and its message then reaches no actor (its reply answers shutting_down).
@@ -172,6 +200,8 @@ result<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   // (unlimited) max-throughput it would keep its worker thread until the job
   // ends, and a few long jobs would starve the scheduler and the control calls.
   rt.own_cfg->set("scheduler.max-throughput", std::size_t{64});
+  if (rt.opts.workers.port)
+    network::load(*rt.own_cfg, rt.opts.workers.tls);
   rt.own_sys = std::make_unique<caf::actor_system>(*rt.own_cfg);
   rt.sys = rt.own_sys.get();
   if (auto r = rt.open_and_spawn(); !r)
@@ -205,6 +235,9 @@ result<std::unique_ptr<runtime>> runtime::start(caf::actor_system& sys, runtime_
   if (!p)
     return p.error();
   (*p)->sys = &sys;
+  if ((*p)->opts.workers.port)
+    if (auto ok = network::check_loaded(sys, (*p)->opts.workers.tls); !ok)
+      return ok.error();
   auto throughput = caf::get_or(sys.config(), "scheduler.max-throughput",
                                 std::numeric_limits<std::size_t>::max());
   if (throughput > 1000)
@@ -250,6 +283,10 @@ caf::actor_system& runtime::system() {
 
 const runtime_options& runtime::options() const {
   return impl_->opts;
+}
+
+std::optional<std::uint16_t> runtime::workers_port() const {
+  return impl_->workers_port;
 }
 
 } // namespace jobrt

@@ -30,6 +30,8 @@ struct runtime::impl {
   proto::persistence_actor persistence;
   proto::fanout_actor events;
   proto::scheduler_actor scheduler;
+  caf::actor gate; ///< for worker nodes (actors/node_gate.hpp); null without them
+  std::optional<std::uint16_t> workers_port;
   std::shared_ptr<std::atomic<std::size_t>> subscribers; ///< shared with the scheduler
   subscription first_subscriber; ///< `runtime_options::on_event`
   std::mutex stop_mtx;

@@ -161,6 +161,8 @@ json::value to_json(const job_record& r, json::storage_ptr sp) {
   o["after"] = ids_to_json(r.after);
   o["on_dependency_failure"] = to_string(r.on_dependency_failure);
   o["children"] = ids_to_json(r.children);
+  if (!r.node.empty())
+    o["node"] = r.node;
   return o;
 }
 
@@ -229,6 +231,8 @@ result<job_record> record_from_json(const json::value& v) {
     r.parent = get_uint(o, "parent");
     r.after = get_ids(o, "after");
     r.children = get_ids(o, "children");
+    if (auto* n = o.if_contains("node"); n && n->is_string())
+      r.node = std::string{n->get_string()};
     if (auto* p = o.if_contains("on_dependency_failure"); p && p->is_string()
         && !parse_dependency_failure(p->get_string(), r.on_dependency_failure))
       throw shape_error{"field 'on_dependency_failure' is not a policy"};

@@ -50,6 +50,9 @@ public:
   virtual job_id id() const = 0;
   /// 1 on the first run, 2 after one failed attempt, ...
   virtual std::uint32_t attempt() const = 0;
+  /// The worker node this run is on (its `worker_options::name`); empty in the
+  /// process that owns the store. See jobrt/worker.hpp.
+  virtual std::string_view node() const { return {}; }
 
   // -- progress: coalesced before it reaches subscribers ------------------------
 
@@ -116,7 +119,8 @@ public:
   /// invalid_params, payload_too_large, invalid_argument (an idempotency key, a
   /// run_at or `after`: a child starts when written), and illegal_transition
   /// after an ending. `opts` otherwise as for `runtime::submit`; the child's
-  /// owner is this job's when `opts.owner` is empty.
+  /// owner is this job's when `opts.owner` is empty. On a worker node it fails
+  /// (invalid_argument): children are spawned by jobs in the coordinator.
   virtual result<job_id> spawn_child(std::string_view type, boost::json::value params,
                                      const submit_options& opts = {}) = 0;
   /// Ends this run and waits, without a slot, until every child this job has
@@ -129,7 +133,8 @@ public:
   /// The children this job has spawned, in order (kept in its checkpoint).
   virtual const std::vector<job_id>& child_ids() const = 0;
   /// The children's records as stored now: status, output, error. A child
-  /// deleted since (by retention) is left out.
+  /// deleted since (by retention) is left out. Not on a worker node, which
+  /// holds no store (invalid_argument).
   virtual result<std::vector<job_record>> children() const = 0;
   /// The job's own actor, for requests to other actors. An actor whose job used
   /// it is not reused for another job, so late replies reach no other job.

@@ -9,6 +9,7 @@
 #include "jobrt/fields.hpp"
 #include "jobrt/job.hpp"
 #include "jobrt/limits.hpp"
+#include "jobrt/nodes.hpp"
 #include "jobrt/options.hpp"
 #include "jobrt/record.hpp"
 #include "jobrt/registry.hpp"
@@ -16,3 +17,4 @@
 #include "jobrt/services.hpp"
 #include "jobrt/stats.hpp"
 #include "jobrt/status.hpp"
+#include "jobrt/worker.hpp"

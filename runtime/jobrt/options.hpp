@@ -14,6 +14,7 @@
 
 #include "jobrt/clock.hpp"
 #include "jobrt/limits.hpp"
+#include "jobrt/nodes.hpp"
 #include "jobrt/record.hpp"
 #include "jobrt/services.hpp"
 #include "jobrt/status.hpp"
@@ -114,6 +115,9 @@ struct runtime_options {
   /// kept waiting behind job code on a busy machine. Only for the actor system
   /// the runtime creates: a host's actor system is left as it is.
   int worker_nice = 5;
+  /// Worker nodes: a port to accept them on, and how they prove themselves
+  /// (jobrt/nodes.hpp). None by default: every job runs in this process.
+  worker_listen_options workers;
 };
 
 /// Options for `runtime::submit`.

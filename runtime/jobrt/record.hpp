@@ -78,6 +78,9 @@ struct job_record {
   dependency_failure on_dependency_failure = dependency_failure::fail;
   /// The children it spawned, from its checkpoint (read, not stored here).
   std::vector<job_id> children;
+  /// The worker node that runs it now (`node_stats::name`); empty when it runs
+  /// in the coordinator's process or does not run. Live: not stored.
+  std::string node;
 };
 
 /// A checkpoint: the job's saved state and its progress, written together.

@@ -277,6 +277,9 @@ public:
 
   caf::actor_system& system();
   const runtime_options& options() const;
+  /// The port worker nodes join on (`runtime_options::workers`; with port 0,
+  /// the one the system chose); none if this runtime takes no worker nodes.
+  std::optional<std::uint16_t> workers_port() const;
 
 private:
   struct impl;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "jobrt/nodes.hpp"
 #include "jobrt/status.hpp"
 
 namespace jobrt {
@@ -46,6 +47,9 @@ struct runtime_stats {
   std::uint64_t schedule_ticks_skipped = 0;
   /// From a job's checkpoint request to the moment it is durable.
   latency_histogram checkpoint_latency;
+  /// The worker nodes connected now (`runtime_options::workers`), by id.
+  std::vector<node_stats> nodes;
+  node_traffic node_counters;
 };
 
 } // namespace jobrt
