@@ -100,8 +100,9 @@ void arm_heartbeat(agent_actor* self) {
 
 void start_run(agent_actor* self, std::uint64_t run, const std::string& text) {
   auto& st = self->state;
+  // Only a welcomed node is handed runs; the welcome may still be on its way.
   auto proxy = caf::actor_cast<caf::actor>(self->current_sender());
-  if (!proxy || st.node_id == 0)
+  if (!proxy)
     return;
   auto js = node_wire::decode_start(text);
   if (!js) {

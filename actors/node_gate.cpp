@@ -125,8 +125,9 @@ caf::result<std::string, std::uint64_t> on_hello(gate_actor* self, const std::st
     j.address = std::move(address);
     log_line("worker node '" + j.name + "' joined as node " + std::to_string(id) + " from "
              + j.address + " with " + std::to_string(j.slots) + " slots");
-    self->send(self->state.scheduler, proto::node_up_atom::value, std::move(j));
+    // The welcome goes first: the scheduler may hand the node a run at once.
     rp.deliver(std::string{}, id);
+    self->send(self->state.scheduler, proto::node_up_atom::value, std::move(j));
   };
   self->request(mm, std::chrono::seconds(5), caf::get_atom::value, agent.node())
     .then(

@@ -474,6 +474,14 @@ void on_signal(scheduler_ptr self, job_id id, job_signal& sig, proto::reply<void
 /// The actor of a job that has one now: running, or paused with its actor.
 void on_actor_of(scheduler_ptr self, job_id id, proto::reply<caf::actor> rp) {
   auto* e = self->state.jobs.find(id);
+  if (e != nullptr && e->actor && e->node != 0) {
+    const auto* n = self->state.nodes.find(e->node);
+    answer<caf::actor>(rp, error{errc::illegal_transition,
+                                 "job " + std::to_string(id) + " runs on worker node '"
+                                   + (n != nullptr ? n->info.name : std::string{"?"})
+                                   + "': its actor is in that process (send it a signal)"});
+    return;
+  }
   if (e != nullptr && e->actor) {
     answer<caf::actor>(rp, e->actor);
     return;

@@ -45,8 +45,10 @@ result<void> check_loaded(caf::actor_system& sys, const tls_files& tls) {
 result<std::uint16_t> publish(caf::actor_system& sys, const caf::actor& whom,
                               const std::string& host, std::uint16_t port,
                               const tls_files& tls) {
-  auto bound = tls.enabled() ? caf::openssl::publish(whom, port, host.c_str())
-                             : sys.middleman().publish(whom, port, host.c_str());
+  // SO_REUSEADDR: a coordinator restarted at once gets its port back, though
+  // connections of the one before still linger in TIME_WAIT.
+  auto bound = tls.enabled() ? caf::openssl::publish(whom, port, host.c_str(), true)
+                             : sys.middleman().publish(whom, port, host.c_str(), true);
   if (!bound)
     return error{errc::invalid_argument, "cannot accept worker nodes on " + host + ":"
                                            + std::to_string(port) + ": "

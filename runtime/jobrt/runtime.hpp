@@ -145,8 +145,9 @@ public:
   /// The actor of a running job (or of a paused one that kept it), for other
   /// actors of the host to send it the messages its `handlers` take. Errors:
   /// not_found, illegal_transition (a job that has no actor now: queued,
-  /// waiting, finished). A job without handlers leaves such messages in its
-  /// mailbox until its run ends.
+  /// waiting, finished; or one running on a worker node, whose actor is in that
+  /// process: signals reach it). A job without handlers leaves such messages in
+  /// its mailbox until its run ends.
   result<caf::actor> actor_of(job_id id);
   /// Waits until the job is completed, failed or cancelled and returns its
   /// final record, durable by then; at once for a finished job. Errors:
