@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything jobrt needs on Debian bookworm: the toolchain, CAF 0.17.6,
 # LMDB, Boost 1.81 (JSON, Test, Beast), Howard Hinnant's date with tzdata (time
-# zones of schedules), gnuplot for benchmark plots, and Chromium with Node.js for
-# the dashboard's browser test. Safe to run again.
+# zones of schedules), OpenSSL (the CLI makes the worker nodes' TLS certificates
+# in the tests; the headers build libcaf_openssl for ThreadSanitizer), gnuplot
+# for benchmark plots, and Chromium with Node.js for the dashboard's browser
+# test. Safe to run again.
 set -euo pipefail
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; fi
@@ -11,6 +13,7 @@ packages=(
   libcaf-dev liblmdb-dev lmdb-utils
   libboost-json1.81-dev libboost-test1.81-dev libboost1.81-dev
   libhowardhinnant-date-dev tzdata
+  openssl libssl-dev
   gnuplot-nox
   chromium nodejs npm
 )

@@ -9,7 +9,8 @@
 #   1. downloads CAF's upstream source (actor-framework_0.17.6.orig.tar.gz) from
 #      Debian's source archive with apt-get into build-tsan-caf/ and checks its
 #      sha256 (the one in Debian's actor-framework_0.17.6-2.1.dsc),
-#   2. builds only libcaf_core with -fsanitize=thread -g -O1 -std=c++17 and
+#   2. builds libcaf_core, libcaf_io and libcaf_openssl (worker nodes) with
+#      -fsanitize=thread -g -O1 -std=c++17 and
 #      installs it with its headers into build-tsan-caf/prefix/ (cached: skipped
 #      when prefix/.stamp matches the tarball and the flags),
 #   3. configures build-tsan/ against that prefix (headers and library; the
@@ -43,8 +44,8 @@ caf_cmake_args=(
   -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread
   "-DCMAKE_INSTALL_PREFIX=$prefix"
   -DCMAKE_INSTALL_LIBDIR=lib
-  # Only libcaf_core: jobrt links CAF::core and nothing else.
-  -DCAF_NO_IO=ON -DCAF_NO_OPENSSL=ON -DCAF_NO_OPENCL=ON -DCAF_NO_PYTHON=ON
+  # The three libraries jobrt links: core, io and openssl (worker nodes).
+  -DCAF_NO_OPENCL=ON -DCAF_NO_PYTHON=ON
   -DCAF_NO_TOOLS=ON -DCAF_NO_EXAMPLES=ON -DCAF_NO_UNIT_TESTS=ON -DCAF_NO_SUMMARY=ON
   # The same configuration as Debian's libcaf-dev (its caf/detail/build_config.hpp).
   -DCAF_LOG_LEVEL=QUIET
@@ -80,7 +81,8 @@ build_caf() {
     > "$cache/configure.log" 2>&1 || { cat "$cache/configure.log"; exit 1; }
   # CAF 0.17 uses std::iterator, deprecated in C++17: g++ 12 warns about it in
   # every file, so the build output goes to a log that is shown only on failure.
-  cmake --build "$cache/build" -j2 --target libcaf_core_shared > "$cache/build.log" 2>&1 \
+  cmake --build "$cache/build" -j2 --target libcaf_core_shared libcaf_io_shared \
+    libcaf_openssl_shared > "$cache/build.log" 2>&1 \
     || { tail -n 100 "$cache/build.log"; echo "CAF build failed, see $cache/build.log"; exit 1; }
   cmake --install "$cache/build" > "$cache/install.log"
   printf '%s\n' "$stamp_text" > "$prefix/.stamp"
@@ -88,37 +90,37 @@ build_caf() {
 
 start=$SECONDS
 if [ -f "$prefix/.stamp" ] && [ "$(cat "$prefix/.stamp")" = "$stamp_text" ]; then
-  echo "== using the cached TSan build of libcaf_core in $prefix"
+  echo "== using the cached TSan build of CAF in $prefix"
 else
   build_caf
-  echo "== libcaf_core built in $((SECONDS - start)) s"
+  echo "== CAF built in $((SECONDS - start)) s"
 fi
 caf_lib="$prefix/lib/libcaf_core.so"
-[ -f "$caf_lib" ] && [ -f "$prefix/include/caf/all.hpp" ] || { echo "no CAF in $prefix"; exit 1; }
+[ -f "$caf_lib" ] && [ -f "$prefix/lib/libcaf_io.so" ] && [ -f "$prefix/lib/libcaf_openssl.so" ] \
+  && [ -f "$prefix/include/caf/all.hpp" ] || { echo "no CAF in $prefix"; exit 1; }
 
 source scripts/sanitizer-suites.sh # sanitizer_targets, sanitizer_tests
 
 # The cache variables are given explicitly (not only CMAKE_PREFIX_PATH) so that an
-# existing build-tsan/ that found Debian's CAF before is switched over. jobrt
-# does not use CAF::io; cmake/FindCAF.cmake requires CAF_IO_LIBRARY to be set,
-# so it names a file that is not built: linking CAF::io would fail loudly here
-# rather than pull in Debian's uninstrumented libcaf_io.
+# existing build-tsan/ that found Debian's CAF before is switched over.
 echo "== configuring $build against $prefix"
 start=$SECONDS
 cmake -S . -B "$build" -DJOBRT_SANITIZE=thread -DJOBRT_BUILD_EXAMPLES=OFF \
   -DJOBRT_BUILD_BENCH=OFF "-DCMAKE_PREFIX_PATH=$prefix" \
   "-DCAF_INCLUDE_DIR=$prefix/include" "-DCAF_CORE_LIBRARY=$caf_lib" \
-  "-DCAF_IO_LIBRARY=$prefix/lib/libcaf_io-not-built.so" \
+  "-DCAF_IO_LIBRARY=$prefix/lib/libcaf_io.so" "-DCAF_OPENSSL_LIBRARY=$prefix/lib/libcaf_openssl.so" \
   > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 cmake --build "$build" -j2 --target "${sanitizer_targets[@]}"
 
 # The instrumented CAF must be what the binaries load and what they were compiled
 # against (Debian's libcaf_core has the same soname, so this relies on RPATH).
 for t in runtime_tests reliability/crash_loop_child; do
-  got="$(ldd "$build/tests/$t" | awk '/libcaf_core/ {print $3}')"
-  if [ "$(readlink -f "$got")" != "$(readlink -f "$caf_lib")" ]; then
-    echo "$build/tests/$t loads libcaf_core from '$got', not $caf_lib"; exit 1
-  fi
+  for lib in libcaf_core libcaf_io libcaf_openssl; do
+    got="$(ldd "$build/tests/$t" | awk -v l="$lib" '$1 ~ "^" l {print $3}')"
+    if [ "$(readlink -f "$got")" != "$(readlink -f "$prefix/lib/$lib.so")" ]; then
+      echo "$build/tests/$t loads $lib from '$got', not $prefix/lib/$lib.so"; exit 1
+    fi
+  done
 done
 if find "$build" -name '*.o.d' -print0 | xargs -0 -r grep -l '/usr/include/caf/' | head -n 3 | grep .; then
   echo "the files above were compiled against Debian's CAF headers"; exit 1
