@@ -23,6 +23,11 @@ namespace fs = std::filesystem;
 int main(int argc, char** argv) {
   using namespace bench;
   link_jobs();
+  // Hidden modes: the child processes of the nodes scenario (scenario_nodes.cpp).
+  if (argc >= 2 && std::string{argv[1]} == "--worker-node")
+    return worker_node_main(argc, argv);
+  if (argc >= 2 && std::string{argv[1]} == "--caf-echo")
+    return caf_echo_main(argc, argv);
   config c;
   try {
     c = parse(argc, argv);
@@ -66,6 +71,8 @@ int main(int argc, char** argv) {
         scenario_schedules(c, policy);
       if (want("fanout"))
         scenario_fanout(c, policy);
+      if (want("nodes"))
+        scenario_nodes(c, policy);
     }
     if (want("scaling"))
       scenario_scaling(c, scale_policies);

@@ -15,7 +15,7 @@ namespace bench {
 sizes default_sizes() {
   // Fits in about a minute on a 2-core machine; --full has the sizes of the targets.
   return {5'000, 100, 20, 10'000, 300, 20'000, 5'000, {1'000, 5'000}, {1, 8, 64, 512}, 5'000,
-          1'000, 200, 3'000, 300, 10'000, 10'000};
+          1'000, 200, 3'000, 300, 10'000, 10'000, 5'000, 16, 50};
 }
 
 namespace {
@@ -23,16 +23,16 @@ namespace {
 sizes full_sizes() {
   return {100'000, 1'000, 50, 10'000, 2'000, 1'000'000, 100'000,
           {10'000, 100'000, 1'000'000}, {1, 8, 64, 512}, 100'000, 10'000, 1'000,
-          30'000, 3'000, 10'000, 10'000};
+          30'000, 3'000, 10'000, 10'000, 100'000, 64, 200};
 }
 sizes smoke_sizes() {
-  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0, 20, 10, 40, 40, 50, 20};
+  return {300, 10, 5, 200, 20, 300, 200, {200, 400}, {1, 8}, 0, 20, 10, 40, 40, 50, 20, 200, 4, 5};
 }
 
 const char* const scenario_names[] = {"noop-mem", "noop-durable", "checkpoint", "control",
                                       "recovery", "memory",       "scaling",    "signal",
                                       "http",     "soak",         "schedules",
-                                      "fanout"};
+                                      "fanout",   "nodes"};
 
 } // namespace
 
@@ -68,6 +68,13 @@ usage: jobrt-bench [options]
                                        sums their outputs (children()): submit to the
                                        parent's completion, with the split, vs a submit_many
                                        drain of K no-op jobs (in memory and durable)
+                      nodes         12. worker nodes: N no-op jobs drained locally, through 1
+                                       and through 2 worker processes (this executable
+                                       re-run as --worker-node; a pure coordinator), vs a
+                                       bare CAF remote request/reply baseline on loopback;
+                                       messages, payload bytes and coordinator CPU per job;
+                                       a job of 1 ms busy steps, each checkpointed, local
+                                       vs through one worker with the same slots
                       soak          1M no-op jobs submitted and completed while 100k paused
                                     jobs are held: memory and rate (only when named; --n
                                     sets the job count, a tenth of it is paused)

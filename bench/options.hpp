@@ -28,6 +28,9 @@ struct sizes {
   std::size_t http_n1;
   std::size_t schedule_n; // schedules: schedules due at the same tick
   std::size_t fanout_k;   // fanout: children of the one parent
+  std::size_t nodes_n;          // nodes: no-op jobs per drain (and bare CAF round trips)
+  std::size_t nodes_ckpt_jobs;  // nodes: checkpointing jobs of 1 ms steps
+  std::size_t nodes_ckpt_steps; // nodes: their steps (a checkpoint after each)
 };
 
 /// The sizes of a plain run (neither --full nor --smoke).

@@ -62,7 +62,8 @@ std::string fmt(double v, int prec) {
 std::string fmt_value(double v, const std::string& unit) {
   if (std::isnan(v))
     return "-";
-  if (unit == "us" || unit == "ms" || unit == "B/job" || unit == "us/job")
+  if (unit == "us" || unit == "ms" || unit == "B/job" || unit == "us/job"
+      || unit == "us/cp" || unit == "msgs/job" || unit == "msgs/cp")
     return fmt(v, v < 10 ? 2 : (v < 100 ? 1 : 0)) + " " + unit;
   if (unit == "s")
     return fmt(v, 3) + " s";

@@ -39,4 +39,16 @@ void scenario_schedules(const config& c, const std::string& asked);
 /// (scenario_fanout.cpp).
 void scenario_fanout(const config& c, const std::string& asked);
 
+/// 12. No-op jobs through 1 and 2 worker processes (a pure coordinator) vs the local
+/// drain and a bare CAF remote request/reply baseline; a checkpointing job of 1 ms
+/// steps, local vs through one worker (scenario_nodes.cpp).
+void scenario_nodes(const config& c, const std::string& asked);
+
+/// The hidden modes the nodes scenario runs this executable in, as child processes:
+/// `--worker-node PORT SECRET SLOTS` (a jobrt::worker with the bench job types) and
+/// `--caf-echo THREADS` (a bare CAF echo actor, published on loopback). Each runs
+/// until SIGTERM and returns the exit code.
+int worker_node_main(int argc, char** argv);
+int caf_echo_main(int argc, char** argv);
+
 } // namespace bench
