@@ -122,6 +122,11 @@ caf::result<std::string, std::uint64_t> on_hello(gate_actor* self, const std::st
   auto rp = self->make_response_promise<std::string, std::uint64_t>();
   auto mm = self->home_system().middleman().actor_handle();
   auto welcome = [=](std::string address) mutable {
+    auto known = self->state.nodes.find(id);
+    if (known == self->state.nodes.end() || known->second.agent != agent) {
+      rp.deliver(std::string{"lost before it was welcomed"}, std::uint64_t{0});
+      return; // its link broke (or it said hello again) meanwhile
+    }
     j.address = std::move(address);
     log_line("worker node '" + j.name + "' joined as node " + std::to_string(id) + " from "
              + j.address + " with " + std::to_string(j.slots) + " slots");

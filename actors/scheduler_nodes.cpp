@@ -40,9 +40,10 @@ void on_node_heartbeat(scheduler_ptr self, std::uint64_t id, millis at) {
   self->state.nodes.heard(id, at);
 }
 
-bool has_place(scheduler_ptr self, std::uint16_t type) {
+bool has_place(scheduler_ptr self, const job_entry& e) {
   auto& st = self->state;
-  return st.env->opts.workers.run_locally || st.nodes.pick(st.limits->type(type).name) != 0;
+  return e.actor || st.env->opts.workers.run_locally
+         || st.nodes.pick(st.limits->type(e.type).name) != 0;
 }
 
 bool start_on_node(scheduler_ptr self, job_entry& e, proto::job_start& js) {

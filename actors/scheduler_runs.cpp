@@ -429,7 +429,7 @@ void try_start(scheduler_ptr self) {
     const auto& workers = st.env->opts.workers;
     auto id = workers.port && !workers.run_locally
                 ? st.limits->pick_next(st.jobs, now(self), free_at,
-                                       [self](std::uint16_t type) { return has_place(self, type); })
+                                       [self](const job_entry& e) { return has_place(self, e); })
                 : st.limits->pick_next(st.jobs, now(self), free_at);
     if (id == 0) {
       arm_recheck(self, free_at);

@@ -251,9 +251,9 @@ void on_node_up(scheduler_ptr self, proto::node_joined& j);
 /// Node `id` is lost: its runs go back to the queue, from their checkpoints.
 void on_node_down(scheduler_ptr self, std::uint64_t id, const std::string& why);
 void on_node_heartbeat(scheduler_ptr self, std::uint64_t id, millis at);
-/// Whether a job of type `type` has somewhere to run now: this process (if it
-/// runs jobs) or a node with a free slot for it.
-bool has_place(scheduler_ptr self, std::uint16_t type);
+/// Whether job `e` has somewhere to run now: this process (if it runs jobs), a
+/// node with a free slot for its type, or the node that kept its paused run.
+bool has_place(scheduler_ptr self, const job_entry& e);
 /// Hands job `e` (its run `js`) to a node with a free slot for its type, if
 /// there is one; false: it runs here.
 bool start_on_node(scheduler_ptr self, job_entry& e, proto::job_start& js);

@@ -121,9 +121,9 @@ bool start_limits::allows(const job_entry& e, millis now, millis& free_at) {
 }
 
 job_id start_limits::pick_next(job_table& jobs, millis now, millis& free_at,
-                               const std::function<bool(std::uint16_t)>& placeable) {
+                               const std::function<bool(const job_entry&)>& placeable) {
   auto wanted = [&](const job_entry& e) {
-    return allows(e, now, free_at) && (!placeable || placeable(e.type));
+    return allows(e, now, free_at) && (!placeable || placeable(e));
   };
   auto every = opts_.fairness_every;
   job_id id = 0;

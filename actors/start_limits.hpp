@@ -68,10 +68,10 @@ public:
   /// every `fairness_every`-th start takes the oldest queued job whatever its
   /// priority, so that a stream of high-priority jobs cannot starve a low one.
   /// A job returned counts as a start for that rule.
-  /// `placeable(type)`, if given, says whether a job of that type has
-  /// somewhere to run now (a free slot on a worker node, say).
+  /// `placeable(entry)`, if given, says whether the job has somewhere to run
+  /// now (a free slot on a worker node, say).
   job_id pick_next(job_table& jobs, millis now, millis& free_at,
-                   const std::function<bool(std::uint16_t)>& placeable = {});
+                   const std::function<bool(const job_entry&)>& placeable = {});
 
   /// Counts a start of `e` against its type and every limit; and lets go of it.
   void take(job_entry& e, millis now);
