@@ -29,6 +29,13 @@ struct tls_files {
 };
 
 /// A coordinator's door for worker nodes.
+///
+/// What the secret does and does not do: a worker that does not present it
+/// gets no work, but any process that can open a connection to the port speaks
+/// CAF's protocol to this process (CAF 0.17 has no per-actor access control),
+/// and the secret crosses the wire in the clear without TLS. So the port listens
+/// on loopback by default; across machines, use a private network and `tls`,
+/// which refuses every peer without a certificate from your CA at the handshake.
 struct worker_listen_options {
   /// Accept worker nodes on this TCP port (0: any free one; `runtime::workers_port`
   /// says which). None: this runtime runs every job itself.
