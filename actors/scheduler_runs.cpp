@@ -326,8 +326,9 @@ void start(scheduler_ptr self, job_entry& e) {
     resume_kept_actor(self, e);
     return;
   }
-  // A held record is one that never started, so it has no checkpoint to read.
-  const bool fresh = static_cast<bool>(e.record);
+  // A job that never started has no checkpoint to read. (A record held here is
+  // usually such a job's; a paused job whose kept actor was lost holds one too.)
+  const bool fresh = e.record && e.record->started_at == 0;
   auto loaded = take_record(self, e);
   if (!loaded) {
     const auto& why = loaded.error();

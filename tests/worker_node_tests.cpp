@@ -229,6 +229,23 @@ BOOST_AUTO_TEST_CASE(a_node_that_leaves_hands_its_runs_back_and_they_resume_from
   BOOST_TEST(rt->stats()->node_counters.runs_taken_back >= 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_paused_job_whose_node_is_lost_resumes_from_its_checkpoint_elsewhere) {
+  auto& first = add_worker("first");
+  BOOST_TEST_REQUIRE(first.wait_joined(10s));
+  auto id = submit(4, true);
+  held_permits = 2;
+  BOOST_TEST_REQUIRE(eventually([&] { return rt->get(id)->progress.fraction.value_or(0) >= 0.5; }));
+  BOOST_TEST_REQUIRE(static_cast<bool>(rt->pause(id)));
+  first.stop();
+  BOOST_TEST_REQUIRE(eventually([&] { return node_count() == 0; }));
+  add_worker("second");
+  BOOST_TEST_REQUIRE(static_cast<bool>(rt->resume(id)));
+  held_permits = 2;
+  auto r = finished(id);
+  BOOST_TEST(r.output.at("counted").as_int64() == 4);
+  BOOST_TEST(nodes_of(r) == (std::vector<std::string>{"first", "second"}));
+}
+
 BOOST_AUTO_TEST_CASE(pause_resume_and_cancel_reach_a_job_on_a_worker_node) {
   BOOST_TEST_REQUIRE(add_worker("w1").wait_joined(10s));
   auto paused = submit(3, true);
