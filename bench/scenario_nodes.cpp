@@ -697,6 +697,13 @@ void scenario_nodes(const config& c, const std::string& asked) {
   };
   remote_row(r1, 1, slots1);
   remote_row(r2, 2, slots2);
+  // The same comparison in CPU time, which a loaded machine moves much less than rates.
+  const auto caf_cpu_all = median_of(caf_cpu) + median_of(caf_peer_cpu);
+  add({sc, policy, "  CPU of a bare CAF round trip / CPU of a remote no-op job, 1 worker",
+       caf_cpu_all / (r1.cpu_us + r1.worker_cpu_us), "x", {}, nan_v, {}, nan_v, {}, {},
+       "both processes: bare CAF " + per(caf_cpu_all, "us") + " per round trip; the remote job "
+         + per(r1.cpu_us, "us") + " on the coordinator + " + per(r1.worker_cpu_us, "us")
+         + " on the worker (/proc ticks are 10 ms: small runs read coarse)"});
 
   const auto ctag = " (" + std::to_string(jobs) + " jobs x " + std::to_string(k)
                     + " steps of 1 ms busy work, " + std::to_string(slots) + " slots)";
