@@ -771,6 +771,41 @@ BOOST_AUTO_TEST_CASE(huge_strings_are_refused_or_dropped_and_the_coordinator_sti
   require_trail(trail_of(done), 4, "1@w1");
 }
 
+BOOST_AUTO_TEST_CASE(a_peer_that_says_hello_and_then_stays_silent_is_lost_and_its_job_runs_elsewhere) {
+  start("s3cret", {"--node-timeout", "600"});
+  raw_peer peer{port};
+  // An agent that is welcomed and then neither beats nor runs what it is sent.
+  caf::scoped_actor silent{*peer.sys};
+  std::uint64_t node = 0;
+  std::string refusal = "no answer";
+  silent
+    ->request(peer.gate, std::chrono::seconds(10), hello_atom::value, std::string{"silent"},
+              std::string{"s3cret"},
+              std::string{R"({"slots": 1, "types": {"nodes.stepper": 0}})"})
+    .receive(
+      [&](const std::string& r, std::uint64_t id) {
+        refusal = r;
+        node = id;
+      },
+      [&](caf::error& e) { refusal = peer.sys->render(e); });
+  BOOST_REQUIRE_MESSAGE(node != 0, "the hello was refused: " << refusal);
+  auto id = submit(node_jobs::stepper_job::name, stepper(3, 0, "left behind"));
+  wait_record(
+    id, [](const json::object& r) { return str(r, "node") == "silent"; }, "dispatched to silent");
+  wait_counters(
+    [](const json::object& c) { return num(c, "nodes_lost") >= 1 && num(c, "runs_taken_back") >= 1; },
+    "the silent node lost and its run taken back", 5s);
+  BOOST_TEST(nodes().empty());
+  join_worker("w1");
+  auto done = finished(id);
+  BOOST_TEST(str(done, "status") == "completed");
+  // Every step ran on the real worker (in a later attempt: the lost run counts).
+  auto trail = trail_of(done);
+  BOOST_TEST(trail.size() == 3u);
+  for (const auto& t : trail)
+    BOOST_TEST((t.find('@') != std::string::npos && t.substr(t.find('@')) == "@w1"), t);
+}
+
 BOOST_AUTO_TEST_CASE(after_all_kinds_of_garbage_the_coordinator_still_runs_jobs_for_a_real_worker) {
   start();
   {
