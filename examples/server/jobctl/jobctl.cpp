@@ -52,6 +52,7 @@ Commands:
   wait ID [--timeout SECONDS]                   wait until the job finished (default: no limit)
   watch [ID]                                    live progress (until ID finishes, or Ctrl-C)
   types                                         the job types and their parameters
+  nodes                                         worker nodes: running/slots, heartbeat, types
   schedule list                                 recurring schedules: next run (UTC), last job
   schedule add NAME SPEC TYPE [--params JSON] [--tz ZONE] [--on-missed P] [--on-overlap P] [--paused]
                                                 create or replace a schedule: SPEC is a cron
@@ -162,6 +163,7 @@ private:
   int wait();
   int watch();
   int types();
+  int nodes();
 
   /// Sends a request; on an error answer prints it and returns the exit code.
   std::optional<json::value> call(http::verb method, const std::string& target,
@@ -464,6 +466,23 @@ int cli::types() {
   return ok;
 }
 
+int cli::nodes() {
+  if (a_.positional.size() != 1)
+    throw usage_failure{"usage: nodes"};
+  int code = ok;
+  auto doc = call(http::verb::get, "/api/nodes", {}, code);
+  if (!doc)
+    return code;
+  if (a_.json) {
+    std::cout << json::serialize(*doc) << '\n';
+    return ok;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()).count();
+  jobctl::print_nodes(std::cout, doc->as_object(), now);
+  return ok;
+}
+
 bool finished(const json::value& status) {
   return status.is_string()
          && (status == "completed" || status == "failed" || status == "cancelled");
@@ -546,6 +565,8 @@ int cli::run() {
     return watch();
   if (cmd == "types")
     return types();
+  if (cmd == "nodes")
+    return nodes();
   if (cmd == "schedule")
     return jobctl::schedule_command(
       {a_.positional, a_.options, a_.json},

@@ -1,5 +1,6 @@
 #include "render.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -116,6 +117,75 @@ void print_schedules(std::ostream& out, const json::array& schedules) {
   }
 }
 
+namespace {
+
+std::uint64_t count_of(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_number() ? v->to_number<std::uint64_t>() : 0;
+}
+
+/// "countdown, approval:2": the types a node runs, with a cap where it has one.
+std::string types_of(const json::object& n) {
+  auto* t = n.if_contains("types");
+  if (!t || !t->is_object())
+    return "-";
+  std::string out;
+  for (const auto& kv : t->get_object()) {
+    out += (out.empty() ? "" : ", ") + std::string{kv.key()};
+    if (kv.value().is_number() && kv.value().to_number<double>() > 0)
+      out += ":" + json::serialize(kv.value());
+  }
+  return out.empty() ? "-" : out;
+}
+
+/// "3s ago" from a time in ms since the epoch; "-" for none.
+std::string ago(const json::value& ms, std::int64_t now_ms) {
+  if (!ms.is_number() || ms.to_number<double>() <= 0)
+    return "-";
+  auto s = std::max<std::int64_t>(0, (now_ms - ms.to_number<std::int64_t>()) / 1000);
+  return std::to_string(s) + "s ago";
+}
+
+} // namespace
+
+void print_nodes(std::ostream& out, const json::object& doc, std::int64_t now_ms) {
+  auto cell = [](std::string text, std::size_t width) { return pad(std::move(text), width - 1) + ' '; };
+  static const json::array none;
+  auto* list = doc.if_contains("nodes");
+  const auto& nodes = list && list->is_array() ? list->get_array() : none;
+  if (!nodes.empty()) {
+    out << cell("ID", 6) << cell("NAME", 20) << cell("ADDRESS", 22) << cell("RUNNING", 10)
+        << cell("DISPATCHED", 11) << cell("HEARTBEAT", 11) << cell("JOINED", 20) << "TYPES\n";
+  }
+  for (const auto& v : nodes) {
+    if (!v.is_object())
+      continue;
+    const auto& n = v.get_object();
+    auto at = [&](const char* key) { return n.contains(key) ? n.at(key) : json::value{}; };
+    out << cell(std::to_string(count_of(n, "id")), 6) << cell(str(n, "name"), 20)
+        << cell(str(n, "address"), 22)
+        << cell(std::to_string(count_of(n, "running")) + "/" + std::to_string(count_of(n, "slots")), 10)
+        << cell(std::to_string(count_of(n, "dispatched")), 11) << cell(ago(at("last_heartbeat"), now_ms), 11)
+        << cell(format_time(at("joined_at")), 20) << types_of(n) << '\n';
+  }
+  auto* port = doc.if_contains("port");
+  auto* accepting = doc.if_contains("accepting");
+  if (!accepting || !accepting->is_bool() || !accepting->get_bool() || !port || !port->is_number()) {
+    out << "this server takes no worker nodes (start it with --workers-port)\n";
+    return;
+  }
+  if (nodes.empty())
+    out << "no worker nodes; start one with: jobrt-worker --coordinator HOST:" << json::serialize(*port)
+        << " --secret S\n";
+  static const json::object no_counters;
+  auto* c = doc.if_contains("counters");
+  const auto& counters = c && c->is_object() ? c->get_object() : no_counters;
+  out << "workers port " << json::serialize(*port) << ": " << count_of(counters, "nodes_joined")
+      << " joined, " << count_of(counters, "nodes_lost") << " lost, "
+      << count_of(counters, "nodes_refused") << " refused, " << count_of(counters, "runs_taken_back")
+      << " runs taken back\n";
+}
+
 void print_table(std::ostream& out, const json::array& jobs) {
   out << pad("ID", 8) << pad("TYPE", 18) << pad("OWNER", 12) << pad("STATUS", 11)
       << pad("PROGRESS", 10) << "CREATED\n";
@@ -144,6 +214,8 @@ void print_details(std::ostream& out, const json::object& j) {
   field("id", json::serialize(j.at("id")));
   field("type", str(j, "type"));
   field("status", str(j, "status"));
+  if (!str(j, "node").empty())
+    field("node", str(j, "node"));
   field("owner", str(j, "owner").empty() ? "-" : str(j, "owner"));
   field("priority", j.contains("priority") ? json::serialize(j.at("priority")) : "0");
   field("attempts", j.contains("attempts") ? json::serialize(j.at("attempts")) : "0");

@@ -2,6 +2,7 @@
 
 /// Terminal output of jobctl: tables, job details and progress bars.
 
+#include <cstdint>
 #include <map>
 #include <ostream>
 #include <string>
@@ -27,6 +28,11 @@ std::string format_utc(const boost::json::value& ms);
 
 /// One line per schedule: NAME SPEC ZONE TYPE NEXT-RUN(UTC) LAST-JOB FIRED PAUSED.
 void print_schedules(std::ostream& out, const boost::json::array& schedules);
+
+/// `nodes`: one line per worker node (ID NAME ADDRESS RUNNING DISPATCHED
+/// HEARTBEAT JOINED TYPES), then whether the server accepts nodes and its counters.
+/// `now_ms` is the time the heartbeat ages are taken from.
+void print_nodes(std::ostream& out, const boost::json::object& doc, std::int64_t now_ms);
 
 /// Live lines for `watch`: one per job, redrawn in place on a terminal.
 class live_view {

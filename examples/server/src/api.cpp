@@ -11,6 +11,7 @@
 #include "jobrt/asio.hpp"
 
 #include "api_input.hpp"
+#include "nodes_json.hpp"
 #include "static_files.hpp"
 
 namespace json = boost::json;
@@ -502,6 +503,20 @@ void metrics_text(const call& c) {
   }));
 }
 
+/// GET /api/nodes: the server token only, as for /metrics (an owner token
+/// would learn the addresses of the machines and the load of other owners).
+void list_nodes(const call& c) {
+  if (c.who.scoped())
+    return c.f.reply(error_response(http::status::forbidden, "forbidden",
+                                    "worker nodes need the server token, not an owner token"));
+  c.f.rt().stats_async(c.f.then<jobrt::runtime_stats>([f = c.f](jobrt::result<jobrt::runtime_stats> st) {
+    if (!st)
+      return f.reply(error_response(st.error()));
+    const auto& rt = f.rt();
+    f.reply(json_response(http::status::ok, nodes_json(*st, rt.workers_port(), rt.options().workers.run_locally)));
+  }));
+}
+
 /// Routes that need a principal.
 void route_api(const call& c) {
   const auto& path = c.t.path;
@@ -530,6 +545,8 @@ void route_api(const call& c) {
     return route_schedule(c);
   if (path == "/api/job-types")
     return c.f.reply(method == http::verb::get ? job_types(c) : method_not_allowed("GET"));
+  if (path == "/api/nodes")
+    return method == http::verb::get ? list_nodes(c) : c.f.reply(method_not_allowed("GET"));
   if (path == "/metrics")
     return method == http::verb::get ? metrics_text(c) : c.f.reply(method_not_allowed("GET"));
   c.f.reply(not_found("no such route: " + path));

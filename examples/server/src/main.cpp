@@ -41,6 +41,15 @@ int serve(const jobrt_server::server_options& o) {
   ro.data_dir = o.data_dir;
   ro.max_running = o.max_running;
   ro.durable = o.durable;
+  if (o.workers_port) {
+    auto& w = ro.workers;
+    w.port = *o.workers_port;
+    w.host = o.workers_host;
+    w.secret = o.workers_secret;
+    w.tls = {o.workers_tls_cert, o.workers_tls_key, o.workers_tls_ca};
+    w.node_timeout = std::chrono::milliseconds{o.node_timeout_ms};
+    w.run_locally = o.run_locally;
+  }
   auto rt = jobrt::runtime::start(ro);
   if (!rt) {
     std::cerr << "jobrt-server: cannot start the runtime: " << rt.error().message << '\n';
@@ -64,6 +73,8 @@ int serve(const jobrt_server::server_options& o) {
     try {
       auto port = server.listen();
       std::cout << "listening on http://" << url_host(o.host) << ':' << port << std::endl;
+      if (auto wp = runtime.workers_port())
+        std::cout << "workers on " << url_host(o.workers_host) << ':' << *wp << std::endl;
       boost::asio::signal_set signals{server.io(), SIGINT, SIGTERM};
       signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (!ec)

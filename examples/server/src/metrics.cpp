@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include <map>
 #include <sstream>
 
 namespace jobrt_server {
@@ -35,6 +36,61 @@ std::string label(const std::string& v) {
     out += c;
   }
   return out;
+}
+
+/// Milliseconds as seconds with three decimals (not in exponent notation).
+std::string seconds_of(jobrt::millis ms) {
+  auto frac = std::to_string(1000 + ms % 1000);
+  return std::to_string(ms / 1000) + "." + frac.substr(1);
+}
+
+void counter(std::string& out, const char* name, const char* help, std::uint64_t n) {
+  header(out, name, "counter", help);
+  line(out, std::string{name} + " " + std::to_string(n));
+}
+
+/// The worker nodes: a gauge per node (by name; labels escaped), and the
+/// coordinator's counters of their traffic.
+void render_nodes(std::string& out, const jobrt::runtime_stats& st) {
+  header(out, "jobrt_nodes", "gauge", "Worker nodes connected now.");
+  line(out, "jobrt_nodes " + std::to_string(st.nodes.size()));
+  // Two nodes may call themselves the same: then each is "name#id", so that
+  // no series appears twice.
+  std::map<std::string, int> named;
+  for (const auto& n : st.nodes)
+    ++named[n.name];
+  auto per_node = [&](const char* name, const char* help, auto value) {
+    header(out, name, "gauge", help);
+    for (const auto& n : st.nodes) {
+      auto shown = named[n.name] > 1 ? n.name + "#" + std::to_string(n.id) : n.name;
+      line(out, std::string{name} + "{node=\"" + label(shown) + "\"} " + value(n));
+    }
+  };
+  per_node("jobrt_node_running", "Runs a worker node holds now (paused ones too).",
+           [](const jobrt::node_stats& n) { return std::to_string(n.running); });
+  per_node("jobrt_node_slots", "Jobs a worker node runs at once.",
+           [](const jobrt::node_stats& n) { return std::to_string(n.slots); });
+  per_node("jobrt_node_last_heartbeat_seconds",
+           "When the coordinator last heard from a worker node, in seconds since the Unix epoch.",
+           [](const jobrt::node_stats& n) { return seconds_of(n.last_heartbeat); });
+  const auto& c = st.node_counters;
+  counter(out, "jobrt_nodes_joined_total", "Worker nodes welcomed since start.", c.nodes_joined);
+  counter(out, "jobrt_nodes_lost_total", "Worker nodes that went silent or whose link broke, since start.",
+          c.nodes_lost);
+  counter(out, "jobrt_nodes_refused_total", "Worker hellos refused (wrong secret or malformed), since start.",
+          c.nodes_refused);
+  counter(out, "jobrt_node_runs_taken_back_total",
+          "Runs of lost worker nodes put back in the queue, since start.", c.runs_taken_back);
+  counter(out, "jobrt_node_messages_dropped_total",
+          "Messages from worker nodes dropped (malformed, unexpected, or of a run taken back).",
+          c.messages_dropped);
+  header(out, "jobrt_node_messages_total", "counter", "Messages exchanged with worker nodes, by direction.");
+  line(out, "jobrt_node_messages_total{direction=\"in\"} " + std::to_string(c.messages_in));
+  line(out, "jobrt_node_messages_total{direction=\"out\"} " + std::to_string(c.messages_out));
+  header(out, "jobrt_node_payload_bytes_total", "counter",
+         "Bytes of JSON payload exchanged with worker nodes, by direction.");
+  line(out, "jobrt_node_payload_bytes_total{direction=\"in\"} " + std::to_string(c.payload_bytes_in));
+  line(out, "jobrt_node_payload_bytes_total{direction=\"out\"} " + std::to_string(c.payload_bytes_out));
 }
 
 } // namespace
@@ -154,6 +210,7 @@ std::string metrics::render(const jobrt::result<jobrt::runtime_stats>& st) {
     line(out, "jobrt_checkpoint_write_seconds_bucket{le=\"+Inf\"} " + std::to_string(cp.count));
     line(out, "jobrt_checkpoint_write_seconds_sum " + number(cp.sum_seconds));
     line(out, "jobrt_checkpoint_write_seconds_count " + std::to_string(cp.count));
+    render_nodes(out, *st);
   }
   header(out, "jobrt_up", "gauge", "1 if the runtime answered the stats request.");
   line(out, std::string{"jobrt_up "} + (st ? "1" : "0"));

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <utility>
@@ -24,6 +25,62 @@ bool parse_number(const std::string& v, std::size_t max, std::size_t& out) {
     return false;
   out = n;
   return true;
+}
+
+bool flag_on(const std::string& value) {
+  return value.empty() || value == "true" || value == "1" || value == "yes";
+}
+
+/// Applies one setting of worker nodes; returns an error message, or empty.
+std::string apply_workers(server_options& o, const std::string& key, const std::string& value) {
+  std::size_t n = 0;
+  if (key == "workers-port") {
+    if (!parse_number(value, 65535, n))
+      return "--workers-port must be a number from 0 to 65535";
+    o.workers_port = static_cast<unsigned short>(n);
+    return {};
+  }
+  if (key == "workers-host") {
+    if (value.empty())
+      return "--workers-host needs an address";
+    o.workers_host = value;
+  } else if (key == "workers-secret") {
+    if (value.empty())
+      return "--workers-secret must not be empty";
+    o.workers_secret = value;
+  } else if (key == "workers-tls-cert" || key == "workers-tls-key" || key == "workers-tls-ca") {
+    if (value.empty())
+      return "--" + key + " needs a file";
+    (key == "workers-tls-cert" ? o.workers_tls_cert
+     : key == "workers-tls-key" ? o.workers_tls_key : o.workers_tls_ca) = value;
+  } else if (key == "node-timeout-ms") {
+    if (!parse_number(value, 3'600'000, n) || n < 100)
+      return "--node-timeout-ms must be a number of milliseconds from 100 to 3600000";
+    o.node_timeout_ms = n;
+  } else if (key == "no-local-jobs") {
+    o.run_locally = !flag_on(value);
+  } else {
+    return "unknown option '" + key + "'";
+  }
+  if (o.workers_setting.empty())
+    o.workers_setting = key;
+  return {};
+}
+
+/// The worker settings together: each needs --workers-port, which needs a
+/// secret or all three TLS files.
+std::string check_workers(const server_options& o) {
+  if (!o.workers_port) {
+    if (!o.workers_setting.empty())
+      return "--" + o.workers_setting + " needs --workers-port";
+    return {};
+  }
+  int tls = !o.workers_tls_cert.empty() + !o.workers_tls_key.empty() + !o.workers_tls_ca.empty();
+  if (tls != 0 && tls != 3)
+    return "--workers-tls-cert, --workers-tls-key and --workers-tls-ca go together: all three or none";
+  if (tls == 0 && o.workers_secret.empty())
+    return "--workers-port needs --workers-secret (or JOBRT_WORKERS_SECRET), or the TLS files";
+  return {};
 }
 
 /// Applies one setting; returns an error message, or empty.
@@ -68,6 +125,8 @@ std::string apply(server_options& o, const std::string& key, const std::string& 
     if (!parse_number(value, 1'000'000, n) || n == 0)
       return "--sse-queue must be a number from 1 to 1000000";
     o.sse_queue = n;
+  } else if (key.compare(0, 8, "workers-") == 0 || key == "node-timeout-ms" || key == "no-local-jobs") {
+    return apply_workers(o, key, value);
   } else if (key == "token") {
     o.token = value;
   } else if (key == "owner-token") {
@@ -76,7 +135,7 @@ std::string apply(server_options& o, const std::string& key, const std::string& 
       return "--owner-token must be TOKEN=OWNER";
     o.owner_tokens[value.substr(0, eq)] = value.substr(eq + 1);
   } else if (key == "no-fsync") {
-    o.durable = !(value.empty() || value == "true" || value == "1" || value == "yes");
+    o.durable = !flag_on(value);
   } else {
     return "unknown option '" + key + "'";
   }
@@ -103,7 +162,7 @@ std::string load_config(server_options& o, const std::string& path) {
 }
 
 bool takes_no_value(const std::string& key) {
-  return key == "no-fsync" || key == "help";
+  return key == "no-fsync" || key == "no-local-jobs" || key == "help";
 }
 
 } // namespace
@@ -133,7 +192,9 @@ parsed_options parse_options(int argc, char** argv) {
     }
     flags.emplace_back(key, value);
   }
-  // The config file first, so that flags override it.
+  // The environment first, then the config file, so that flags override both.
+  if (const char* secret = std::getenv("JOBRT_WORKERS_SECRET"))
+    p.opts.workers_secret = secret;
   for (const auto& [key, value] : flags)
     if (key == "config")
       if (p.error = load_config(p.opts, value); !p.error.empty())
@@ -146,6 +207,8 @@ parsed_options parse_options(int argc, char** argv) {
         return p;
     }
   }
+  if (!p.help)
+    p.error = check_workers(p.opts);
   return p;
 }
 
@@ -169,9 +232,19 @@ Options:
   --read-timeout-ms MS      time to read one request, and keep-alive idle time (default: 30000)
   --sse-queue N             events queued per event stream (default: 256)
   --no-fsync                do not fsync writes (faster; survives a process crash only)
+
+Worker nodes (jobrt-worker --coordinator HOST:PORT):
+  --workers-port N          accept worker nodes on this port (0 = any free port)
+  --workers-host ADDR       address for worker nodes (default: 127.0.0.1)
+  --workers-secret S        the secret a worker must present (or JOBRT_WORKERS_SECRET)
+  --workers-tls-cert F --workers-tls-key F --workers-tls-ca F
+                            mutual TLS with worker nodes (all three, PEM)
+  --node-timeout-ms MS      a silent node is lost after this long (default: 3000; 100..3600000)
+  --no-local-jobs           run jobs only on worker nodes, none in this process
   --help                    show this text
 
-The first line on stdout is "listening on http://HOST:PORT".
+The first line on stdout is "listening on http://HOST:PORT"; with
+--workers-port, the next is "workers on HOST:PORT".
 )";
 }
 

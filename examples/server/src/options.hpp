@@ -32,6 +32,16 @@ struct server_options {
   std::size_t max_connections = 1024;                ///< open request connections
   std::size_t read_timeout_ms = 30'000;              ///< one whole request; keep-alive idle time
   std::size_t sse_queue = 256;                       ///< events queued per event stream
+  // Worker nodes (jobrt-worker): none unless `workers_port` is set.
+  std::optional<unsigned short> workers_port;        ///< 0 = any free port
+  std::string workers_host = "127.0.0.1";
+  std::string workers_secret;                        ///< also from JOBRT_WORKERS_SECRET
+  std::string workers_tls_cert, workers_tls_key, workers_tls_ca;
+  std::size_t node_timeout_ms = 3000;
+  bool run_locally = true;                           ///< false with --no-local-jobs
+  /// The first workers setting given (not the secret from the environment),
+  /// so that one without --workers-port is refused.
+  std::string workers_setting;
 };
 
 struct parsed_options {

@@ -203,3 +203,32 @@ BOOST_AUTO_TEST_CASE(jobctl_submits_a_job_after_another_and_shows_what_it_waits_
   auto wait = run_process(JOBCTL_EXE, with({"wait", b, "--timeout", "20"}));
   BOOST_TEST(wait.exit_code == 6, wait.out + wait.err); // cancelled
 }
+
+BOOST_AUTO_TEST_CASE(jobctl_nodes_lists_a_worker_node_as_a_table_and_as_json) {
+  server_process server{{"--workers-port", "0", "--workers-secret", "cli-secret"}};
+  child_process worker{JOBRT_WORKER_EXE,
+                       {"--coordinator", "127.0.0.1:" + std::to_string(server.workers_port()), "--secret",
+                        "cli-secret", "--slots", "3", "--name", "cli-node", "--threads", "2"}};
+  auto api = server.client();
+  BOOST_REQUIRE(poll_until([&] {
+    auto doc = body_of(api.request(boost::beast::http::verb::get, "/api/nodes"));
+    return doc.is_object() && doc.at("nodes").as_array().size() == 1;
+  }));
+  auto table = run_process(JOBCTL_EXE, {"--url", server.base_url(), "nodes"});
+  BOOST_REQUIRE_MESSAGE(table.exit_code == 0, table.err);
+  for (const char* text : {"NAME", "ADDRESS", "RUNNING", "cli-node", "0/3", "s ago", "countdown", "1 joined"})
+    BOOST_TEST(table.out.find(text) != std::string::npos, text << " not in:\n" << table.out);
+  auto as_json = run_process(JOBCTL_EXE, {"--url", server.base_url(), "--json", "nodes"});
+  BOOST_REQUIRE_EQUAL(as_json.exit_code, 0);
+  auto doc = json::parse(as_json.out);
+  BOOST_TEST(doc.at("nodes").at(0).at("name") == "cli-node");
+  BOOST_TEST(doc.at("port") == server.workers_port());
+}
+
+BOOST_AUTO_TEST_CASE(jobctl_nodes_says_when_the_server_takes_no_worker_nodes) {
+  server_process server;
+  auto r = run_process(JOBCTL_EXE, {"--url", server.base_url(), "nodes"});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out.find("takes no worker nodes") != std::string::npos, r.out);
+  BOOST_TEST(run_process(JOBCTL_EXE, {"--url", server.base_url(), "nodes", "extra"}).exit_code == 2);
+}

@@ -1,5 +1,6 @@
 #include "server_process.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -99,10 +100,13 @@ server_process::server_process(std::vector<std::string> extra_args) : data_dir_(
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   int out_fd = -1, err_fd = -1;
   pid_ = spawn(JOBRT_SERVER_EXE, args, out_fd, err_fd, data_dir_ + "/server.log");
-  // The first line on stdout is "listening on http://HOST:PORT".
+  // The first line on stdout is "listening on http://HOST:PORT"; with
+  // --workers-port, the second is "workers on HOST:PORT".
+  bool workers = std::find(args.begin(), args.end(), "--workers-port") != args.end();
+  auto lines = [](const std::string& s) { return std::count(s.begin(), s.end(), '\n'); };
   std::string line;
   auto deadline = clock_type::now() + std::chrono::seconds{20};
-  while (line.find('\n') == std::string::npos && clock_type::now() < deadline) {
+  while (lines(line) < (workers ? 2 : 1) && clock_type::now() < deadline) {
     pollfd p{out_fd, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0)
       continue;
@@ -118,7 +122,41 @@ server_process::server_process(std::vector<std::string> extra_args) : data_dir_(
     stop();
     throw std::runtime_error{"jobrt-server did not start: '" + line + "'"};
   }
-  url_ = line.substr(prefix.size(), line.find('\n') - prefix.size());
+  auto end = line.find('\n');
+  url_ = line.substr(prefix.size(), end - prefix.size());
+  if (!workers)
+    return;
+  auto second = line.substr(end + 1);
+  constexpr std::string_view workers_prefix = "workers on ";
+  auto colon = second.rfind(':');
+  if (second.compare(0, workers_prefix.size(), workers_prefix) != 0 || colon == std::string::npos) {
+    stop();
+    throw std::runtime_error{"jobrt-server did not say where workers join: '" + second + "'"};
+  }
+  workers_port_ = static_cast<unsigned short>(std::stoul(second.substr(colon + 1)));
+}
+
+child_process::child_process(const std::string& exe, const std::vector<std::string>& args)
+  : dir_(make_temp_dir()) {
+  int err_fd = -1;
+  pid_ = spawn(exe, args, out_fd_, err_fd, dir_ + "/stderr.log");
+}
+
+child_process::~child_process() {
+  stop(SIGTERM);
+  if (out_fd_ >= 0)
+    ::close(out_fd_);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+int child_process::stop(int sig) {
+  if (pid_ <= 0)
+    return 0;
+  ::kill(pid_, sig);
+  auto code = reap(pid_, std::chrono::seconds{20});
+  pid_ = -1;
+  return code;
 }
 
 server_process::~server_process() {

@@ -25,6 +25,8 @@ public:
   server_process& operator=(const server_process&) = delete;
 
   const std::string& base_url() const { return url_; }
+  /// The port of the "workers on HOST:PORT" line (0 without --workers-port).
+  unsigned short workers_port() const { return workers_port_; }
   jobrt_client::url address() const;
   jobrt_client::http_client client(const std::string& token = {}) const;
   /// Sends SIGTERM and returns the exit status (-1 if it had to be killed).
@@ -34,6 +36,26 @@ private:
   pid_t pid_ = -1;
   std::string data_dir_;
   std::string url_;
+  unsigned short workers_port_ = 0;
+};
+
+/// Another child process (a jobrt-worker, say): stdout kept on a pipe nobody
+/// reads (a few lines fit), stderr to a file. SIGTERM and reaped on destruction.
+class child_process {
+public:
+  child_process(const std::string& exe, const std::vector<std::string>& args);
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  /// Sends `sig` (SIGKILL: dies at once) and reaps it; returns the exit code or -1.
+  int stop(int sig);
+  bool running() const { return pid_ > 0; }
+
+private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string dir_;
 };
 
 struct process_result {

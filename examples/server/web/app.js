@@ -171,6 +171,7 @@ function dockCard(job) {
       h('span', { class: 'job-id', text: `#${job.id}` }),
       h('span', { class: 'job-type', text: job.type }), flowMarker(job),
       job.owner ? h('span', { class: 'job-owner', text: `· ${job.owner}` }) : null,
+      nodeMarker(job), // nodes.js
       h('span', { class: 'spacer' }),
       h('span', { class: 'job-pct', text: pctText(job) }),
       badge(job.status)),
@@ -221,7 +222,7 @@ function keyed(container, items, key, build, patch) {
 
 function dockKey(job) {
   const p = job.progress || {};
-  return [job.status, leaving.has(job.id), p.stage, p.message, job.error, job.owner, job.waiting_for, flowKey(job)].join('|');
+  return [job.status, leaving.has(job.id), p.stage, p.message, job.error, job.owner, job.waiting_for, job.node, flowKey(job)].join('|');
 }
 
 function renderDock() {
@@ -318,7 +319,7 @@ function renderDetail() {
   // The signal form lives outside the redrawn part, so that what is typed survives.
   $('signal-form').hidden = FINISHED.includes(job.status);
   const key = [job.id, job.status, job.attempts, job.checkpoint_at, job.finished_at, p0.stage, p0.message,
-    fmtDuration(job), JSON.stringify(p0.detail), job.waiting_for, JSON.stringify([job.parent, job.after, job.children])].join('|');
+    fmtDuration(job), JSON.stringify(p0.detail), job.waiting_for, job.node, JSON.stringify([job.parent, job.after, job.children])].join('|');
   if (key === detailKey) {
     patchProgress($('detail-body'), job);
     return;
@@ -338,6 +339,7 @@ function renderDetail() {
     h('div', { class: 'job-actions' }, actionButtons(job, false)),
     h('dl', { class: 'fields' },
       field('Owner', job.owner || '–'),
+      job.node ? field('Node', job.node) : [],
       field('Priority', String(job.priority)),
       field('Attempts', String(job.attempts)),
       field('Created', fmtTime(job.created_at)),
@@ -475,6 +477,8 @@ async function submitJob(ev) {
 function upsert(job) {
   const old = state.jobs.get(job.id) || {};
   const merged = Object.assign({}, old, job);
+  // A whole record (it has params) names the node only while the job runs on one.
+  if ('params' in job && !('node' in job)) delete merged.node;
   state.jobs.set(job.id, merged);
   if (FINISHED.includes(merged.status) && ACTIVE.includes(old.status)) scheduleLeave(job.id);
   placeInHistory(merged);
@@ -533,7 +537,7 @@ async function loadActive() {
 /** After a reconnect events may have been missed: reload what is shown. */
 async function resync() {
   try {
-    await Promise.all([loadActive(), loadHistory(), loadSchedules()]);
+    await Promise.all([loadActive(), loadHistory(), loadSchedules(), loadNodes()]);
   } catch (_) { /* the connection indicator says enough */ }
 }
 
@@ -555,7 +559,7 @@ async function loadTypes() {
 async function start() {
   try {
     await loadTypes();
-    await Promise.all([loadActive(), loadHistory(), loadSchedules()]);
+    await Promise.all([loadActive(), loadHistory(), loadSchedules(), loadNodes()]);
     connectEvents();
   } catch (e) {
     if (e.status === 401) setConn('error', 'token needed');
@@ -585,6 +589,7 @@ function wire() {
   // Relative times and running durations age even without events.
   setInterval(() => { renderHistory(); if (state.selected !== null) { renderDetail(); refreshFlow(); } }, 5000);
   wireSchedules(); // schedules.js
+  wireNodes(); // nodes.js
 }
 
 wire();
