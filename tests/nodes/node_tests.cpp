@@ -535,6 +535,23 @@ BOOST_AUTO_TEST_CASE(a_signal_reaches_a_job_running_on_a_worker) {
   BOOST_TEST(str(out, "got_on") == "1@w1");
 }
 
+BOOST_AUTO_TEST_CASE(a_signal_sent_to_a_paused_job_on_a_worker_is_taken_after_it_resumes) {
+  start();
+  join_worker("w1");
+  auto id = submit(node_jobs::listener_job::name, json::object{{"pace_ms", 20}});
+  wait_running_on(id, "w1", 1);
+  BOOST_TEST(ok("pause " + std::to_string(id)) == "");
+  BOOST_TEST(ok("signal " + std::to_string(id) + " finish {\"late\":true}") == "");
+  BOOST_TEST(str(get(id), "status") == "paused");
+  BOOST_TEST(ok("resume " + std::to_string(id)) == "");
+  auto rec = finished(id);
+  BOOST_TEST(str(rec, "status") == "completed");
+  auto out = output_of(rec);
+  BOOST_TEST(json::serialize(out["got"]) == R"(["finish"])");
+  BOOST_TEST(json::serialize(out["payload"]) == R"({"late":true})");
+  BOOST_TEST(str(out, "got_on").substr(1) == "@w1");
+}
+
 BOOST_AUTO_TEST_CASE(a_job_waiting_for_a_signal_on_a_worker_wakes_when_it_is_sent) {
   start();
   join_worker("w1");
