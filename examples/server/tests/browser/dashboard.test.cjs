@@ -6,7 +6,8 @@
 // them, open the job one of them submitted, pause it and delete the other;
 // then submit a job after another through the API, open it and follow its
 // "Runs after" link, and show a parent with children that the test answers
-// itself (no example job spawns children).
+// itself (no example job spawns children). Before the flows: the empty Nodes
+// panel, and one worker node (and a job on it) that the test answers itself.
 // run.sh starts the server and sets:
 //   JOBRT_URL         the server's base URL
 //   SCREENSHOT        where to write the PNG
@@ -216,6 +217,62 @@ async function checkFlows(page) {
   await page.click('#detail-close');
 }
 
+/** GET /api/nodes as a coordinator with one worker node would answer it. */
+function fakeNodes() {
+  const now = Date.now();
+  return { accepting: true, port: 7300, run_locally: true,
+    counters: { nodes_joined: 1, nodes_lost: 0, nodes_refused: 1, runs_taken_back: 0, messages_dropped: 0,
+      messages_in: 120, messages_out: 40, payload_bytes_in: 5000, payload_bytes_out: 900 },
+    nodes: [{ id: 1, name: 'alpha<i>', address: '127.0.0.1:51234', slots: 4, types: { countdown: 0, approval: 2 },
+      running: 1, dispatched: 7, joined_at: now - 120000, last_heartbeat: now - 3000 }] };
+}
+
+async function checkNodes(page) {
+  // This server takes no worker nodes: the panel says how to accept them.
+  await until('the nodes panel to say it takes none', async () =>
+    /takes no worker nodes/.test(await page.textContent('#nodes-empty')));
+  if (!(await page.locator('#nodes-table').isHidden())) throw new Error('an empty nodes table is shown');
+  log('the Nodes panel says this server takes no worker nodes');
+  await page.route(/\/api\/nodes$/, (route) => route.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify(Object.assign(fakeNodes(), { nodes: [] })) }));
+  await until('the empty state text', async () =>
+    /No worker nodes\. Start one with jobrt-worker --coordinator HOST:PORT --secret S/.test(
+      await page.textContent('#nodes-empty')), 5000);
+  await page.unroute(/\/api\/nodes$/);
+  await page.route(/\/api\/nodes$/, (route) => route.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify(fakeNodes()) }));
+  const row = page.locator('#nodes tr[data-node="1"]');
+  await row.waitFor({ timeout: 5000 }); // read every 2 s
+  const text = await row.textContent();
+  for (const want of ['alpha<i>', '127.0.0.1:51234', '1/4', 'countdown', 'approval ≤2', 's ago', '7']) {
+    if (!text.includes(want)) throw new Error(`the node row lacks "${want}": ${text}`);
+  }
+  if ((await row.locator('i').count()) !== 0) throw new Error('the node name was parsed as HTML');
+  if ((await row.locator('.progress').getAttribute('aria-valuenow')) !== '1') throw new Error('the load bar is not 1/4');
+  if (!/1 refused/.test(await page.textContent('#nodes-note'))) throw new Error('the note lacks the refused count');
+  log('the Nodes panel lists the node: name, address, 1/4 running, types, heartbeat, dispatched');
+  // A job that runs on the node says so in the dock and in the drawer.
+  const id = await submitApi({ type: 'countdown', params: { n: 600, pace_ms: 100 } });
+  await page.route(new RegExp(`/api/jobs/${id}$`), async (route) => {
+    const res = await route.fetch();
+    const rec = await res.json();
+    route.fulfill({ response: res, body: JSON.stringify(Object.assign(rec, { node: 'alpha<i>' })) });
+  });
+  await page.evaluate((jobId) => showDetail(jobId), id);
+  const mark = page.locator(`#dock [data-job-id="${id}"] .node-mark`);
+  await until('the dock card to name the node', async () => (await mark.count()) > 0 && /on alpha<i>/.test(await mark.textContent()));
+  await until('the drawer to name the node', async () => /Nodealpha<i>/.test(await page.textContent('#detail-body .fields')));
+  log(`job #${id} shows "on alpha<i>" in the dock and Node in the drawer`);
+  await page.click('#detail-close');
+  await page.evaluate(() => { window.scrollTo(0, 0); });
+  const shot = screenshot.replace(/\.png$/, '-nodes.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  log(`screenshot: ${shot}`);
+  await page.unroute(new RegExp(`/api/jobs/${id}$`));
+  await page.unroute(/\/api\/nodes$/);
+  await fetch(`${url}/api/jobs/${id}/cancel`, { method: 'POST' });
+}
+
 async function main() {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
@@ -319,7 +376,8 @@ async function main() {
     log(`approval job #${approvalId} completed, approved by "dashboard"; the signal form is gone`);
 
     await checkSchedules(page);
-    await checkFlows(page);
+    await checkNodes(page);
+    await checkFlows(page); // last: the made-up jobs it shows answer 404 once its routes are gone
 
     if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.join('; ')}`);
   } finally {
