@@ -241,6 +241,7 @@ Worker nodes (jobrt-worker --coordinator HOST:PORT):
                             mutual TLS with worker nodes (all three, PEM)
   --node-timeout-ms MS      a silent node is lost after this long (default: 3000; 100..3600000)
   --no-local-jobs           run jobs only on worker nodes, none in this process
+
   --help                    show this text
 
 The first line on stdout is "listening on http://HOST:PORT"; with
