@@ -53,6 +53,9 @@ public:
     return true;
   }
 
+  /// Notes that actor `a` is idle, kept elsewhere (a worker node's stand-in).
+  void mark_idle(const caf::actor_addr& a) { by_actor_[a] = 0; }
+
   /// An idle actor of the kind, now assigned to job `id`; null if none.
   caf::actor take_idle(bool blocking, job_id id) {
     auto& idle = idle_[blocking ? 1 : 0];

@@ -1,10 +1,10 @@
 #include "actors/node_agent.hpp"
 
 #include <map>
-#include <set>
 
 #include "caf/all.hpp"
 
+#include "actors/actor_pool.hpp"
 #include "actors/job_actor.hpp"
 
 namespace jobrt {
@@ -17,6 +17,14 @@ struct run_slot {
   std::uint64_t run = 0;
   caf::actor proxy; ///< the run's stand-in on the coordinator
   caf::actor actor; ///< the job actor here
+  bool blocking = false; ///< of a blocking type: an actor with a thread of its own
+};
+
+/// What becomes of a run's job actor when the agent lets go of the run.
+enum class let_go : std::uint8_t {
+  kill, ///< taken back: it stops at once, wherever it is
+  stop, ///< its job ended: it quits
+  keep, ///< its job ended and it can take another: kept idle for the next run
 };
 
 struct agent_state {
@@ -27,15 +35,26 @@ struct agent_state {
   std::uint64_t node_id = 0;
   std::map<caf::actor_addr, run_slot> runs; ///< by job actor
   std::map<job_id, caf::actor_addr> by_job;
+  /// Job actors kept for later runs, as the scheduler keeps them (spawning an
+  /// actor per job is what a short job would otherwise cost most).
+  actor_pool pool;
   /// The job actors alive, for the exit of the agent to stop (however it ends).
-  std::shared_ptr<std::set<caf::actor>> alive = std::make_shared<std::set<caf::actor>>();
+  std::shared_ptr<std::map<caf::actor_addr, caf::actor>> alive =
+    std::make_shared<std::map<caf::actor_addr, caf::actor>>();
 
   static inline const char* name = "jobrt.node_agent";
 };
 
 using agent_actor = caf::stateful_actor<agent_state>;
 
-void forget_run(agent_actor* self, const caf::actor_addr& a, bool kill) {
+/// Drops job actor `a` for good.
+void drop_actor(agent_actor* self, const caf::actor_addr& a) {
+  auto& st = self->state;
+  st.pool.forget(a);
+  st.alive->erase(a);
+}
+
+void forget_run(agent_actor* self, const caf::actor_addr& a, let_go how) {
   auto& st = self->state;
   auto i = st.runs.find(a);
   if (i == st.runs.end())
@@ -44,12 +63,16 @@ void forget_run(agent_actor* self, const caf::actor_addr& a, bool kill) {
   st.runs.erase(i);
   if (auto j = st.by_job.find(slot.job); j != st.by_job.end() && j->second == a)
     st.by_job.erase(j);
-  st.alive->erase(slot.actor);
-  self->demonitor(slot.actor);
-  if (kill)
-    self->send_exit(slot.actor, caf::exit_reason::kill);
-  else // it ended its job: a reused actor would wait for another one
-    caf::anon_send<caf::message_priority::high>(slot.actor, proto::stop_atom::value);
+  if (how == let_go::keep && st.pool.keep_idle(slot.actor, slot.blocking, st.cfg.offer.slots)) {
+    // kept, still monitored: it waits for the next run
+  } else if (slot.actor) {
+    self->demonitor(slot.actor);
+    drop_actor(self, a);
+    if (how == let_go::kill)
+      self->send_exit(slot.actor, caf::exit_reason::kill);
+    else
+      caf::anon_send<caf::message_priority::high>(slot.actor, proto::stop_atom::value);
+  }
   st.report->update([&](worker_stats& s) { s.running = st.runs.size(); });
 }
 
@@ -61,7 +84,7 @@ void leave(agent_actor* self, const std::string& why) {
     log_line("worker node '" + st.cfg.name + "': " + why + "; stopping " + std::to_string(held)
              + " run(s)");
   while (!st.runs.empty())
-    forget_run(self, st.runs.begin()->first, true);
+    forget_run(self, st.runs.begin()->first, let_go::kill);
   st.report->update([&](worker_stats& s) {
     s.connected = false;
     s.runs_stopped += held;
@@ -111,15 +134,21 @@ void start_run(agent_actor* self, std::uint64_t run, const std::string& text) {
   }
   // An earlier run of the job still here was taken back; its stop is on its way.
   if (auto old = st.by_job.find(js->id); old != st.by_job.end())
-    forget_run(self, old->second, true);
+    forget_run(self, old->second, let_go::kill);
   auto type = st.env->types->find(js->record->type);
   const bool blocking = type && type->options.blocking;
   js->node = st.cfg.name;
   auto id = js->id;
-  auto actor = spawn_job_actor(self, st.env, std::move(*js), blocking);
-  st.runs[actor.address()] = run_slot{id, run, proxy, actor};
+  auto actor = st.pool.take_idle(blocking, id);
+  if (actor) {
+    caf::anon_send(actor, proto::run_atom::value, std::move(*js));
+  } else {
+    actor = spawn_job_actor(self, st.env, std::move(*js), blocking);
+    st.pool.assign(actor, id);
+    (*st.alive)[actor.address()] = actor;
+  }
+  st.runs[actor.address()] = run_slot{id, run, proxy, actor, blocking};
   st.by_job[id] = actor.address();
-  st.alive->insert(actor);
   st.report->update([&](worker_stats& s) {
     s.running = st.runs.size();
     ++s.runs_started;
@@ -166,7 +195,7 @@ caf::behavior agent_fn(agent_actor* self, env_ptr env, caf::actor gate, agent_co
   st.report = std::move(report);
   // However the agent ends, no job actor of it goes on running.
   self->attach_functor([alive = st.alive](const caf::error&) {
-    for (const auto& a : *alive)
+    for (const auto& [addr, a] : *alive)
       caf::anon_send_exit(a, caf::exit_reason::kill);
   });
   self->set_default_handler(caf::drop);
@@ -178,10 +207,12 @@ caf::behavior agent_fn(agent_actor* self, env_ptr env, caf::actor gate, agent_co
       return;
     }
     auto i = st.runs.find(dm.source);
-    if (i == st.runs.end())
+    if (i == st.runs.end()) {
+      drop_actor(self, dm.source); // an idle one
       return;
+    }
     auto slot = i->second;
-    forget_run(self, dm.source, false);
+    forget_run(self, dm.source, let_go::kill);
     proto::job_outcome o;
     o.what = proto::job_outcome::kind::failed;
     o.transient = true;
@@ -249,7 +280,7 @@ caf::behavior agent_fn(agent_actor* self, env_ptr env, caf::actor gate, agent_co
       auto j = st.by_job.find(id);
       if (j == st.by_job.end() || st.runs[j->second].run != run)
         return;
-      forget_run(self, j->second, true);
+      forget_run(self, j->second, let_go::kill);
       st.report->update([](worker_stats& s) { ++s.runs_stopped; });
     },
     // -- from its job actors, as a scheduler and a persistence actor get them
@@ -262,13 +293,13 @@ caf::behavior agent_fn(agent_actor* self, env_ptr env, caf::actor gate, agent_co
       if (auto* slot = run_of_sender(self))
         self->send(slot->proxy, proto::paused_atom::value, slot->job, slot->run);
     },
-    [=](proto::done_atom, job_id, proto::job_outcome& o, bool) {
+    [=](proto::done_atom, job_id, proto::job_outcome& o, bool reusable) {
       auto* slot = run_of_sender(self);
       if (slot == nullptr)
         return;
       self->send(slot->proxy, proto::done_atom::value, slot->job, slot->run,
                  node_wire::encode_outcome(o));
-      forget_run(self, slot->actor.address(), false);
+      forget_run(self, slot->actor.address(), reusable ? let_go::keep : let_go::stop);
     },
     [=](proto::write_atom, storage::write_batch& batch) -> caf::result<proto::write_ack> {
       return write_checkpoint(self, batch);

@@ -69,6 +69,23 @@ void node_table::release(std::uint64_t id, const std::string& type, job_id job) 
     --r->second;
 }
 
+bool node_table::keep_idle(std::uint64_t id, const caf::actor& a) {
+  auto i = nodes_.find(id);
+  if (i == nodes_.end() || i->second.idle.size() >= i->second.info.slots)
+    return false;
+  i->second.idle.push_back(a);
+  return true;
+}
+
+caf::actor node_table::take_idle(std::uint64_t id) {
+  auto i = nodes_.find(id);
+  if (i == nodes_.end() || i->second.idle.empty())
+    return nullptr;
+  auto a = std::move(i->second.idle.back());
+  i->second.idle.pop_back();
+  return a;
+}
+
 const node_table::node* node_table::find(std::uint64_t id) const {
   auto i = nodes_.find(id);
   return i == nodes_.end() ? nullptr : &i->second;

@@ -26,6 +26,8 @@ public:
     caf::actor agent;
     std::map<std::string, std::size_t> running_by_type;
     std::set<job_id> jobs; ///< the runs it holds, paused ones too
+    /// Stand-ins (actors/remote_run.hpp) whose runs ended, kept for the next ones.
+    std::vector<caf::actor> idle;
   };
 
   /// Takes in a node that proved itself.
@@ -41,6 +43,19 @@ public:
   /// Counts run `job` of `type` on node `id`; and lets go of it.
   void take(std::uint64_t id, const std::string& type, job_id job);
   void release(std::uint64_t id, const std::string& type, job_id job);
+
+  /// Keeps stand-in `a` of node `id` (its run ended) for the node's next run;
+  /// false if the node is gone or keeps one per slot already.
+  bool keep_idle(std::uint64_t id, const caf::actor& a);
+  /// A kept stand-in of node `id`; null if none.
+  caf::actor take_idle(std::uint64_t id);
+  /// Calls `f(actor)` for each kept stand-in.
+  template <class F>
+  void for_each_idle(F f) const {
+    for (const auto& [id, n] : nodes_)
+      for (const auto& a : n.idle)
+        f(a);
+  }
 
   const node* find(std::uint64_t id) const;
   bool empty() const { return nodes_.empty(); }

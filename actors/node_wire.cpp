@@ -95,18 +95,25 @@ std::size_t max_text(std::size_t max_payload_bytes) {
 }
 
 std::string encode_start(const proto::job_start& js) {
+  // Only what a job actor builds the job from: the whole record would be most
+  // of the bytes, and of the coordinator's time, for a short job.
   json::object o;
   o["id"] = js.id;
   o["attempt"] = js.attempt;
-  o["node"] = js.node;
-  if (js.record)
-    o["record"] = to_json(*js.record);
+  if (js.record) {
+    o["type"] = js.record->type;
+    o["params"] = js.record->params;
+    if (!js.record->owner.empty())
+      o["owner"] = js.record->owner;
+  }
   if (js.restored)
     o["checkpoint"] = to_json(*js.restored);
-  json::array signals;
-  for (const auto& s : js.signals)
-    signals.push_back(signal_json(s));
-  o["signals"] = std::move(signals);
+  if (!js.signals.empty()) {
+    json::array signals;
+    for (const auto& s : js.signals)
+      signals.push_back(signal_json(s));
+    o["signals"] = std::move(signals);
+  }
   return json::serialize(o);
 }
 
@@ -117,16 +124,16 @@ result<proto::job_start> decode_start(std::string_view text) {
   proto::job_start js;
   js.id = uint_of(*o, "id");
   js.attempt = static_cast<std::uint32_t>(std::min<std::uint64_t>(uint_of(*o, "attempt"), UINT32_MAX));
-  js.node = string_of(*o, "node");
-  auto* rec = o->if_contains("record");
-  if (js.id == 0 || rec == nullptr)
-    return malformed("a start without an id or a record");
-  auto r = record_from_json(*rec);
-  if (!r)
-    return r.error();
-  if (r->id != js.id)
-    return malformed("a start whose record names another job");
-  js.record = std::make_shared<const job_record>(std::move(*r));
+  auto* type = o->if_contains("type");
+  if (js.id == 0 || type == nullptr || !type->is_string() || type->get_string().empty())
+    return malformed("a start without an id or a type");
+  auto r = std::make_shared<job_record>();
+  r->id = js.id;
+  r->type = std::string{type->get_string()};
+  r->params = value_of(*o, "params");
+  r->owner = string_of(*o, "owner");
+  r->attempts = js.attempt;
+  js.record = std::move(r);
   if (auto* cp = o->if_contains("checkpoint"); cp != nullptr && !cp->is_null()) {
     auto c = checkpoint_from_json(*cp);
     if (!c)

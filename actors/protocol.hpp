@@ -201,6 +201,9 @@ struct job_start {
   /// delivered before the first step.
   std::vector<job_signal> signals;
   std::string node; ///< the worker node it runs on (`context::node`); empty here
+  /// The scheduler's count of the job's starts: a remote run's number, which
+  /// every message of the run carries (actors/remote_run.hpp).
+  std::uint64_t run = 0;
 };
 
 /// A worker node that proved itself to the gate (actors/node_gate.hpp).

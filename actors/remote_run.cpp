@@ -13,14 +13,20 @@ namespace jobrt {
 
 namespace {
 
+/// The run a stand-in holds now, for its exit to stop on the node.
+struct current_run {
+  job_id job = 0;
+  std::uint64_t run = 0;
+  bool live = false; ///< handed to the node and not yet ended
+};
+
 struct remote_run_state {
   env_ptr env;
   caf::actor scheduler;
   caf::actor agent;
   job_id job = 0;
   std::uint64_t run = 0;
-  /// Set once the run ended on its own: the agent needs no stop then.
-  std::shared_ptr<bool> ended = std::make_shared<bool>(false);
+  std::shared_ptr<current_run> now = std::make_shared<current_run>();
 
   static inline const char* name = "jobrt.remote_run";
 };
@@ -55,6 +61,17 @@ void run_broke(remote_run_actor* self, std::string why) {
   o.error = "worker node sent a malformed message: " + why;
   self->send(st.scheduler, proto::done_atom::value, st.job, std::move(o), false);
   self->quit(); // the exit tells the agent to stop the run
+}
+
+/// Hands the node the next run (a stand-in is kept for the node's next run
+/// once one ends, like a local job actor).
+void begin_run(remote_run_actor* self, proto::job_start& start) {
+  auto& st = self->state;
+  st.job = start.id;
+  st.run = start.run;
+  *st.now = current_run{st.job, st.run, true};
+  auto text = node_wire::encode_start(start);
+  to_agent(self, text.size(), proto::run_atom::value, st.run, std::move(text));
 }
 
 /// Writes the checkpoint the worker sent for this run; the answer is empty
@@ -93,29 +110,27 @@ caf::result<std::string> write_checkpoint(remote_run_actor* self, const std::str
 }
 
 caf::behavior remote_run_fn(remote_run_actor* self, env_ptr env, caf::actor scheduler,
-                            caf::actor agent, std::uint64_t run, proto::job_start start) {
+                            caf::actor agent, proto::job_start start) {
   auto& st = self->state;
   st.env = std::move(env);
   st.scheduler = std::move(scheduler);
   st.agent = std::move(agent);
-  st.job = start.id;
-  st.run = run;
   self->set_default_handler([](caf::scheduled_actor* me, caf::message_view&) {
     ++static_cast<remote_run_actor*>(me)->state.env->node_traffic->messages_dropped;
     return caf::result<caf::message>{caf::message{}};
   });
   // However it ends (taken back, killed on a timeout, shutdown), a run that did
   // not end on its own is stopped on its node.
-  self->attach_functor([agent = st.agent, job = st.job, run, ended = st.ended,
+  self->attach_functor([agent = st.agent, now = st.now,
                         traffic = st.env->node_traffic](const caf::error&) {
-    if (*ended)
+    if (!now->live)
       return;
     traffic->sent(0);
-    caf::anon_send(agent, proto::stop_atom::value, job, run);
+    caf::anon_send(agent, proto::stop_atom::value, now->job, now->run);
   });
-  auto text = node_wire::encode_start(start);
-  to_agent(self, text.size(), proto::run_atom::value, run, std::move(text));
+  begin_run(self, start);
   return {
+    [=](proto::run_atom, proto::job_start& next) { begin_run(self, next); },
     // -- from the scheduler, as a job actor gets it
     [=](proto::pause_atom, job_id id) {
       if (id == self->state.job)
@@ -170,9 +185,10 @@ caf::behavior remote_run_fn(remote_run_actor* self, env_ptr env, caf::actor sche
         run_broke(self, o.error().message);
         return;
       }
-      *st.ended = true;
-      self->send(st.scheduler, proto::done_atom::value, id, std::move(*o), false);
-      self->quit();
+      st.now->live = false;
+      // Kept for the node's next run: messages of this one are stale from now on.
+      self->send(st.scheduler, proto::done_atom::value, id, std::move(*o), true);
+      st.job = 0;
     },
     [=](proto::write_atom, job_id id, std::uint64_t r,
         const std::string& text) -> caf::result<std::string> {
@@ -190,10 +206,10 @@ caf::behavior remote_run_fn(remote_run_actor* self, env_ptr env, caf::actor sche
 } // namespace
 
 caf::actor spawn_remote_run(caf::local_actor* scheduler, env_ptr env, caf::actor agent,
-                            std::uint64_t run, proto::job_start start) {
+                            proto::job_start start) {
   caf::actor me = caf::actor_cast<caf::actor>(scheduler);
   return scheduler->spawn<caf::monitored>(remote_run_fn, std::move(env), std::move(me),
-                                          std::move(agent), run, std::move(start));
+                                          std::move(agent), std::move(start));
 }
 
 } // namespace jobrt

@@ -228,8 +228,13 @@ void forget_actor(scheduler_ptr self, job_entry& e) {
 
 void return_actor(scheduler_ptr self, job_entry& e) {
   auto& st = self->state;
+  if (e.node != 0 && !st.stopping && st.nodes.keep_idle(e.node, e.actor)) {
+    st.actors.mark_idle(e.actor.address()); // a worker node's stand-in, for its next run
+    leave_node(self, e);
+    e.actor = nullptr;
+    return;
+  }
   auto blocking = st.limits->type(e.type).options.blocking;
-  // A remote run's stand-in ends with its run; only local actors are kept.
   if (st.stopping || e.node != 0
       || !st.actors.keep_idle(e.actor, blocking, st.env->opts.max_running)) {
     stop_actor(e.actor);
@@ -284,10 +289,12 @@ void on_stop(scheduler_ptr self, proto::reply<void> rp) {
         stop_actor(e.actor);
       }
     }
-    st.actors.for_each_idle([&](const caf::actor& a) { // their down messages are counted
+    auto stop_idle = [&](const caf::actor& a) { // their down messages are counted
       ++st.actors_to_stop;
       stop_actor(a);
-    });
+    };
+    st.actors.for_each_idle(stop_idle);
+    st.nodes.for_each_idle(stop_idle);
   }
   if (st.actors_to_stop > 0)
     return; // on_down sends stop again when the last one is gone

@@ -18,6 +18,8 @@ void on_node_down(scheduler_ptr self, std::uint64_t id, const std::string& why) 
   auto gone = st.nodes.leave(id);
   if (!gone)
     return;
+  for (const auto& a : gone->idle) // their down messages drop them from the pool
+    self->send_exit(a, caf::exit_reason::kill);
   for (auto job : gone->jobs) {
     auto* e = st.jobs.find(job);
     if (e == nullptr || e->node != id || !e->actor)
@@ -56,9 +58,15 @@ bool start_on_node(scheduler_ptr self, job_entry& e, proto::job_start& js) {
     return false;
   const auto* n = st.nodes.find(id);
   js.node = n->info.name;
+  js.run = e.run;
   e.node = id;
   st.nodes.take(id, type, e.id);
-  e.actor = spawn_remote_run(self, st.env, n->agent, e.run, std::move(js));
+  if (auto idle = st.nodes.take_idle(id)) {
+    e.actor = std::move(idle);
+    tell(e.actor, proto::run_atom::value, std::move(js));
+  } else {
+    e.actor = spawn_remote_run(self, st.env, n->agent, std::move(js));
+  }
   st.actors.assign(e.actor, e.id);
   return true;
 }
