@@ -48,7 +48,7 @@ std::ostream& operator<<(std::ostream& out, errc code);
 
 /// An error code with a sentence for humans.
 struct error {
-  errc code;
+  errc code{}; // value-initialised: a default-constructed error is never read uninitialised
   std::string message;
 };
 

@@ -148,6 +148,12 @@ bool read_struct(const boost::json::value& v, T& out, const std::string& path,
     using member_t = std::remove_reference_t<decltype(out.*m.pointer)>;
     auto name = prefix + m.name;
     auto* field = obj.if_contains(m.name);
+    if constexpr (std::is_same_v<member_t, boost::json::value>) {
+      if (field != nullptr && field->is_null()) { // JSON's null is a value of `any`
+        out.*m.pointer = nullptr;
+        return;
+      }
+    }
     if (field == nullptr || field->is_null()) {
       if constexpr (is_optional<member_t>::value) {
         (out.*m.pointer).reset();
