@@ -126,6 +126,22 @@ BOOST_AUTO_TEST_CASE(a_missing_parameter_is_refused_naming_the_field) {
   BOOST_TEST(r.error().message.find("missing required field 'n'") != std::string::npos);
 }
 
+namespace {
+struct any_holder {
+  boost::json::value note;
+};
+BOOST_DESCRIBE_STRUCT(any_holder, (), (note))
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_null_in_a_field_of_any_json_is_a_value_and_only_a_missing_field_is_refused) {
+  auto held = jobrt::decode<any_holder>(json::parse(R"({"note": null})"));
+  BOOST_REQUIRE(held.ok());
+  BOOST_TEST(held.value().note.is_null());
+  auto missing = jobrt::decode<any_holder>(json::parse(R"({})"));
+  BOOST_REQUIRE(!missing.ok());
+  BOOST_TEST(missing.error().message.find("missing required field 'note'") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_parameter_is_refused_naming_the_field) {
   auto r = rt->submit_json("sum", R"({"n": 3, "nn": 4})");
   BOOST_REQUIRE(!r.ok());
