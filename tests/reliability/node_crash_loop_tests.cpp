@@ -3,12 +3,13 @@
 /// worker nodes; again and again a node chosen with a seeded RNG (a worker, or
 /// now and then the coordinator) is killed with SIGKILL at a random moment and
 /// started again after a random pause, the coordinator on its data directory
-/// and port. Each time the coordinator dies, every worker must stop its runs at
-/// once (leave within a second). At the end the coordinator is started without
-/// load and every job acknowledged by a submit must complete, with a history
-/// that passes the checks of node_loss_harness.hpp (every step once, no step of
-/// an older run after one of a newer, rework within one checkpoint interval,
-/// the store agreeing).
+/// and port; before some kills a worker is frozen (SIGSTOP) for a moment or
+/// past the node timeout, and thawed. Each time the coordinator dies, every
+/// worker must stop its runs at once (leave within a second). At the end the
+/// coordinator is started without load and every job acknowledged by a submit
+/// must complete, with a history that passes the checks of
+/// node_loss_harness.hpp (every step once, no step of an older run after one
+/// of a newer, rework within one checkpoint interval, the store agreeing).
 ///
 ///   node_crash_loop_tests --color_output=false -- NODE_LOSS_CHILD [--kills N] [--seed S]
 ///
@@ -60,24 +61,42 @@ BOOST_AUTO_TEST_CASE(nodes_killed_at_random_under_load_lose_no_acknowledged_job_
 
   crash_support::checks found;
   int coordinator_kills = 0, worker_kills = 0;
+  int freezes = 0, long_freezes = 0;
   for (int k = 1; k <= o.kills; ++k) {
     c.pump(std::chrono::milliseconds(pick(200, 1500)));
+    // Now and then a worker stalls first (SIGSTOP, then SIGCONT): briefly, or
+    // past the node timeout, so that its runs move and its late work is fenced.
+    if (pick(0, 3) == 0) {
+      auto frozen = workers[static_cast<std::size_t>(pick(0, 2))];
+      bool long_one = pick(0, 1) == 1;
+      if (c.alive(frozen)) {
+        ++freezes;
+        long_freezes += long_one;
+        BOOST_TEST_MESSAGE("freeze " << frozen << (long_one ? " past the node timeout" : ""));
+        c.freeze(frozen);
+        c.pump(std::chrono::milliseconds(long_one ? pick(1500, 2000) : pick(300, 700)));
+        c.thaw(frozen);
+        c.pump(std::chrono::milliseconds(pick(0, 500)));
+      }
+    }
     bool coordinator = pick(0, 3) == 0;
     auto victim = coordinator ? std::string{"coordinator"}
                               : workers[static_cast<std::size_t>(pick(0, 2))];
+    // The workers in now, and how often each has left so far.
     std::map<std::string, std::size_t> lefts;
-    for (const auto& w : workers)
+    std::vector<std::string> in;
+    for (const auto& w : workers) {
       lefts[w] = c.led().lefts_of(w);
-    c.kill(victim);
+      if (c.joined(w))
+        in.push_back(w);
+    }
+    BOOST_TEST_MESSAGE("kill " << k << ": " << victim);
     auto killed_at = cluster::now_t();
+    c.kill(victim);
     if (coordinator) {
       ++coordinator_kills;
       // Every worker that was in stops its runs and leaves at once.
-      std::vector<std::string> in;
-      for (const auto& w : workers)
-        if (c.alive(w) && c.led().joins_of(w) > c.led().lefts_of(w))
-          in.push_back(w);
-      bool all_left = c.wait_for(
+      c.wait_for(
         [&] {
           for (const auto& w : in)
             if (c.led().lefts_of(w) <= lefts[w])
@@ -97,7 +116,6 @@ BOOST_AUTO_TEST_CASE(nodes_killed_at_random_under_load_lose_no_acknowledged_job_
                      "kill " + std::to_string(k) + ": " + w + " left " + std::to_string(after_ms)
                        + " ms after it");
       }
-      static_cast<void>(all_left);
     } else {
       ++worker_kills;
     }
@@ -124,7 +142,8 @@ BOOST_AUTO_TEST_CASE(nodes_killed_at_random_under_load_lose_no_acknowledged_job_
     c.kill(w);
   node_loss::check_store(c.store(), c.led(), found);
   std::cout << "node_crash_loop: " << o.kills << " kills (" << coordinator_kills
-            << " of the coordinator, " << worker_kills << " of workers); "
+            << " of the coordinator, " << worker_kills << " of workers), " << freezes
+            << " workers frozen (" << long_freezes << " past the node timeout); "
             << node_loss::summary(c.led()) << std::endl;
   found.report(" (seed " + std::to_string(o.seed) + ")");
 }

@@ -20,6 +20,8 @@
 ///                             a worker said it ran;
 /// - rework_within_interval:   a run resumed at most one checkpoint interval
 ///                             behind the furthest step of the run before it;
+/// - no_step_after_leaving:    a run on a worker that left (the coordinator
+///                             went away, or evicted it) took no step after;
 /// - no_child_errors:          no child wrote an `error` line.
 
 #include <arpa/inet.h>
@@ -102,6 +104,8 @@ struct ledger {
   std::map<std::string, std::vector<std::pair<std::uint64_t, std::int64_t>>> joins;
   std::map<std::string, std::vector<std::pair<std::uint64_t, std::int64_t>>> lefts;
   std::map<std::string, std::uint64_t> runs_stopped;
+  /// By worker name: joined and not left since, in its current process.
+  std::map<std::string, bool> connected;
   /// The coordinator's last `stats` line, by key (of its current process).
   std::map<std::string, std::uint64_t> stats;
   std::uint64_t ups = 0;
@@ -189,11 +193,13 @@ struct ledger {
       std::int64_t t = 0;
       in >> node >> t;
       joins[who].emplace_back(node, t);
+      connected[who] = true;
     } else if (what == "left") {
       std::uint64_t stopped = 0;
       std::int64_t t = 0;
       in >> stopped >> t;
       lefts[who].emplace_back(stopped, t);
+      connected[who] = false;
     } else if (what == "stopped") {
       std::uint64_t stopped = 0;
       in >> stopped;
@@ -285,6 +291,13 @@ public:
       ::close(p.cp.out);
       p.reading = false;
     }
+    led_.connected[name] = false;
+  }
+
+  /// Whether worker `name` runs and is joined, by what it said last.
+  bool joined(const std::string& name) const {
+    auto i = led_.connected.find(name);
+    return alive(name) && i != led_.connected.end() && i->second;
   }
 
   void freeze(const std::string& name) {
@@ -364,6 +377,7 @@ private:
     p.reading = true;
     p.alive = true;
     p.frozen = false;
+    led_.connected[name] = false;
   }
 
   void take(const std::string& name, process&) {
@@ -394,6 +408,29 @@ inline void check_histories(const ledger& led, std::int64_t steps, std::int64_t 
                             crash_support::checks& found) {
   for (const auto& e : led.errors)
     found.fail("no_child_errors", e);
+  // A run on a worker that left (the coordinator went away, or evicted it)
+  // takes no further step (50 ms for a step under way as it noticed).
+  for (const auto& [id, runs] : led.starts)
+    for (const auto& r : runs) {
+      auto l = led.lefts.find(r.node);
+      if (l == led.lefts.end())
+        continue;
+      std::int64_t left_at = INT64_MAX;
+      for (const auto& [stopped, t] : l->second)
+        if (t > r.t)
+          left_at = std::min(left_at, t);
+      if (left_at == INT64_MAX)
+        continue;
+      auto ran = led.steps.find(id);
+      if (ran == led.steps.end())
+        continue;
+      for (const auto& s : ran->second)
+        if (s.node == r.node && s.attempt == r.attempt && s.t > left_at + 50'000)
+          found.fail("no_step_after_leaving",
+                     "job " + std::to_string(id) + ": attempt " + std::to_string(r.attempt)
+                       + " on " + r.node + " ran step " + std::to_string(s.n) + " "
+                       + std::to_string((s.t - left_at) / 1000) + " ms after the node left");
+    }
   for (auto id : led.submitted) {
     auto name = "job " + std::to_string(id);
     auto d = led.done.find(id);
@@ -450,7 +487,9 @@ inline void check_histories(const ledger& led, std::int64_t steps, std::int64_t 
     auto runs = st->second;
     std::sort(runs.begin(), runs.end(),
               [](const run_start& a, const run_start& b) { return a.t < b.t; });
-    const auto& all_steps = led.steps.at(id);
+    static const std::vector<step_ran> none;
+    auto ran_steps = led.steps.find(id);
+    const auto& all_steps = ran_steps == led.steps.end() ? none : ran_steps->second;
     for (const auto& r : runs) {
       const run_start* before = nullptr;
       for (const auto& q : runs)
