@@ -37,7 +37,9 @@ build="build-tsan"
 # no -std=; jobrt compiles CAF's headers as C++17 and some of them differ by
 # standard (caf/detail/type_traits.hpp), so the library is built as C++17 too.
 # CMAKE_BUILD_TYPE=None keeps CAF from appending its RelWithDebInfo -O2 flags.
-caf_cxxflags="-std=c++17 -fsanitize=thread -g -O1 -fno-omit-frame-pointer"
+# -include limits: upstream libcaf_io's receive_buffer.hpp uses std::numeric_limits
+# without including <limits> (Debian patches it; g++ 12 no longer pulls it in).
+caf_cxxflags="-std=c++17 -fsanitize=thread -g -O1 -fno-omit-frame-pointer -include limits"
 caf_cmake_args=(
   -DCMAKE_BUILD_TYPE=None
   "-DCMAKE_CXX_FLAGS=$caf_cxxflags"
