@@ -98,15 +98,7 @@ void requeue_interrupted(scheduler_ptr self, job_entry& e, shared_record rec,
       return;
     }
     publish_status(self, *job, job_status::queued, {}, &written->progress);
-    // A pause or cancel asked for while the run was on the lost node applies now.
-    auto cancels = std::move(job->cancel_waiters);
-    auto pauses = std::move(job->pause_waiters);
-    job->cancel_waiters.clear();
-    job->pause_waiters.clear();
-    for (auto& rp : cancels)
-      on_cancel(self, id, rp);
-    for (auto& rp : pauses)
-      on_pause(self, id, rp);
+    apply_held_steering(self, *job); // asked for while the run was on the lost node
   });
 }
 

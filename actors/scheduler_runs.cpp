@@ -86,6 +86,18 @@ void move_idle_job(scheduler_ptr self, job_entry& e, job_event_kind kind,
   });
 }
 
+void apply_held_steering(scheduler_ptr self, job_entry& e) {
+  auto id = e.id;
+  auto cancels = std::move(e.cancel_waiters);
+  auto pauses = std::move(e.pause_waiters);
+  e.cancel_waiters.clear();
+  e.pause_waiters.clear();
+  for (auto& rp : cancels)
+    on_cancel(self, id, rp);
+  for (auto& rp : pauses)
+    on_pause(self, id, rp);
+}
+
 namespace {
 
 /// Ends a job with its final record (moved there from `replaces` by a lifecycle
@@ -154,14 +166,7 @@ void to_waiting(scheduler_ptr self, job_entry& e, shared_record rec, millis wake
       log_line("job " + std::to_string(id) + ": waiting status could not be saved: "
                + r.error().message);
     publish_status(self, *job, job_status::waiting, {}, &written->progress);
-    auto cancels = std::move(job->cancel_waiters);
-    auto pauses = std::move(job->pause_waiters);
-    job->cancel_waiters.clear();
-    job->pause_waiters.clear();
-    for (auto& rp : cancels)
-      on_cancel(self, id, rp);
-    for (auto& rp : pauses)
-      on_pause(self, id, rp);
+    apply_held_steering(self, *job);
     if (why == lifecycle::wait_reason::children)
       release_if_free(self, id); // waited for children that have all finished
   });

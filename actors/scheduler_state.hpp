@@ -141,6 +141,10 @@ void move_idle_job(scheduler_ptr self, job_entry& e, job_event_kind kind,
 /// Applies how a run ended. The job's actor is gone (or never started).
 void apply_outcome(scheduler_ptr self, job_entry& e, proto::job_outcome& o);
 
+/// A pause or cancel asked for while the job's run went on (and answered
+/// only when it ended) applies now that the job is idle: waiting or queued.
+void apply_held_steering(scheduler_ptr self, job_entry& e);
+
 /// Drops a finished job from memory once its final record is durable.
 void forget_job(scheduler_ptr self, job_id id);
 
