@@ -409,28 +409,33 @@ inline void check_histories(const ledger& led, std::int64_t steps, std::int64_t 
   for (const auto& e : led.errors)
     found.fail("no_child_errors", e);
   // A run on a worker that left (the coordinator went away, or evicted it)
-  // takes no further step (50 ms for a step under way as it noticed).
-  for (const auto& [id, runs] : led.starts)
-    for (const auto& r : runs) {
-      auto l = led.lefts.find(r.node);
-      if (l == led.lefts.end())
+  // takes no further step (50 ms for a step under way as it noticed). A step
+  // belongs to the latest start of its job with its attempt on its node: a run
+  // cut short by a coordinator's death before its start was durable gives its
+  // attempt number to the next run.
+  for (const auto& [id, ran] : led.steps) {
+    auto st = led.starts.find(id);
+    if (st == led.starts.end())
+      continue;
+    for (const auto& s : ran) {
+      const run_start* r = nullptr;
+      for (const auto& q : st->second)
+        if (q.node == s.node && q.attempt == s.attempt && q.t <= s.t && (!r || q.t > r->t))
+          r = &q;
+      auto l = led.lefts.find(s.node);
+      if (r == nullptr || l == led.lefts.end())
         continue;
       std::int64_t left_at = INT64_MAX;
       for (const auto& [stopped, t] : l->second)
-        if (t > r.t)
+        if (t > r->t)
           left_at = std::min(left_at, t);
-      if (left_at == INT64_MAX)
-        continue;
-      auto ran = led.steps.find(id);
-      if (ran == led.steps.end())
-        continue;
-      for (const auto& s : ran->second)
-        if (s.node == r.node && s.attempt == r.attempt && s.t > left_at + 50'000)
-          found.fail("no_step_after_leaving",
-                     "job " + std::to_string(id) + ": attempt " + std::to_string(r.attempt)
-                       + " on " + r.node + " ran step " + std::to_string(s.n) + " "
-                       + std::to_string((s.t - left_at) / 1000) + " ms after the node left");
+      if (left_at != INT64_MAX && s.t > left_at + 50'000)
+        found.fail("no_step_after_leaving",
+                   "job " + std::to_string(id) + ": attempt " + std::to_string(s.attempt) + " on "
+                     + s.node + " ran step " + std::to_string(s.n) + " "
+                     + std::to_string((s.t - left_at) / 1000) + " ms after the node left");
     }
+  }
   for (auto id : led.submitted) {
     auto name = "job " + std::to_string(id);
     auto d = led.done.find(id);
@@ -480,7 +485,8 @@ inline void check_histories(const ledger& led, std::int64_t steps, std::int64_t 
                      + " was not reported by that node");
     }
     // Rework: each run against the run before it (the greatest lower attempt
-    // that started), counting only the steps that run took before this one began.
+    // that started, the latest of them if a coordinator's death made two runs
+    // share it), counting only the steps that run took before this one began.
     auto st = led.starts.find(id);
     if (st == led.starts.end())
       continue;
@@ -493,13 +499,16 @@ inline void check_histories(const ledger& led, std::int64_t steps, std::int64_t 
     for (const auto& r : runs) {
       const run_start* before = nullptr;
       for (const auto& q : runs)
-        if (q.attempt < r.attempt && q.t < r.t && (!before || q.attempt > before->attempt))
+        if (q.attempt < r.attempt && q.t < r.t
+            && (!before || q.attempt > before->attempt
+                || (q.attempt == before->attempt && q.t > before->t)))
           before = &q;
       if (!before)
         continue;
       std::int64_t furthest = before->from;
       for (const auto& s : all_steps)
-        if (s.attempt == before->attempt && s.node == before->node && s.t < r.t)
+        if (s.attempt == before->attempt && s.node == before->node && s.t >= before->t
+            && s.t < r.t)
           furthest = std::max(furthest, s.n);
       if (furthest - r.from > every)
         found.fail("rework_within_interval",
