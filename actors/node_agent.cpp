@@ -54,7 +54,8 @@ void drop_actor(agent_actor* self, const caf::actor_addr& a) {
   st.alive->erase(a);
 }
 
-void forget_run(agent_actor* self, const caf::actor_addr& a, let_go how) {
+// `a` by value: callers pass keys of the maps this erases from.
+void forget_run(agent_actor* self, caf::actor_addr a, let_go how) {
   auto& st = self->state;
   auto i = st.runs.find(a);
   if (i == st.runs.end())

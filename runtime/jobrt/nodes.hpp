@@ -74,8 +74,10 @@ struct node_traffic {
   std::uint64_t nodes_lost = 0;     ///< went silent or their link broke
   std::uint64_t nodes_refused = 0;  ///< wrong secret, or a malformed hello
   std::uint64_t runs_taken_back = 0; ///< runs of lost nodes, back in the queue
-  /// Messages from peers that were malformed, unexpected, or of a run the
-  /// coordinator had taken back (fenced): dropped.
+  /// Messages from peers that were malformed or unexpected, or that named a
+  /// run the actor they reached no longer holds: dropped. (The late messages
+  /// of a run taken back from a lost node reach no actor at all, since its
+  /// stand-in is gone; CAF drops them before anything here can count them.)
   std::uint64_t messages_dropped = 0;
   std::uint64_t messages_in = 0;  ///< from worker nodes
   std::uint64_t messages_out = 0; ///< to worker nodes
