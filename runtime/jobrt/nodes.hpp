@@ -47,7 +47,9 @@ struct worker_listen_options {
   std::string secret;
   tls_files tls;
   /// A node that sends nothing (not even its heartbeat) this long is lost: its
-  /// runs are taken back and resume from their checkpoints elsewhere.
+  /// runs are taken back and resume from their checkpoints elsewhere. Keep it at
+  /// least four of the workers' `heartbeat_interval`s (500 ms by default): on a
+  /// busy machine a heartbeat can come late, and a healthy node lost is work redone.
   std::chrono::milliseconds node_timeout{3000};
   /// Whether jobs also run in this process (when no node has a free slot for
   /// them). false: a pure coordinator, which only dispatches.
