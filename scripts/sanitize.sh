@@ -6,11 +6,12 @@
 #
 # tsan runs scripts/tsan.sh: TSan needs CAF itself instrumented (Debian's
 # libcaf_core 0.17.6 is not, and against it TSan reports every message handed
-# to an actor as a race), so tsan.sh builds libcaf_core 0.17.6 from Debian's
-# source archive with -fsanitize=thread into build-tsan-caf/ (once, then cached)
-# and builds and runs the same suites (scripts/sanitizer-suites.sh) against it, with
-# halt_on_error=1 and scripts/tsan.supp. The first run takes about 10 minutes
-# on 2 cores (about 6 of them for CAF); see scripts/tsan.sh.
+# to an actor as a race), so tsan.sh builds libcaf_core, libcaf_io and
+# libcaf_openssl 0.17.6 from Debian's source archive with -fsanitize=thread into
+# build-tsan-caf/ (once, then cached) and builds and runs the same suites
+# (scripts/sanitizer-suites.sh) against them, with halt_on_error=1 and
+# scripts/tsan.supp. The first run takes about 15 minutes on 2 cores (most of
+# them for CAF); see scripts/tsan.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
