@@ -39,6 +39,7 @@
 #include <boost/beast/http.hpp>
 
 #include "bench.hpp"
+#include "child_process.hpp"
 #include "harness.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -60,13 +61,6 @@ using tcp = asio::ip::tcp;
 constexpr const char* http_body = R"({"type":"countdown","params":{"n":0}})";
 constexpr auto io_timeout = std::chrono::seconds{30};
 
-std::string read_all(const std::string& path) {
-  std::ifstream f{path};
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 /// --server, or the jobrt-server of the same build tree; empty if there is none.
 std::string find_server(const config& c, std::string& tried) {
   std::error_code ec;
@@ -81,64 +75,33 @@ std::string find_server(const config& c, std::string& tried) {
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0 ? tried : std::string{};
 }
 
-/// A jobrt-server child process; stopped (SIGTERM, then wait) when destroyed.
+/// A jobrt-server child process; stopped (SIGTERM, then SIGKILL after 10 s) when destroyed.
 class server_process {
 public:
-  server_process(const std::string& exe, const std::string& dir, bool durable, std::size_t cap) {
-    fs::create_directories(dir);
-    out_ = dir + "/stdout.txt";
-    err_ = dir + "/stderr.txt";
-    std::vector<std::string> args{exe,           "--data-dir",    dir + "/data",
-                                  "--host",      "127.0.0.1",     "--port",
-                                  "0",           "--max-running", std::to_string(cap)};
-    if (!durable)
-      args.emplace_back("--no-fsync");
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    // Files, not pipes: a pipe nobody drains could fill and stall the server.
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-      throw std::runtime_error("cannot start " + exe + ": " + std::strerror(rc));
+  server_process(const std::string& exe, const std::string& dir, bool durable, std::size_t cap)
+      : proc_{exe, server_args(dir, durable, cap), dir, "server"} {
     port_ = wait_for_port();
   }
-  ~server_process() { stop(); }
-  server_process(const server_process&) = delete;
-  server_process& operator=(const server_process&) = delete;
 
   unsigned short port() const { return port_; }
-
-  void stop() {
-    if (pid_ <= 0)
-      return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    auto deadline = now_ns() + 10'000'000'000LL;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (now_ns() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    }
-    pid_ = -1;
-  }
+  void stop() { proc_.stop(); }
 
 private:
+  static std::vector<std::string> server_args(const std::string& dir, bool durable,
+                                              std::size_t cap) {
+    std::vector<std::string> args{"--data-dir", dir + "/data", "--host",        "127.0.0.1",
+                                  "--port",     "0",           "--max-running", std::to_string(cap)};
+    if (!durable)
+      args.emplace_back("--no-fsync");
+    return args;
+  }
+
   /// Reads the port from the server's "listening on http://HOST:PORT" line.
   unsigned short wait_for_port() {
     const std::string marker = "listening on http://";
     auto deadline = now_ns() + 20'000'000'000LL;
     for (;;) {
-      auto text = read_all(out_);
+      auto text = proc_.out();
       if (auto at = text.find(marker); at != std::string::npos) {
         auto eol = text.find('\n', at);
         if (eol != std::string::npos) {
@@ -151,22 +114,15 @@ private:
           return static_cast<unsigned short>(port);
         }
       }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        auto code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        throw std::runtime_error("jobrt-server exited at start (status " + std::to_string(code)
-                                 + "): " + read_all(err_).substr(0, 500));
-      }
+      proc_.check_alive("jobrt-server at start");
       if (now_ns() > deadline)
         throw std::runtime_error("jobrt-server did not say where it listens within 20 s");
       std::this_thread::sleep_for(std::chrono::milliseconds{5});
     }
   }
 
-  pid_t pid_ = -1;
+  child_process proc_;
   unsigned short port_ = 0;
-  std::string out_, err_;
 };
 
 /// `n` events in `ns` nanoseconds, as a rate (a clock that did not move counts as 1 ns).

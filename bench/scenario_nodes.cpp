@@ -50,6 +50,7 @@
 #include "jobrt/worker.hpp"
 
 #include "bench.hpp"
+#include "child_process.hpp"
 #include "harness.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -115,13 +116,6 @@ const std::string node_secret = "jobrt-bench-nodes";
 
 // -- child processes ----------------------------------------------------------------------
 
-std::string read_all(const std::string& path) {
-  std::ifstream f{path};
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 /// User + system CPU seconds of this process so far.
 double self_cpu_s() {
   rusage u{};
@@ -147,78 +141,6 @@ double proc_cpu_s(pid_t pid) {
       ticks += std::strtod(field.c_str(), nullptr);
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
-
-/// This executable run again with `args` (a hidden mode), its output in files
-/// under `dir`; stopped (SIGTERM, then SIGKILL after 10 s) and reaped when destroyed.
-class child_process {
-public:
-  child_process(const std::string& dir, const std::string& name,
-                const std::vector<std::string>& args) {
-    std::error_code ec;
-    auto self = fs::read_symlink("/proc/self/exe", ec);
-    if (ec)
-      throw std::runtime_error("cannot find this executable: " + ec.message());
-    fs::create_directories(dir);
-    out_ = dir + "/" + name + ".out";
-    err_ = dir + "/" + name + ".err";
-    std::vector<std::string> all{self.string()};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    // Files, not pipes: a pipe nobody drains could fill and stall the child.
-    posix_spawn_file_actions_addopen(&fa, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = posix_spawn(&pid_, all.front().c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-      throw std::runtime_error("cannot start " + all.front() + ": " + std::strerror(rc));
-  }
-  ~child_process() { stop(); }
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  double cpu_s() const { return pid_ > 0 ? proc_cpu_s(pid_) : 0.0; }
-  std::string out() const { return read_all(out_); }
-  std::string err() const { return read_all(err_); }
-
-  /// Throws with its stderr if it has exited.
-  void check_alive(const std::string& what) {
-    int status = 0;
-    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      auto code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      throw std::runtime_error(what + " exited (status " + std::to_string(code)
-                               + "): " + err().substr(0, 500));
-    }
-  }
-
-  void stop() {
-    if (pid_ <= 0)
-      return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    auto deadline = now_ns() + 10'000'000'000LL;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (now_ns() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-    pid_ = -1;
-  }
-
-private:
-  pid_t pid_ = -1;
-  std::string out_, err_;
-};
 
 /// In a hidden mode: blocks SIGTERM and SIGINT in this thread (and so in every
 /// thread started after it), and asks for SIGTERM when the parent dies.
@@ -365,9 +287,10 @@ public:
       throw std::runtime_error("the coordinator has no workers port");
     for (std::size_t i = 0; i < workers; ++i)
       children_.push_back(std::make_unique<child_process>(
-        dir, "worker" + std::to_string(i),
+        this_executable(),
         std::vector<std::string>{"--worker-node", std::to_string(*port), node_secret,
-                                 std::to_string(slots)}));
+                                 std::to_string(slots)},
+        dir, "worker" + std::to_string(i)));
     auto deadline = now_ns() + 30'000'000'000LL;
     while (stats_of(*rt_).nodes.size() < workers) {
       for (auto& ch : children_)
@@ -390,7 +313,7 @@ public:
   double workers_cpu_s() const {
     double s = 0;
     for (const auto& ch : children_)
-      s += ch->cpu_s();
+      s += ch->pid() > 0 ? proc_cpu_s(ch->pid()) : 0.0;
     return s;
   }
 
@@ -555,7 +478,8 @@ void scenario_nodes(const config& c, const std::string& asked) {
   // (c) The bare CAF peer runs for the whole scenario; its baseline is taken
   // before, between and after the runs through workers, and the median kept.
   progress.begin(sc + " bare CAF echo peer");
-  child_process echo{dir, "caf-echo", {"--caf-echo", std::to_string(workers(c))}};
+  child_process echo{this_executable(), {"--caf-echo", std::to_string(workers(c))}, dir,
+                     "caf-echo"};
   std::uint16_t echo_port = 0;
   for (auto deadline = now_ns() + 20'000'000'000LL; echo_port == 0;) {
     auto text = echo.out();
