@@ -24,9 +24,11 @@ struct remote_run_state {
   env_ptr env;
   caf::actor scheduler;
   caf::actor agent;
-  job_id job = 0;
-  std::uint64_t run = 0;
+  /// Shared with the exit handler, which stops a live run on the node.
   std::shared_ptr<current_run> now = std::make_shared<current_run>();
+
+  /// Whether `job` is the run this stand-in holds now.
+  bool holds(job_id job) const { return now->live && job == now->job; }
 
   static inline const char* name = "jobrt.remote_run";
 };
@@ -38,7 +40,7 @@ using remote_run_actor = caf::stateful_actor<remote_run_state>;
 bool from_this_run(remote_run_actor* self, job_id job, std::uint64_t run) {
   auto& st = self->state;
   auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-  if (sender == st.agent.address() && job == st.job && run == st.run)
+  if (sender == st.agent.address() && st.holds(job) && run == st.now->run)
     return true;
   ++st.env->node_traffic->messages_dropped;
   return false;
@@ -59,7 +61,7 @@ void run_broke(remote_run_actor* self, std::string why) {
   o.what = proto::job_outcome::kind::failed;
   o.transient = true;
   o.error = "worker node sent a malformed message: " + why;
-  self->send(st.scheduler, proto::done_atom::value, st.job, std::move(o), false);
+  self->send(st.scheduler, proto::done_atom::value, st.now->job, std::move(o), false);
   self->quit(); // the exit tells the agent to stop the run
 }
 
@@ -67,11 +69,9 @@ void run_broke(remote_run_actor* self, std::string why) {
 /// once one ends, like a local job actor).
 void begin_run(remote_run_actor* self, proto::job_start& start) {
   auto& st = self->state;
-  st.job = start.id;
-  st.run = start.run;
-  *st.now = current_run{st.job, st.run, true};
+  *st.now = current_run{start.id, start.run, true};
   auto text = node_wire::encode_start(start);
-  to_agent(self, text.size(), proto::run_atom::value, st.run, std::move(text));
+  to_agent(self, text.size(), proto::run_atom::value, start.run, std::move(text));
 }
 
 /// Writes the checkpoint the worker sent for this run; the answer is empty
@@ -88,9 +88,9 @@ caf::result<std::string> write_checkpoint(remote_run_actor* self, const std::str
            + std::to_string(st.env->opts.max_payload_bytes);
   storage::write_batch batch;
   auto taken = cp->signals_taken;
-  batch.put_checkpoint(st.job, std::move(*cp));
+  batch.put_checkpoint(st.now->job, std::move(*cp));
   if (taken != 0) // delivered and saved: not delivered again (as for a local job)
-    batch.erase_signals(st.job, taken);
+    batch.erase_signals(st.now->job, taken);
   auto latency = st.env->checkpoint_latency;
   auto asked_at = std::chrono::steady_clock::now();
   if (st.env->commits == commit_site::in_place) {
@@ -133,22 +133,23 @@ caf::behavior remote_run_fn(remote_run_actor* self, env_ptr env, caf::actor sche
     [=](proto::run_atom, proto::job_start& next) { begin_run(self, next); },
     // -- from the scheduler, as a job actor gets it
     [=](proto::pause_atom, job_id id) {
-      if (id == self->state.job)
-        to_agent(self, 0, proto::pause_atom::value, id, self->state.run);
+      if (self->state.holds(id))
+        to_agent(self, 0, proto::pause_atom::value, id, self->state.now->run);
     },
     [=](proto::resume_atom, job_id id) {
-      if (id == self->state.job)
-        to_agent(self, 0, proto::resume_atom::value, id, self->state.run);
+      if (self->state.holds(id))
+        to_agent(self, 0, proto::resume_atom::value, id, self->state.now->run);
     },
     [=](proto::cancel_atom, job_id id) {
-      if (id == self->state.job)
-        to_agent(self, 0, proto::cancel_atom::value, id, self->state.run);
+      if (self->state.holds(id))
+        to_agent(self, 0, proto::cancel_atom::value, id, self->state.now->run);
     },
     [=](proto::signal_atom, job_id id, const job_signal& s) {
-      if (id != self->state.job)
+      if (!self->state.holds(id))
         return;
       auto text = node_wire::encode_signal(s);
-      to_agent(self, text.size(), proto::signal_atom::value, id, self->state.run, std::move(text));
+      to_agent(self, text.size(), proto::signal_atom::value, id, self->state.now->run,
+               std::move(text));
     },
     [=](proto::stop_atom) { self->quit(); }, // shutdown: the exit stops the run
     // -- from the node's agent
@@ -185,10 +186,9 @@ caf::behavior remote_run_fn(remote_run_actor* self, env_ptr env, caf::actor sche
         run_broke(self, o.error().message);
         return;
       }
-      st.now->live = false;
       // Kept for the node's next run: messages of this one are stale from now on.
+      st.now->live = false;
       self->send(st.scheduler, proto::done_atom::value, id, std::move(*o), true);
-      st.job = 0;
     },
     [=](proto::write_atom, job_id id, std::uint64_t r,
         const std::string& text) -> caf::result<std::string> {
