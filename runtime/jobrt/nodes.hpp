@@ -87,4 +87,8 @@ struct node_traffic {
   std::uint64_t payload_bytes_out = 0;
 };
 
+/// The JSON forms of both, as the service's `GET /api/nodes` shows them.
+boost::json::value to_json(const node_stats& n);
+boost::json::value to_json(const node_traffic& t);
+
 } // namespace jobrt

@@ -60,28 +60,9 @@ std::string secret_arg(const std::string& s) {
 
 json::value stats_json(const jobrt::runtime_stats& s) {
   json::array nodes;
-  for (const auto& n : s.nodes) {
-    json::object types;
-    for (const auto& [t, cap] : n.types)
-      types[t] = cap;
-    nodes.push_back(json::object{{"id", n.id},
-                                 {"name", n.name},
-                                 {"address", n.address},
-                                 {"slots", n.slots},
-                                 {"types", std::move(types)},
-                                 {"running", n.running},
-                                 {"dispatched", n.dispatched}});
-  }
-  const auto& c = s.node_counters;
-  json::object counters{{"nodes_joined", c.nodes_joined},
-                        {"nodes_lost", c.nodes_lost},
-                        {"nodes_refused", c.nodes_refused},
-                        {"runs_taken_back", c.runs_taken_back},
-                        {"messages_dropped", c.messages_dropped},
-                        {"messages_in", c.messages_in},
-                        {"messages_out", c.messages_out},
-                        {"payload_bytes_in", c.payload_bytes_in},
-                        {"payload_bytes_out", c.payload_bytes_out}};
+  for (const auto& n : s.nodes)
+    nodes.push_back(jobrt::to_json(n));
+  auto counters = jobrt::to_json(s.node_counters);
   return json::object{{"nodes", std::move(nodes)}, {"node_counters", std::move(counters)},
                       {"running", s.running}, {"queued", s.queued}};
 }
