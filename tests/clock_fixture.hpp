@@ -156,6 +156,26 @@ struct clock_fixture : test_jobs::runtime_fixture {
     }));
     return get(id);
   }
+
+  /// Moves the clock 1 ms at a time until `done`. A job polling on the clock
+  /// (`gated`, `next_step_after`) may arm its timer just after any one move,
+  /// so a single move can be missed; moving until the effect shows cannot.
+  template <class Done>
+  void poll_until(Done done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      clock->advance(1);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    BOOST_REQUIRE(done());
+  }
+
+  /// Waits until job `id` has status `s`, moving the clock meanwhile (see
+  /// `poll_until`), then returns its record.
+  jobrt::job_record when_polled(jobrt::job_id id, jobrt::job_status s) {
+    poll_until([&] { return get(id).status == s; });
+    return get(id);
+  }
 };
 
 /// Moves simulated time in steps until `done`, letting the runtime settle

@@ -101,22 +101,6 @@ struct flow_fixture : clock_fixture {
     std::reverse(out.begin(), out.end());
     return out;
   }
-
-  void release_gates(std::int64_t permits) {
-    test_jobs::permits += permits;
-    clock->advance(1); // gated jobs poll on the clock
-  }
-
-  /// Lets gated jobs poll until `done`.
-  template <class Done>
-  void poll_until(Done done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      clock->advance(1);
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    BOOST_REQUIRE(done());
-  }
 };
 
 } // namespace
@@ -269,8 +253,8 @@ BOOST_AUTO_TEST_CASE(a_job_after_another_waits_until_that_one_completed) {
   BOOST_TEST(get(second).status == job_status::waiting);
   BOOST_TEST(get(second).waiting_for == "dependencies");
   BOOST_TEST(get(second).after == std::vector<jobrt::job_id>{first});
-  release_gates(1);
-  BOOST_TEST(when(second, job_status::completed).output.as_object().at("total") == 10);
+  test_jobs::permits += 1;
+  BOOST_TEST(when_polled(second, job_status::completed).output.as_object().at("total") == 10);
   BOOST_TEST(get(first).status == job_status::completed);
 }
 
@@ -311,13 +295,13 @@ BOOST_AUTO_TEST_CASE(a_job_after_several_waits_for_the_last_of_them) {
   auto a = submit("gated", {{"n", 1}});
   auto b = submit("gated", {{"n", 1}});
   auto next = submit("sum", {{"n", 1}}, after({a, b, a}));
-  release_gates(1);
+  test_jobs::permits += 1;
   poll_until([&] {
     return get(a).status == job_status::completed || get(b).status == job_status::completed;
   });
   BOOST_TEST(get(next).status == job_status::waiting);
-  release_gates(1);
-  when(next, job_status::completed);
+  test_jobs::permits += 1;
+  when_polled(next, job_status::completed);
 }
 
 BOOST_AUTO_TEST_CASE(a_paused_dependent_waits_again_when_resumed_before_its_dependency_ends) {
@@ -326,8 +310,8 @@ BOOST_AUTO_TEST_CASE(a_paused_dependent_waits_again_when_resumed_before_its_depe
   BOOST_REQUIRE(rt->pause(next).ok());
   BOOST_REQUIRE(rt->resume(next).ok());
   BOOST_TEST(get(next).status == job_status::waiting);
-  release_gates(1);
-  when(next, job_status::completed);
+  test_jobs::permits += 1;
+  when_polled(next, job_status::completed);
 }
 
 BOOST_AUTO_TEST_CASE(a_dependent_keeps_waiting_across_a_restart,
