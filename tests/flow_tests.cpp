@@ -115,8 +115,9 @@ BOOST_AUTO_TEST_CASE(a_parent_runs_again_with_its_childrens_outputs_once_they_fi
   // sum of 1..n for n = 2, 3, 4, 5
   BOOST_TEST(done.output.as_object().at("total") == 3 + 6 + 10 + 15);
   BOOST_TEST(done.output.as_object().at("children") == 4);
-  auto seen = events.statuses_of(parent);
-  BOOST_TEST((std::find(seen.begin(), seen.end(), job_status::waiting) != seen.end()));
+  // Whether it was seen `waiting` is up to the threads: children that finish
+  // before the parent's wait is handled let it run again at once. The wait
+  // itself is shown with gated children below.
 }
 
 BOOST_AUTO_TEST_CASE(a_child_names_its_parent_and_takes_the_parents_owner) {
