@@ -135,9 +135,12 @@ private:
     if (s)
       refused_before_restarts_ += s->refused_transitions;
     scripted::stop_responder();
+    // The old runtime's last events may still be on their way until it is gone,
+    // so its life is closed only after it stopped.
+    stop();
     segments_.push_back(events.statuses_by_job());
     events.clear();
-    restart(2);
+    start(2);
     ++restarts_;
     scripted::spawn_responder(rt->system());
   }
