@@ -348,6 +348,12 @@ result<void> check_checkpoint(const checkpoint& c) {
   return {};
 }
 
+job_record stored_part(job_record r) {
+  r.children.clear();
+  r.node.clear();
+  return r;
+}
+
 result<std::string> encode_record(const job_record& r) {
   if (auto ok = check_record(r); !ok)
     return ok.error();
@@ -434,7 +440,7 @@ result<job_record> decode_json_body(job_id id, std::string_view body) {
     return corrupt(rec.error().message);
   if (rec->id != id)
     return corrupt("holds id " + std::to_string(rec->id));
-  return rec;
+  return stored_part(std::move(*rec));
 }
 
 /// The body of a format-2 record (see encode_record), with the header's fields.

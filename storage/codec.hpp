@@ -88,6 +88,10 @@ result<void> check_record(const job_record& r);
 /// Whether a checkpoint can be stored: every number finite.
 result<void> check_checkpoint(const checkpoint& c);
 
+/// The part of a record the store keeps: `children` (read from the checkpoint)
+/// and `node` (live) cleared. A stored record never brings them back.
+job_record stored_part(job_record r);
+
 /// Encodes a record value. Fails (invalid_argument) if the type or owner is too
 /// long for the header or the owner index, or if a number in it is not finite
 /// (JSON has no infinity or NaN: such a record could never be read back).

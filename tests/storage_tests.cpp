@@ -1047,6 +1047,18 @@ BOOST_AUTO_TEST_CASE(a_schema_1_store_with_json_records_is_read_and_upgraded) {
   BOOST_TEST(raw.get("jobs", be_key(3))[4] == '\x02'); // the format byte
 }
 
+BOOST_AUTO_TEST_CASE(a_json_record_that_names_a_node_and_children_reads_back_without_them) {
+  // Both are live: which node runs a job now, and the children its checkpoint lists.
+  auto rec = make_record(3, job_status::running, "resize", "acme");
+  rec.node = "worker-1";
+  rec.children = {4, 5};
+  auto got = jobrt::storage::codec::decode_record(3, json_body_record_value(rec));
+  BOOST_REQUIRE(got.ok());
+  BOOST_TEST(got->node.empty());
+  BOOST_TEST(got->children.empty());
+  BOOST_TEST(got->owner == "acme");
+}
+
 BOOST_AUTO_TEST_CASE(a_schema_2_store_has_its_idempotency_keys_scoped_by_their_jobs_owner) {
   {
     auto store = open_store();
