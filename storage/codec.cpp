@@ -385,7 +385,8 @@ result<std::string> encode_record(const job_record& r) {
   put_progress(out, r.progress);
   put_json(out, r.params);
   put_json(out, r.output);
-  if (r.parent != 0 || !r.after.empty()) { // optional: absent means none
+  // Optional: absent means no parent, no dependencies and the default policy.
+  if (r.parent != 0 || !r.after.empty() || r.on_dependency_failure != dependency_failure::fail) {
     put_i64(out, static_cast<std::int64_t>(r.parent));
     put_ids(out, r.after);
     out.push_back(static_cast<char>(r.on_dependency_failure));

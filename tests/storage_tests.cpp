@@ -1047,6 +1047,16 @@ BOOST_AUTO_TEST_CASE(a_schema_1_store_with_json_records_is_read_and_upgraded) {
   BOOST_TEST(raw.get("jobs", be_key(3))[4] == '\x02'); // the format byte
 }
 
+BOOST_AUTO_TEST_CASE(a_records_dependency_policy_is_kept_even_without_dependencies) {
+  auto rec = make_record(3, job_status::queued, "resize", "acme");
+  rec.on_dependency_failure = jobrt::dependency_failure::run;
+  auto bytes = jobrt::storage::codec::encode_record(rec);
+  BOOST_REQUIRE(bytes.ok());
+  auto got = jobrt::storage::codec::decode_record(3, *bytes);
+  BOOST_REQUIRE(got.ok());
+  BOOST_TEST(same(*got, rec));
+}
+
 BOOST_AUTO_TEST_CASE(a_json_record_that_names_a_node_and_children_reads_back_without_them) {
   // Both are live: which node runs a job now, and the children its checkpoint lists.
   auto rec = make_record(3, job_status::running, "resize", "acme");
