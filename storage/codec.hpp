@@ -10,6 +10,8 @@
 ///   format 2 (written): [u64 id][i64 created_at][i64 started_at][i64 checkpoint_at]
 ///     [i64 timeout_ms][u32 max_attempts][u32 attempts][str waiting_for]
 ///     [str idempotency_key][str error][progress][json params][json output]
+///     then, unless the job has no parent, no dependencies and the default
+///     dependency policy: [i64 parent][u32 count][u64 id]...[u8 policy]
 ///   format 1 (read only, written before): the JSON text of to_json(record)
 ///   str = u32 length + bytes; json = u32 length + JSON text, 0 for null;
 ///   progress = [u8 has_fraction][f64 fraction][str stage][str message][json detail]
